@@ -1,0 +1,50 @@
+"""The registry of audit event types: stable names, never renamed once shipped.
+
+Add a type here before recording it; `record()` refuses names it does not know.
+"""
+
+EVENT_TYPES = {
+    # workspaces
+    "workspace.created": "Workspace created",
+    "workspace.updated": "Workspace settings updated",
+    "workspace.deleted": "Workspace scheduled for deletion",
+    "workspace.restored": "Workspace restored",
+    "workspace.suspended": "Workspace suspended",
+    "workspace.unsuspended": "Workspace unsuspended",
+    "member.added": "Member added",
+    "member.removed": "Member removed",
+    "provisioning.retried": "Provisioning retried",
+    "export.requested": "Export requested",
+    "export.completed": "Export completed",
+    "export.failed": "Export failed",
+    "export.downloaded": "Export downloaded",
+    # billing
+    "plan.changed": "Plan changed",
+    "payment_method.added": "Payment method added",
+    "payment_method.removed": "Payment method removed",
+    "payment_method.default_changed": "Default payment method changed",
+    "overage.changed": "Overage settings changed",
+    "invoice.paid": "Invoice paid",
+    "invoice.payment_failed": "Invoice payment failed",
+    "invoice.uncollectible": "Invoice marked uncollectible",
+    "subscription.updated": "Subscription updated",
+    "subscription.deleted": "Subscription cancelled",
+    # usage
+    "quota.reached": "Quota reached",
+    "overage.charged": "Overage charged",
+    # support
+    "support_issue.created": "Support issue created",
+    "support_issue.updated": "Support issue updated",
+    "comment.added": "Comment added",
+    "comment.edited": "Comment edited",
+    "comment.deleted": "Comment deleted",
+}
+
+
+class ActorType:
+    USER = "user"
+    STAFF = "staff"
+    SYSTEM = "system"
+    SERVICE = "service"
+
+    choices = [(USER, "User"), (STAFF, "Staff"), (SYSTEM, "System"), (SERVICE, "Platform service")]

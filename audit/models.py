@@ -1,0 +1,43 @@
+from django.db import models
+
+from audit.events import ActorType
+
+
+class AuditEvent(models.Model):
+    """One append-only entry of a workspace's audit log.
+
+    Entries of a workspace form a hash chain: `entry_hash` covers the entry's content
+    and `previous_hash`, the hash of the workspace's entry before it.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="audit_events")
+    event_id = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, help_text="Caller's id, for idempotent ingestion."
+    )
+    type = models.CharField(max_length=64)
+    resource_type = models.CharField(max_length=64)
+    resource_id = models.CharField(max_length=128)
+    actor_id = models.CharField(max_length=128, blank=True, default="")
+    actor_type = models.CharField(max_length=16, choices=ActorType.choices)
+    summary = models.CharField(max_length=500)
+    metadata = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True, default="")
+    request_id = models.CharField(max_length=128, blank=True, default="")
+    created_at = models.DateTimeField()
+    previous_hash = models.CharField(max_length=64, blank=True, default="")
+    entry_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["workspace", "-id"], name="audit_ws_id"),
+            models.Index(fields=["workspace", "resource_type", "resource_id", "-id"], name="audit_ws_resource"),
+            models.Index(fields=["workspace", "type", "-id"], name="audit_ws_type"),
+            models.Index(fields=["workspace", "actor_id", "-id"], name="audit_ws_actor"),
+            models.Index(fields=["workspace", "created_at"], name="audit_ws_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.resource_type}:{self.resource_id}"

@@ -1,0 +1,62 @@
+from django.conf import settings
+from django.utils.crypto import constant_time_compare
+from rest_framework import authentication, exceptions
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.tokens import AccessToken
+
+
+class BearerJWTAuthentication(JWTAuthentication):
+    """`Authorization: Bearer <JWT>`, signed by the platform IAM (or by us for owners we create).
+
+    The algorithm is fixed by settings, so `alg: none` and algorithm-confusion tokens
+    fail verification like any badly signed token.
+    """
+
+    www_authenticate_realm = "workspace-api"
+
+
+def issue_access_token(user):
+    """A JWT for `user`, verifiable by this service and by the platform."""
+    return str(AccessToken.for_user(user))
+
+
+class PlatformService:
+    """The caller of the internal endpoints: another Centrali service, not a person."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    pk = id = None
+
+    def __init__(self, name):
+        self.name = name
+
+    def __str__(self):
+        return f"service:{self.name}"
+
+
+class PlatformServiceAuthentication(authentication.BaseAuthentication):
+    """Internal endpoints: `Authorization: Bearer <PLATFORM_SERVICE_TOKEN>`, or a JWT with a
+    `service` claim signed with the platform key. A workspace member's token never passes."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        scheme, _, credential = header.partition(" ")
+        if scheme != self.keyword or not credential:
+            return None
+        expected = settings.PLATFORM_SERVICE_TOKEN
+        if expected and constant_time_compare(credential, expected):
+            return PlatformService(request.headers.get("X-Service-Name", "platform")), None
+        try:
+            token = AccessToken(credential)
+        except Exception as exc:
+            raise exceptions.AuthenticationFailed("Invalid service credentials.") from exc
+        service = token.payload.get("service")
+        if not service:
+            raise exceptions.AuthenticationFailed("A platform service credential is required.")
+        return PlatformService(str(service)), token
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="platform-services"'

@@ -1,0 +1,210 @@
+"""One error shape for the whole API: the spec's Error object (def-4).
+
+Every 4xx/5xx leaves through `error_response`: DRF's exceptions via
+`exception_handler`, Django's own 404/500 via `handler404`/`handler500`.
+"""
+
+import logging
+from datetime import datetime, timezone
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/workspace/api/"
+
+
+class ApiError(exceptions.APIException):
+    """An error the API answers on purpose, with a stable machine code.
+
+    `details` maps a field name to its messages (the field at fault).
+    """
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "BAD_REQUEST"
+
+    def __init__(self, message, *, code=None, status_code=None, details=None, headers=None):
+        super().__init__(detail=message)
+        self.message = str(message)
+        if code is not None:
+            self.code = code
+        if status_code is not None:
+            self.status_code = status_code
+        self.details = details
+        self.headers = headers or {}
+
+
+class NotFoundError(ApiError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "NOT_FOUND"
+
+
+class ConflictError(ApiError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "CONFLICT"
+
+
+class ForbiddenError(ApiError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "FORBIDDEN"
+
+
+class ServiceUnavailableError(ApiError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "SERVICE_UNAVAILABLE"
+
+
+def field_error(field, message, *, code="VALIDATION_ERROR"):
+    """A 400 naming the one field at fault."""
+    return ApiError(message, code=code, details={field: [str(message)]})
+
+
+def error_body(request, *, status_code, code, message, details=None):
+    body = {
+        "error": code,
+        "message": message,
+        "status": status_code,
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "path": request.path,
+        "requestId": getattr(request, "request_id", None),
+    }
+    if details:
+        body["details"] = details
+    return body
+
+
+def error_response(request, *, status_code, code, message, details=None, headers=None):
+    body = error_body(request, status_code=status_code, code=code, message=message, details=details)
+    response = JsonResponse(body, status=status_code)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _flatten_validation_detail(detail, prefix=""):
+    """DRF's nested ValidationError detail -> {"field.sub": ["message", ...]}."""
+    if isinstance(detail, dict):
+        flat = {}
+        for key, value in detail.items():
+            flat.update(_flatten_validation_detail(value, f"{prefix}{key}."))
+        return flat
+    if isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
+        flat = {}
+        for index, item in enumerate(detail):
+            flat.update(_flatten_validation_detail(item, f"{prefix}{index}."))
+        return flat
+    messages = detail if isinstance(detail, list) else [detail]
+    if not messages:
+        return {}
+    return {prefix.rstrip(".") or "non_field_errors": [str(m) for m in messages]}
+
+
+_DRF_CODES = {
+    exceptions.NotAuthenticated: ("UNAUTHENTICATED", "Authentication credentials were not provided."),
+    exceptions.AuthenticationFailed: ("INVALID_TOKEN", None),
+    exceptions.PermissionDenied: ("FORBIDDEN", None),
+    exceptions.NotFound: ("NOT_FOUND", None),
+    exceptions.MethodNotAllowed: ("METHOD_NOT_ALLOWED", None),
+    exceptions.NotAcceptable: ("NOT_ACCEPTABLE", None),
+    exceptions.UnsupportedMediaType: ("UNSUPPORTED_MEDIA_TYPE", None),
+    exceptions.ParseError: ("MALFORMED_REQUEST", None),
+    exceptions.Throttled: ("RATE_LIMITED", None),
+}
+
+
+def _message_of(detail):
+    if isinstance(detail, dict):
+        if "detail" in detail:
+            return str(detail["detail"])
+        return "; ".join(_message_of(v) for v in detail.values())
+    if isinstance(detail, list):
+        return "; ".join(_message_of(v) for v in detail)
+    return str(detail)
+
+
+def exception_handler(exc, context):
+    """DRF's EXCEPTION_HANDLER: every exception becomes the spec's Error object."""
+    request = context["request"]
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, ApiError):
+        response = Response(
+            error_body(request, status_code=exc.status_code, code=exc.code, message=exc.message, details=exc.details),
+            status=exc.status_code,
+        )
+        for name, value in exc.headers.items():
+            response[name] = value
+        return response
+
+    if isinstance(exc, exceptions.ValidationError):
+        details = _flatten_validation_detail(exc.detail)
+        fields = ", ".join(sorted(details))
+        body = error_body(
+            request,
+            status_code=400,
+            code="VALIDATION_ERROR",
+            message=f"Invalid input: {fields}.",
+            details=details,
+        )
+        return Response(body, status=400)
+
+    if isinstance(exc, exceptions.APIException):
+        code, default_message = next(
+            ((c, m) for cls, (c, m) in _DRF_CODES.items() if isinstance(exc, cls)),
+            ("ERROR", None),
+        )
+        message = default_message or _message_of(exc.detail)
+        response = Response(
+            error_body(request, status_code=exc.status_code, code=code, message=message), status=exc.status_code
+        )
+        if getattr(exc, "auth_header", None):
+            response["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            response["Retry-After"] = str(int(exc.wait))
+        return response
+
+    logger.exception("Unhandled error on %s %s", request.method, request.path)
+    return Response(
+        error_body(request, status_code=500, code="INTERNAL_ERROR", message="An unexpected error occurred."),
+        status=500,
+    )
+
+
+def _is_api(request):
+    return request.path.startswith(API_PREFIX)
+
+
+def handler400(request, exception=None):
+    return error_response(request, status_code=400, code="BAD_REQUEST", message="Bad request.")
+
+
+def handler403(request, exception=None):
+    return error_response(request, status_code=403, code="FORBIDDEN", message="Forbidden.")
+
+
+def handler404(request, exception=None):
+    if not _is_api(request):
+        from django.views.defaults import page_not_found
+
+        return page_not_found(request, exception)
+    return error_response(
+        request, status_code=404, code="ROUTE_NOT_FOUND", message=f"No route for {request.method} {request.path}."
+    )
+
+
+def handler500(request):
+    if not _is_api(request):
+        from django.views.defaults import server_error
+
+        return server_error(request)
+    return error_response(request, status_code=500, code="INTERNAL_ERROR", message="An unexpected error occurred.")
+
+
+def csrf_failure(request, reason=""):
+    return error_response(request, status_code=403, code="CSRF_FAILED", message="CSRF verification failed.")

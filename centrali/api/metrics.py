@@ -1,0 +1,69 @@
+"""Prometheus metrics: request counts and latency by route template, plus workspaces by status."""
+
+import os
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+
+REQUESTS = Counter(
+    "centrali_http_requests_total", "HTTP requests answered", ["route", "method", "status"]
+)
+LATENCY = Histogram(
+    "centrali_http_request_duration_seconds",
+    "HTTP request latency",
+    ["route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+class WorkspacesByStatusCollector:
+    """Read at scrape time, so the figure is the database's, not this process's."""
+
+    def collect(self):
+        from workspaces.models import WorkspaceStatus
+        from workspaces.selectors import workspace_status_counts
+
+        gauge = GaugeMetricFamily("centrali_workspaces", "Workspaces by status", labels=["status"])
+        counts = workspace_status_counts()
+        for status in WorkspaceStatus.values:
+            gauge.add_metric([status], counts.get(status, 0))
+        yield gauge
+
+    def describe(self):
+        return []  # keeps registration from querying the database at import time
+
+
+_workspaces_collector = WorkspacesByStatusCollector()
+REGISTRY.register(_workspaces_collector)
+
+
+def render_metrics():
+    """(body, content type). Under gunicorn with PROMETHEUS_MULTIPROC_DIR, all workers' samples are merged."""
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        registry.register(_workspaces_collector)
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def _route_of(request):
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return "unmatched"
+    return "/" + match.route if match.route else match.view_name or "unknown"
+
+
+class PrometheusMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        route = _route_of(request)
+        LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
+        REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        return response

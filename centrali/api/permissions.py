@@ -1,0 +1,45 @@
+"""Who may call a workspace endpoint: resolved once per request from `{slug}`.
+
+A view lists the roles allowed per HTTP method in `required_roles`; the permission
+loads the workspace and the caller's membership in one query and leaves them on
+the request (`request.workspace`, `request.membership`).
+"""
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from centrali.api.errors import ApiError, ForbiddenError, NotFoundError
+from workspaces import selectors
+from workspaces.models import Role
+
+ANY_MEMBER = frozenset(Role.values)
+WORKSPACE_ADMINS = frozenset({Role.OWNER, Role.ADMIN})
+BILLING_MANAGERS = frozenset({Role.OWNER, Role.ADMIN, Role.BILLING})
+
+
+class IsWorkspaceMember(BasePermission):
+    def has_permission(self, request, view):
+        slug = view.kwargs["slug"]
+        membership = selectors.get_membership(slug=slug, user=request.user)
+        if membership is None:
+            if not selectors.workspace_exists(slug=slug):
+                raise NotFoundError(f"Workspace '{slug}' not found.", code="WORKSPACE_NOT_FOUND")
+            raise ForbiddenError("You are not a member of this workspace.", code="NOT_A_MEMBER")
+
+        allowed = view.required_roles.get(request.method, view.required_roles.get("*", WORKSPACE_ADMINS))
+        if membership.role not in allowed:
+            raise ForbiddenError(
+                f"Your role '{membership.role}' may not do this; it needs one of: {', '.join(sorted(allowed))}.",
+                code="INSUFFICIENT_ROLE",
+            )
+        workspace = membership.workspace
+        if (
+            request.method not in SAFE_METHODS
+            and workspace.is_pending_deletion
+            and request.method not in view.allowed_when_pending_deletion
+        ):
+            raise ApiError(
+                "This workspace is pending deletion; restore it first.", code="WORKSPACE_PENDING_DELETION"
+            )
+        request.workspace = workspace
+        request.membership = membership
+        return True

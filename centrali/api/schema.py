@@ -1,0 +1,55 @@
+"""OpenAPI generation: the bearer scheme and the Error object on every operation."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "message", "status", "timestamp", "path"],
+    "properties": {
+        "error": {"type": "string", "example": "WORKSPACE_NOT_FOUND", "description": "Machine-readable error code"},
+        "message": {"type": "string", "description": "Human-readable error message"},
+        "status": {"type": "integer", "example": 404, "description": "HTTP status code"},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "path": {"type": "string", "description": "Request path"},
+        "requestId": {"type": "string", "description": "Request ID for tracing (X-Request-ID)"},
+        "details": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "Messages per field at fault",
+        },
+    },
+}
+
+
+class BearerJWTScheme(OpenApiAuthenticationExtension):
+    target_class = "centrali.api.authentication.BearerJWTAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+class PlatformServiceScheme(OpenApiAuthenticationExtension):
+    target_class = "centrali.api.authentication.PlatformServiceAuthentication"
+    name = "platformServiceAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "PLATFORM_SERVICE_TOKEN or a service JWT"}
+
+
+def add_error_responses(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every operation documents the Error object."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            codes = ["500"]
+            if operation.get("security") != [{}] and operation.get("security", [None]) != []:
+                codes += ["401", "403"]
+            if "{slug}" in path:
+                codes.append("404")
+            if method in {"post", "put", "patch"}:
+                codes.append("400")
+            for code in codes:
+                operation["responses"].setdefault(code, {"description": "Error", **ref})
+    return result

@@ -1,0 +1,81 @@
+"""The service's fixed routes and the Error shape of the framework's own failures."""
+
+import pytest
+
+from tests.helpers import API, assert_error
+
+pytestmark = pytest.mark.django_db
+
+
+def test_request_id_is_echoed_in_header_and_error_body(api_client):
+    response = api_client.get(f"{API}/some-slug", HTTP_X_REQUEST_ID="req-123")
+
+    assert response["X-Request-ID"] == "req-123"
+    assert response.json()["requestId"] == "req-123"
+
+
+def test_request_id_is_generated_when_absent(api_client):
+    response = api_client.get(f"{API}/version")
+
+    assert len(response["X-Request-ID"]) == 36
+
+
+def test_unsafe_request_id_is_replaced(api_client):
+    response = api_client.get(f"{API}/version", HTTP_X_REQUEST_ID="bad id\nwith newline")
+
+    assert response["X-Request-ID"] != "bad id\nwith newline"
+
+
+def test_unknown_route_is_404_in_the_error_shape(api_client):
+    assert_error(api_client.get(f"{API}/a/b/c/d"), status=404, code="ROUTE_NOT_FOUND")
+
+
+def test_wrong_method_is_405_in_the_error_shape(owner_client, workspace):
+    assert_error(owner_client.patch(f"{API}/{workspace.slug}"), status=405, code="METHOD_NOT_ALLOWED")
+
+
+def test_uncaught_exception_is_500_without_internals(owner_client, workspace, monkeypatch):
+    # Patched in-process: no client input can make this view fail for real.
+    def explode(plan):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr("workspaces.views.capabilities_for_plan", explode)
+
+    response = owner_client.get(f"{API}/{workspace.slug}/capabilities")
+
+    body = assert_error(response, status=500, code="INTERNAL_ERROR")
+    assert "secret" not in response.content.decode()
+    assert body["message"] == "An unexpected error occurred."
+
+
+def test_version_names_service_django_and_python(api_client):
+    body = api_client.get(f"{API}/version").json()
+
+    assert body["version"] == "5.1.2"
+    assert {"commit", "django", "python"} <= set(body)
+
+
+def test_metrics_count_requests_by_route_template_and_workspaces_by_status(api_client, workspace, other_workspace):
+    api_client.get(f"{API}/{workspace.slug}")
+
+    text = api_client.get(f"{API}/metrics").content.decode()
+
+    assert 'centrali_http_requests_total{method="GET",route="/workspace/api/v1/<slug:slug>",status="401"}' in text
+    assert "centrali_http_request_duration_seconds_bucket" in text
+    assert 'centrali_workspaces{status="active"} 2.0' in text
+
+
+def test_openapi_document_is_served_as_json(api_client):
+    body = api_client.get(f"{API}/openapi.json").json()
+
+    assert body["info"]["title"] == "Centrali Workspace Service API"
+    assert "/{slug}" in body["paths"]
+    assert body["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_swagger_ui_is_served_from_local_assets(api_client):
+    response = api_client.get(f"{API}/docs")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "swagger-ui" in html and "cdn.jsdelivr" not in html

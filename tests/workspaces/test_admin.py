@@ -1,0 +1,70 @@
+import pytest
+
+from audit.models import AuditEvent
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/workspaces/workspace/"
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def test_staff_find_a_workspace_by_owner_email(staff_client):
+    wanted = WorkspaceFactory(owner=UserFactory(email="needle@corp.test"))
+    other = WorkspaceFactory()
+
+    html = staff_client.get(CHANGELIST, {"q": "needle@corp"}).content.decode()
+
+    assert wanted.slug in html and other.slug not in html
+
+
+def test_staff_filter_by_status(staff_client):
+    suspended = WorkspaceFactory(status="suspended")
+    active = WorkspaceFactory()
+
+    html = staff_client.get(CHANGELIST, {"status__exact": "suspended"}).content.decode()
+
+    assert suspended.slug in html and active.slug not in html
+
+
+def test_workspace_page_shows_memberships_inline(staff_client):
+    workspace = WorkspaceFactory()
+    member = MembershipFactory(workspace=workspace, role="billing").user
+
+    html = staff_client.get(f"{CHANGELIST}{workspace.pk}/change/").content.decode()
+
+    assert member.username in html
+
+
+def test_suspend_action_suspends_and_records_a_staff_event(staff_client):
+    workspace = WorkspaceFactory()
+
+    staff_client.post(CHANGELIST, {"action": "suspend", "_selected_action": [workspace.pk]})
+
+    workspace.refresh_from_db()
+    assert workspace.status == "suspended"
+    assert AuditEvent.objects.get(workspace=workspace, type="workspace.suspended").actor_type == "staff"
+
+
+def test_unsuspend_action_returns_to_active(staff_client):
+    workspace = WorkspaceFactory(status="suspended")
+
+    staff_client.post(CHANGELIST, {"action": "unsuspend", "_selected_action": [workspace.pk]})
+
+    workspace.refresh_from_db()
+    assert workspace.status == "active"
+
+
+def test_restore_action_restores_within_grace_period(staff_client):
+    workspace = WorkspaceFactory(pending_deletion=True)
+
+    staff_client.post(CHANGELIST, {"action": "restore", "_selected_action": [workspace.pk]})
+
+    workspace.refresh_from_db()
+    assert workspace.status == "active"
+    assert AuditEvent.objects.get(workspace=workspace, type="workspace.restored").actor_type == "staff"

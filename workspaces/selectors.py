@@ -1,0 +1,31 @@
+import uuid
+
+from django.db.models import Count
+
+from workspaces.models import Membership, Workspace
+
+
+def get_membership(*, slug, user):
+    """The caller's membership of the workspace `slug`, with workspace and plan, in one query; or None."""
+    return (
+        Membership.objects.select_related("workspace", "workspace__plan")
+        .filter(workspace__slug=slug, user_id=user.pk)
+        .first()
+    )
+
+
+def workspace_exists(*, slug):
+    return Workspace.objects.filter(slug=slug).exists()
+
+
+def get_workspace_by_ref(ref):
+    """A workspace named by slug or uuid (platform services use either); None when unknown."""
+    try:
+        return Workspace.objects.filter(pk=uuid.UUID(str(ref))).first()
+    except ValueError:
+        return Workspace.objects.filter(slug=str(ref)).first()
+
+
+def workspace_status_counts():
+    """{status: count} over all workspaces, for /metrics."""
+    return dict(Workspace.objects.order_by().values_list("status").annotate(n=Count("id")))

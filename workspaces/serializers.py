@@ -1,0 +1,123 @@
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from workspaces.models import User
+
+
+class WorkspaceCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    email = serializers.EmailField(max_length=254)
+    username = serializers.RegexField(
+        r"^[\w.@+-]+\Z",
+        max_length=150,
+        error_messages={"invalid": "Use only letters, digits and @/./+/-/_ characters."},
+    )
+    password = serializers.CharField(write_only=True, trim_whitespace=False)
+    passwordConfirmation = serializers.CharField(write_only=True, trim_whitespace=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+    def validate(self, attrs):
+        if attrs["password"] != attrs["passwordConfirmation"]:
+            raise serializers.ValidationError({"passwordConfirmation": ["Passwords do not match."]})
+        candidate = User(username=attrs["username"], email=attrs["email"])
+        try:
+            password_validation.validate_password(attrs["password"], user=candidate)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"password": list(exc.messages)}) from None
+        return attrs
+
+
+class WorkspaceUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError({"non_field_errors": ["Provide at least one of: name, description."]})
+        return attrs
+
+
+class WorkspaceSerializer(serializers.Serializer):
+    """def-0 Workspace, plus the plan's code, the caller's role and the deletion schedule."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    description = serializers.CharField()
+    owner_id = serializers.UUIDField()
+    plan_id = serializers.UUIDField()
+    plan = serializers.CharField(source="plan.code")
+    status = serializers.CharField()
+    role = serializers.SerializerMethodField()
+    deleted_at = serializers.DateTimeField(allow_null=True)
+    restore_deadline = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_role(self, workspace) -> str | None:
+        membership = self.context.get("membership")
+        return membership.role if membership else None
+
+
+class CreatedWorkspaceSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    plan = serializers.CharField(source="plan.code")
+    created_at = serializers.DateTimeField()
+
+
+class WorkspaceCreatedResponseSerializer(serializers.Serializer):
+    workspace = CreatedWorkspaceSerializer()
+    auth_token = serializers.CharField()
+    user_id = serializers.CharField()
+
+
+class DeletionResponseSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    workspace_slug = serializers.CharField()
+    deleted_at = serializers.DateTimeField()
+    restore_deadline = serializers.DateTimeField()
+    grace_period_days = serializers.IntegerField()
+
+
+class RestoreResponseSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    workspace_slug = serializers.CharField()
+    status = serializers.CharField()
+
+
+class EnabledFlagSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField()
+
+
+class AiCapabilitySerializer(EnabledFlagSerializer):
+    validation = serializers.BooleanField()
+    anomalyInsights = serializers.BooleanField()
+
+
+class ComputeCapabilitySerializer(EnabledFlagSerializer):
+    orchestrations = serializers.BooleanField()
+
+
+class StorageCapabilitySerializer(EnabledFlagSerializer):
+    maxFileSizeBytes = serializers.IntegerField()
+
+
+class CapabilitiesSerializer(serializers.Serializer):
+    ai = AiCapabilitySerializer()
+    compute = ComputeCapabilitySerializer()
+    scheduler = EnabledFlagSerializer()
+    storage = StorageCapabilitySerializer()
+    search = EnabledFlagSerializer()
+    billing = EnabledFlagSerializer()
+    advancedRbac = EnabledFlagSerializer()
+    supportTickets = EnabledFlagSerializer()
+    backups = EnabledFlagSerializer()
+
+
+class CapabilitiesResponseSerializer(serializers.Serializer):
+    plan = serializers.CharField()
+    capabilities = CapabilitiesSerializer()
