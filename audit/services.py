@@ -96,3 +96,8 @@ def record(
         event.entry_hash = entry_hash(event)
         event.save(force_insert=True)
     return event
+
+
+def purge_workspace_events(*, workspace):
+    """Delete a purged workspace's events: the only path that may delete audit rows."""
+    return AuditEvent.objects.filter(workspace_id=workspace.pk).delete()[0]

@@ -70,3 +70,28 @@ class Plan(models.Model):
             "function_invocations": self.limit_function_invocations,
             "api_calls_per_month": self.limit_api_calls_per_month,
         }
+
+
+class OverageSettings(models.Model):
+    """Whether a workspace may go past its plan's limits at the plan's overage rates, and up to what cap."""
+
+    workspace = models.OneToOneField(
+        "workspaces.Workspace", on_delete=models.CASCADE, primary_key=True, related_name="overage_settings"
+    )
+    enabled = models.BooleanField(default=False)
+    spending_cap_cents = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Most overage billed per period, in cents; empty = no cap."
+    )
+    enabled_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "overage settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(enabled=False) | Q(enabled_at__isnull=False), name="overage_enabled_has_timestamp"
+            ),
+        ]
+
+    def __str__(self):
+        return f"overage for {self.workspace_id}: {'on' if self.enabled else 'off'}"

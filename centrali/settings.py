@@ -133,7 +133,13 @@ if not REDIS_URL:
         "processed_folder": str(VAR_DIR / "celery-processed"),
         "store_processed": False,
     }
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # Each app adds its periodic tasks below its own marker line.
+    # -- workspaces: provisioning, exports, purge
+    # -- billing
+    # -- usage
+    # -- support and audit
+}
 
 # --- REST framework
 REST_FRAMEWORK = {
