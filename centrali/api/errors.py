@@ -8,6 +8,7 @@ import logging
 from datetime import datetime, timezone
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -132,6 +133,11 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, RequestDataTooBig):
+        exc = ApiError("The request body is too large.", code="PAYLOAD_TOO_LARGE", status_code=413)
+    elif isinstance(exc, SuspiciousOperation):
+        exc = ApiError("The request was refused as malformed.", code="BAD_REQUEST")
 
     if isinstance(exc, ApiError):
         response = Response(

@@ -79,3 +79,17 @@ def test_swagger_ui_is_served_from_local_assets(api_client):
     assert response.status_code == 200
     html = response.content.decode()
     assert "swagger-ui" in html and "cdn.jsdelivr" not in html
+
+
+def test_oversized_body_is_413_not_500(api_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+
+    response = api_client.post(f"{API}/", {"name": "x" * 5000}, format="json")
+
+    assert_error(response, status=413, code="PAYLOAD_TOO_LARGE")
+
+
+def test_non_json_body_is_415(api_client):
+    response = api_client.post(f"{API}/", "name=x", content_type="application/x-www-form-urlencoded")
+
+    assert_error(response, status=415, code="UNSUPPORTED_MEDIA_TYPE")
