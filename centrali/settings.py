@@ -138,6 +138,7 @@ CELERY_BEAT_SCHEDULE = {
     # -- workspaces: provisioning, exports, purge
     # -- billing
     # -- usage
+    "usage.prune-raw-events": {"task": "usage.prune_raw_events", "schedule": timedelta(hours=6)},
     # -- support and audit
 }
 
@@ -227,6 +228,16 @@ EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Centrali <no-reply@centrali.local>")
 SUPPORT_STAFF_EMAILS = env.list("SUPPORT_STAFF_EMAILS", default=[])
+
+# --- usage: metering
+# Raw usage events are kept this many days (then pruned; their rollups stay). Events older
+# than this are refused on ingest, so a replay can never be counted twice.
+USAGE_RAW_EVENT_RETENTION_DAYS = env.int("USAGE_RAW_EVENT_RETENTION_DAYS", default=35)
+# How far in the future (clock skew) an event's timestamp may be.
+USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS = env.int("USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS", default=300)
+# The api_calls middleware flushes its in-process counts after this many seconds or calls.
+USAGE_API_CALLS_FLUSH_SECONDS = env.float("USAGE_API_CALLS_FLUSH_SECONDS", default=10.0)
+USAGE_API_CALLS_FLUSH_CALLS = env.int("USAGE_API_CALLS_FLUSH_CALLS", default=1000)
 
 # --- Production hardening: on unless DEBUG.
 if not DEBUG:

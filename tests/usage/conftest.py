@@ -1,0 +1,33 @@
+import itertools
+from datetime import datetime, timezone
+
+import pytest
+
+from usage.services import ingest_events
+
+_ids = itertools.count(1)
+
+
+def event(workspace, metric, value, at, *, id=None):
+    """One usage event as a platform service reports it (`at`: an aware datetime)."""
+    return {
+        "id": id or f"evt-{next(_ids)}",
+        "workspace": workspace.slug,
+        "metric": metric,
+        "value": value,
+        "timestamp": at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+    }
+
+
+def utc(*args):
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def report():
+    """report(workspace, metric, value, at) ingests one event through the service, now."""
+
+    def report_one(workspace, metric, value, at, *, id=None):
+        return ingest_events(events=[event(workspace, metric, value, at, id=id)])
+
+    return report_one

@@ -1,0 +1,375 @@
+"""Writes of the usage app: idempotent ingestion with rollups, quota alerts, pruning, reconciliation."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from audit.services import record
+from billing.selectors import current_billing_period
+from usage import selectors
+from usage.metrics import METRICS
+from usage.models import DailyUsage, QuotaAlert, UsageEvent
+from workspaces.selectors import get_workspaces_by_refs
+
+MAX_BATCH_SIZE = 1000
+EVENT_ID_MAX_LENGTH = UsageEvent._meta.get_field("event_id").max_length
+MAX_VALUE = Decimal(10) ** 21  # what VALUE_DIGITS (28 digits, 6 decimal places) can hold
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    id: str | None
+    reason: str
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Event:
+    event_id: str
+    workspace: object
+    metric: str
+    value: Decimal
+    occurred_at: datetime
+
+
+class _Invalid(Exception):
+    pass
+
+
+def raw_event_retention_cutoff(now):
+    """Raw events older than this (midnight UTC, so whole days) are pruned, and refused on ingest."""
+    start_of_today = now.astimezone(dt_timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start_of_today - timedelta(days=settings.USAGE_RAW_EVENT_RETENTION_DAYS)
+
+
+def ingest_events(*, events, source="", now=None):
+    """Store a batch of usage events and fold the new ones into the daily rollups, in one transaction.
+
+    `events` are dicts {id, workspace (slug or uuid), metric, value, timestamp}. An event whose id
+    was already stored is a duplicate and changes nothing; an invalid one is rejected with a reason.
+    Refusing events older than the raw-event retention keeps replays idempotent after pruning.
+    """
+    now = now or timezone.now()
+    result = IngestResult()
+    workspaces = get_workspaces_by_refs(
+        [event["workspace"] for event in events if isinstance(event, dict) and isinstance(event.get("workspace"), str)]
+    )
+    valid, seen_ids = [], set()
+    for index, raw in enumerate(events):
+        try:
+            event = _parse(raw, workspaces=workspaces, now=now)
+        except _Invalid as invalid:
+            event_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+            result.rejected.append(Rejection(index=index, id=event_id, reason=str(invalid)))
+            continue
+        if event.event_id in seen_ids:
+            result.duplicates += 1
+            continue
+        seen_ids.add(event.event_id)
+        valid.append(event)
+
+    with transaction.atomic():
+        inserted_ids = _insert_new_events(valid, source=source, now=now)
+        new_events = [event for event in valid if event.event_id in inserted_ids]
+        _fold_into_rollups(new_events, now=now)
+        touched = sorted({str(event.workspace.pk) for event in new_events})
+        if touched:
+            from usage.tasks import check_quota_alerts
+
+            transaction.on_commit(lambda: check_quota_alerts.delay(workspace_ids=touched))
+    result.accepted = len(new_events)
+    result.duplicates += len(valid) - len(new_events)
+    return result
+
+
+def _parse(raw, *, workspaces, now):
+    if not isinstance(raw, dict):
+        raise _Invalid("An event must be an object.")
+    event_id = raw.get("id")
+    if not isinstance(event_id, str) or not event_id.strip():
+        raise _Invalid("`id` is required: a non-empty string.")
+    if len(event_id) > EVENT_ID_MAX_LENGTH:
+        raise _Invalid(f"`id` is longer than {EVENT_ID_MAX_LENGTH} characters.")
+    workspace_ref = raw.get("workspace")
+    if not isinstance(workspace_ref, str) or workspace_ref not in workspaces:
+        raise _Invalid(f"Unknown workspace {workspace_ref!r}.")
+    metric = raw.get("metric")
+    if not isinstance(metric, str) or metric not in METRICS:
+        raise _Invalid(f"Unknown metric {metric!r}.")
+    value = _parse_value(raw.get("value"))
+    if value < 0:
+        kind = "counter" if not METRICS[metric].is_gauge else "gauge"
+        raise _Invalid(f"`value` of the {kind} {metric!r} must not be negative.")
+    occurred_at = _parse_timestamp(raw.get("timestamp"))
+    if occurred_at > now + timedelta(seconds=settings.USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS):
+        raise _Invalid("`timestamp` is in the future.")
+    if occurred_at < raw_event_retention_cutoff(now):
+        raise _Invalid(
+            f"`timestamp` is older than the {settings.USAGE_RAW_EVENT_RETENTION_DAYS}-day window late events may arrive in."
+        )
+    return _Event(event_id, workspaces[workspace_ref], metric, value, occurred_at)
+
+
+def _parse_value(raw):
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        raise _Invalid("`value` must be a number.")
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        raise _Invalid("`value` must be a number.") from None
+    if not value.is_finite() or abs(value) >= MAX_VALUE:
+        raise _Invalid("`value` is out of range.")
+    return value.quantize(Decimal("0.000001"))
+
+
+def _parse_timestamp(raw):
+    if not isinstance(raw, str):
+        raise _Invalid("`timestamp` is required: an ISO 8601 date-time.")
+    try:
+        moment = parse_datetime(raw)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise _Invalid("`timestamp` must be an ISO 8601 date-time.")
+    if timezone.is_naive(moment):
+        raise _Invalid("`timestamp` must carry a timezone (e.g. a trailing Z).")
+    return moment.astimezone(dt_timezone.utc)
+
+
+def _insert_new_events(events, *, source, now):
+    """Insert the events whose id is new; return those ids. The unique constraint decides, so two
+    concurrent batches carrying the same event count it once. Sorted inserts avoid deadlocks."""
+    if not events:
+        return set()
+    columns = ["event_id", "workspace", "metric", "value", "occurred_at", "received_at", "source"]
+    rows = [
+        (event.event_id, event.workspace.pk, event.metric, event.value, event.occurred_at, now, source)
+        for event in sorted(events, key=lambda e: e.event_id)
+    ]
+    inserted = set()
+    for chunk in _chunks(rows, 500):
+        sql, params = _insert_sql(UsageEvent, columns, chunk)
+        sql += " ON CONFLICT (%s) DO NOTHING RETURNING %s" % (
+            _column(UsageEvent, "event_id"),
+            _column(UsageEvent, "event_id"),
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            inserted.update(row[0] for row in cursor.fetchall())
+    return inserted
+
+
+def _fold_into_rollups(events, *, now):
+    """Upsert the events into DailyUsage: counters add up, gauges keep the value of the newest event."""
+    counters, gauges = defaultdict(lambda: [Decimal(0), None]), {}
+    for event in events:
+        key = (event.workspace.pk, event.metric, event.occurred_at.date())
+        if METRICS[event.metric].is_gauge:
+            if key not in gauges or event.occurred_at >= gauges[key][1]:
+                gauges[key] = [event.value, event.occurred_at]
+        else:
+            total = counters[key]
+            total[0] += event.value
+            total[1] = max(total[1], event.occurred_at) if total[1] else event.occurred_at
+    table = connection.ops.quote_name(DailyUsage._meta.db_table)
+    newer = f"EXCLUDED.{_column(DailyUsage, 'last_event_at')} >= {table}.{_column(DailyUsage, 'last_event_at')}"
+    value, last_event_at = _column(DailyUsage, "value"), _column(DailyUsage, "last_event_at")
+    updated_at = _column(DailyUsage, "updated_at")
+    counter_update = (
+        f"{value} = {table}.{value} + EXCLUDED.{value}, "
+        f"{last_event_at} = CASE WHEN {newer} THEN EXCLUDED.{last_event_at} ELSE {table}.{last_event_at} END, "
+        f"{updated_at} = EXCLUDED.{updated_at}"
+    )
+    gauge_update = (
+        f"{value} = CASE WHEN {newer} THEN EXCLUDED.{value} ELSE {table}.{value} END, "
+        f"{last_event_at} = CASE WHEN {newer} THEN EXCLUDED.{last_event_at} ELSE {table}.{last_event_at} END, "
+        f"{updated_at} = EXCLUDED.{updated_at}"
+    )
+    _upsert_rollups(counters, counter_update, now=now)
+    _upsert_rollups(gauges, gauge_update, now=now)
+
+
+def _upsert_rollups(windows, update_clause, *, now):
+    if not windows:
+        return
+    columns = ["workspace", "metric", "day", "value", "last_event_at", "updated_at"]
+    # Sorted by the unique key, so concurrent batches lock rollup rows in the same order.
+    rows = [(*key, value, last_at, now) for key, (value, last_at) in sorted(windows.items(), key=lambda kv: str(kv[0]))]
+    conflict = ", ".join(_column(DailyUsage, name) for name in ("workspace", "metric", "day"))
+    for chunk in _chunks(rows, 500):
+        sql, params = _insert_sql(DailyUsage, columns, chunk)
+        with connection.cursor() as cursor:
+            cursor.execute(f"{sql} ON CONFLICT ({conflict}) DO UPDATE SET {update_clause}", params)
+
+
+def _insert_sql(model, field_names, rows):
+    fields = [model._meta.get_field(name) for name in field_names]
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [
+        model_field.get_db_prep_save(value, connection) for row in rows for model_field, value in zip(fields, row)
+    ]
+    sql = "INSERT INTO %s (%s) VALUES %s" % (
+        connection.ops.quote_name(model._meta.db_table),
+        ", ".join(connection.ops.quote_name(f.column) for f in fields),
+        ", ".join([placeholders] * len(rows)),
+    )
+    return sql, params
+
+
+def _column(model, name):
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def _chunks(items, size):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- Quota alerts
+
+
+def raise_quota_alerts(*, workspace, now=None):
+    """Record (once per limit, period and threshold) that usage crossed 80% or 100% of a plan limit.
+
+    Each new alert emails the owner after commit; reaching 100% is also an audit event.
+    Returns the alerts created.
+    """
+    now = now or timezone.now()
+    period = current_billing_period(workspace=workspace, now=now)
+    created = []
+    for status in selectors.limit_statuses(workspace=workspace, plan=workspace.plan, period=period):
+        if status.limit is None or status.percent is None:
+            continue
+        for threshold in QuotaAlert.Threshold:
+            if status.percent < threshold:
+                continue
+            with transaction.atomic():
+                alert, is_new = QuotaAlert.objects.get_or_create(
+                    workspace=workspace,
+                    limit=status.name,
+                    period_start=period.start,
+                    threshold=threshold,
+                    defaults={"used": status.used, "limit_value": status.limit},
+                )
+                if not is_new:
+                    continue
+                if threshold == QuotaAlert.Threshold.REACHED:
+                    record(
+                        workspace=workspace,
+                        event_type="quota.reached",
+                        resource_type="quota",
+                        resource_id=status.name,
+                        summary=f"Plan limit '{status.name}' reached ({status.used} of {status.limit})",
+                        metadata={
+                            "limit": status.name,
+                            "used": str(status.used),
+                            "limit_value": str(status.limit),
+                            "period_start": period.start.isoformat(),
+                        },
+                    )
+                from usage.tasks import send_quota_alert_email
+
+                transaction.on_commit(lambda pk=alert.pk: send_quota_alert_email.delay(alert_id=pk))
+            created.append(alert)
+    return created
+
+
+def mark_alert_emailed(*, alert, now=None):
+    QuotaAlert.objects.filter(pk=alert.pk, emailed_at__isnull=True).update(emailed_at=now or timezone.now())
+
+
+# --- Retention and reconciliation
+
+
+def prune_raw_events(*, now=None, batch_size=5000):
+    """Delete raw events older than the retention window (they are in the rollups already)."""
+    cutoff = raw_event_retention_cutoff(now or timezone.now())
+    deleted = 0
+    while True:
+        ids = list(UsageEvent.objects.filter(occurred_at__lt=cutoff).values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return deleted
+        deleted += UsageEvent.objects.filter(pk__in=ids).delete()[0]
+
+
+@dataclass(frozen=True)
+class RollupDifference:
+    workspace_id: str
+    metric: str
+    day: object
+    stored: Decimal | None
+    rebuilt: Decimal | None
+
+
+def reconcile_rollups(*, since, workspace=None, apply=True, now=None):
+    """Rebuild the daily rollups of days >= `since` from the raw events; return the differences found.
+
+    With `apply`, the stored rollups are corrected in one transaction (rows with no raw event left
+    behind them are deleted). Days before the retention cutoff are refused: their raw events are gone.
+    """
+    now = now or timezone.now()
+    cutoff = raw_event_retention_cutoff(now).date()
+    if since < cutoff:
+        raise ValueError(f"Raw events before {cutoff} are pruned; reconcile from {cutoff} or later.")
+    events = UsageEvent.objects.filter(occurred_at__gte=datetime.combine(since, datetime.min.time(), dt_timezone.utc))
+    stored_rows = DailyUsage.objects.filter(day__gte=since)
+    if workspace is not None:
+        events, stored_rows = events.filter(workspace=workspace), stored_rows.filter(workspace=workspace)
+
+    rebuilt = {}
+    for workspace_id, metric, value, occurred_at in events.order_by("occurred_at", "pk").values_list(
+        "workspace_id", "metric", "value", "occurred_at"
+    ).iterator(chunk_size=5000):
+        key = (workspace_id, metric, occurred_at.date())
+        if METRICS[metric].is_gauge:
+            rebuilt[key] = (value, occurred_at)
+        else:
+            total, _ = rebuilt.get(key, (Decimal(0), None))
+            rebuilt[key] = (total + value, occurred_at)
+
+    with transaction.atomic():
+        stored = {
+            (row.workspace_id, row.metric, row.day): row for row in stored_rows.select_for_update().iterator()
+        }
+        differences = []
+        for key in sorted(set(stored) | set(rebuilt), key=str):
+            row, fresh = stored.get(key), rebuilt.get(key)
+            if row is not None and fresh is not None and row.value == fresh[0]:
+                continue
+            differences.append(
+                RollupDifference(
+                    workspace_id=str(key[0]),
+                    metric=key[1],
+                    day=key[2],
+                    stored=row.value if row else None,
+                    rebuilt=fresh[0] if fresh else None,
+                )
+            )
+            if not apply:
+                continue
+            if fresh is None:
+                row.delete()
+            else:
+                DailyUsage.objects.update_or_create(
+                    workspace_id=key[0],
+                    metric=key[1],
+                    day=key[2],
+                    defaults={"value": fresh[0], "last_event_at": fresh[1], "updated_at": now},
+                )
+        if not apply:
+            transaction.set_rollback(True)
+    return differences

@@ -1,0 +1,46 @@
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+
+from usage import services
+from usage.models import QuotaAlert
+from workspaces.selectors import get_workspaces_by_refs
+
+
+@shared_task(name="usage.check_quota_alerts")
+def check_quota_alerts(*, workspace_ids):
+    """After an ingest: raise the 80%/100% quota alerts the new usage crossed."""
+    for workspace in get_workspaces_by_refs(workspace_ids).values():
+        services.raise_quota_alerts(workspace=workspace)
+
+
+@shared_task(
+    name="usage.send_quota_alert_email",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_quota_alert_email(*, alert_id):
+    alert = QuotaAlert.objects.select_related("workspace__owner").filter(pk=alert_id).first()
+    if alert is None or alert.emailed_at is not None:
+        return
+    context = {"alert": alert, "workspace": alert.workspace, "percent": alert.threshold}
+    send_mail(
+        subject=render_to_string("usage/email/quota_alert_subject.txt", context).strip(),
+        message=render_to_string("usage/email/quota_alert.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[alert.workspace.owner.email],
+    )
+    services.mark_alert_emailed(alert=alert)
+
+
+@shared_task(name="usage.ingest_api_calls")
+def ingest_api_calls(*, events):
+    """Counts of this service's own API calls, flushed in batches by the api_calls middleware."""
+    services.ingest_events(events=events, source="workspace-service")
+
+
+@shared_task(name="usage.prune_raw_events")
+def prune_raw_events():
+    return services.prune_raw_events()
