@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 import structlog
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -136,6 +137,12 @@ if not REDIS_URL:
 CELERY_BEAT_SCHEDULE = {
     # Each app adds its periodic tasks below its own marker line.
     # -- workspaces: provisioning, exports, purge
+    "workspaces.sweep-stalled-work": {"task": "workspaces.sweep_stalled_work", "schedule": timedelta(minutes=1)},
+    "workspaces.expire-export-files": {"task": "workspaces.expire_export_files", "schedule": timedelta(hours=1)},
+    "workspaces.purge-deleted-workspaces": {
+        "task": "workspaces.purge_deleted_workspaces",
+        "schedule": crontab(hour=3, minute=30),
+    },
     # -- billing
     # -- usage
     "usage.prune-raw-events": {"task": "usage.prune_raw_events", "schedule": timedelta(hours=6)},
@@ -238,6 +245,64 @@ USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS = env.int("USAGE_EVENT_MAX_FUTURE_SKEW_SECON
 # The api_calls middleware flushes its in-process counts after this many seconds or calls.
 USAGE_API_CALLS_FLUSH_SECONDS = env.float("USAGE_API_CALLS_FLUSH_SECONDS", default=10.0)
 USAGE_API_CALLS_FLUSH_CALLS = env.int("USAGE_API_CALLS_FLUSH_CALLS", default=1000)
+
+# --- workspaces: provisioning, exports, workspace file storage
+# Each provisioned service maps a name to a provisioner class and its options. `storage` creates the
+# workspace's area in the file storage; the platform services are provisioned over HTTP when
+# PROVISIONING_HTTP_BASE_URL is set (POST {base}/{service}).
+PROVISIONING_HTTP_BASE_URL = env("PROVISIONING_HTTP_BASE_URL", default="").rstrip("/")
+PROVISIONING_HTTP_SERVICES = env.list("PROVISIONING_HTTP_SERVICES", default=["compute", "search", "scheduler"])
+PROVISIONING_HTTP_TOKEN = env("PROVISIONING_HTTP_TOKEN", default="")
+PROVISIONING_HTTP_TIMEOUT_SECONDS = env.float("PROVISIONING_HTTP_TIMEOUT_SECONDS", default=10.0)
+WORKSPACE_PROVISIONERS = {
+    "storage": {"class": "workspaces.provisioning.StorageProvisioner"},
+    **{
+        name: {
+            "class": "workspaces.provisioning.HttpProvisioner",
+            "url": f"{PROVISIONING_HTTP_BASE_URL}/{name}",
+            "token": PROVISIONING_HTTP_TOKEN,
+            "timeout": PROVISIONING_HTTP_TIMEOUT_SECONDS,
+        }
+        for name in (PROVISIONING_HTTP_SERVICES if PROVISIONING_HTTP_BASE_URL else [])
+    },
+}
+PROVISIONING_MAX_ATTEMPTS = env.int("PROVISIONING_MAX_ATTEMPTS", default=6)
+PROVISIONING_RETRY_BACKOFF_SECONDS = env.float("PROVISIONING_RETRY_BACKOFF_SECONDS", default=2.0)
+PROVISIONING_RETRY_BACKOFF_MAX_SECONDS = env.float("PROVISIONING_RETRY_BACKOFF_MAX_SECONDS", default=300.0)
+# A service left pending/provisioning this long (lost message, dead worker) is enqueued again.
+PROVISIONING_STALLED_AFTER = timedelta(seconds=env.int("PROVISIONING_STALLED_AFTER_SECONDS", default=900))
+
+# Workspace files (each workspace's area and its export archives): local filesystem under
+# MEDIA_ROOT by default, S3 (or any S3-compatible endpoint) with EXPORT_STORAGE=s3.
+EXPORT_STORAGE = env("EXPORT_STORAGE", default="filesystem")
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL", default="") or None
+AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME", default="") or None
+AWS_DEFAULT_ACL = None
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "workspace_files": (
+        {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": AWS_STORAGE_BUCKET_NAME,
+                "endpoint_url": AWS_S3_ENDPOINT_URL,
+                "file_overwrite": False,
+            },
+        }
+        if EXPORT_STORAGE == "s3"
+        else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    ),
+}
+EXPORT_BATCH_SIZE = env.int("EXPORT_BATCH_SIZE", default=2000)
+EXPORT_RETENTION = timedelta(hours=env.int("EXPORT_RETENTION_HOURS", default=7 * 24))
+EXPORT_DOWNLOAD_LINK_TTL = timedelta(seconds=env.int("EXPORT_DOWNLOAD_LINK_TTL_SECONDS", default=15 * 60))
+# A running export whose heartbeat is older than this is marked failed (its worker died);
+# a queued one never picked up within EXPORT_QUEUED_TIMEOUT likewise.
+EXPORT_HEARTBEAT_TIMEOUT = timedelta(seconds=env.int("EXPORT_HEARTBEAT_TIMEOUT_SECONDS", default=600))
+EXPORT_QUEUED_TIMEOUT = timedelta(seconds=env.int("EXPORT_QUEUED_TIMEOUT_SECONDS", default=3600))
+PURGE_BATCH_SIZE = env.int("PURGE_BATCH_SIZE", default=50)
 
 # --- Production hardening: on unless DEBUG.
 if not DEBUG:

@@ -93,3 +93,134 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} in {self.workspace} ({self.role})"
+
+
+class ProvisioningStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROVISIONING = "provisioning", "Provisioning"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class ServiceProvisioning(models.Model):
+    """One platform service (storage, compute, …) set up for a workspace by a Celery task.
+
+    pending -> provisioning -> ready | failed; transient failures stay `provisioning` while the
+    task waits to retry, and `attempts` counts the calls of the current round.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="provisioned_services")
+    service = models.CharField(max_length=32)
+    status = models.CharField(max_length=16, choices=ProvisioningStatus.choices, default=ProvisioningStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    ready_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["service"]
+        indexes = [models.Index(fields=["status", "updated_at"], name="provisioning_status_updated")]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "service"], name="provisioning_one_row_per_service"),
+            models.CheckConstraint(condition=Q(status__in=ProvisioningStatus.values), name="provisioning_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(status=ProvisioningStatus.READY) | Q(ready_at__isnull=False),
+                name="provisioning_ready_has_timestamp",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.service} for {self.workspace_id}: {self.status}"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired (file deleted)"
+
+
+ACTIVE_EXPORT_STATUSES = (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+
+class ExportJob(models.Model):
+    """A full-data export of one workspace into a zip archive in the workspace file storage."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="export_jobs")
+    requested_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="requested_exports"
+    )
+    status = models.CharField(max_length=16, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    stage = models.CharField(max_length=64, default="queued")
+    rows_done = models.PositiveBigIntegerField(default=0)
+    rows_total = models.PositiveBigIntegerField(null=True, blank=True)
+    file_name = models.CharField(max_length=255, blank=True, default="", help_text="Key in the workspace file storage.")
+    file_size = models.PositiveBigIntegerField(null=True, blank=True)
+    checksum_sha256 = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the running task.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="When the retention sweep deletes the file.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"], name="export_ws_created"),
+            models.Index(fields=["status", "heartbeat_at"], name="export_status_heartbeat"),
+            models.Index(fields=["status", "expires_at"], name="export_status_expires"),
+        ]
+        constraints = [
+            # At most one export queued or running per workspace: concurrent requests race on this index.
+            models.UniqueConstraint(
+                fields=["workspace"],
+                condition=Q(status__in=ACTIVE_EXPORT_STATUSES),
+                name="export_one_active_per_workspace",
+            ),
+            models.CheckConstraint(condition=Q(status__in=ExportStatus.values), name="export_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(status=ExportStatus.COMPLETED) | (~Q(file_name="") & Q(expires_at__isnull=False)),
+                name="export_completed_has_file",
+            ),
+        ]
+
+    def __str__(self):
+        return f"export {self.pk} of {self.workspace_id}: {self.status}"
+
+    @property
+    def is_active(self):
+        return self.status in ACTIVE_EXPORT_STATUSES
+
+    @property
+    def progress(self):
+        if self.status == ExportStatus.COMPLETED or self.status == ExportStatus.EXPIRED:
+            percent = 100
+        elif self.rows_total:
+            percent = min(99, self.rows_done * 100 // self.rows_total)
+        else:
+            percent = 0
+        return {"stage": self.stage, "rowsDone": self.rows_done, "rowsTotal": self.rows_total, "percent": percent}
+
+
+class PurgedWorkspace(models.Model):
+    """Tombstone of a hard-deleted workspace: what was purged and when. Not linked to deleted rows."""
+
+    workspace_id = models.UUIDField(unique=True)
+    slug = models.SlugField(max_length=63)
+    name = models.CharField(max_length=120)
+    owner_email = models.EmailField(blank=True, default="")
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    restore_deadline = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField()
+    counts = models.JSONField(default=dict, help_text="Rows deleted per kind, and export files removed.")
+
+    class Meta:
+        ordering = ["-purged_at"]
+        indexes = [models.Index(fields=["slug"], name="purged_workspace_slug")]
+
+    def __str__(self):
+        return f"{self.slug} (purged {self.purged_at:%Y-%m-%d})"

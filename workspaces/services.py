@@ -1,18 +1,42 @@
 """Writes of the workspaces app. Each service is one transaction that records its audit event."""
 
+import logging
 import secrets
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from kombu.exceptions import OperationalError as BrokerError
 
 from audit.events import ActorType
-from audit.services import record
+from audit.services import purge_workspace_events, record
 from billing.selectors import get_default_plan
-from centrali.api.errors import ApiError, ConflictError
-from workspaces.models import Membership, Role, User, Workspace, WorkspaceStatus
+from centrali.api.errors import ApiError, ConflictError, ServiceUnavailableError, field_error
+from workspaces import storage as workspace_storage
+from workspaces.models import (
+    ExportJob,
+    ExportStatus,
+    Membership,
+    ProvisioningStatus,
+    PurgedWorkspace,
+    Role,
+    ServiceProvisioning,
+    User,
+    Workspace,
+    WorkspaceStatus,
+)
+from workspaces.provisioning import registered_services
+from workspaces.signals import workspace_purging
+
+logger = logging.getLogger(__name__)
+
+# Publishing fails fast when the broker is down: a couple of quick retries, then the caller decides.
+PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# Errors of publishing a task: the broker is unreachable (or, for the filesystem broker, its folder).
+PUBLISH_ERRORS = (BrokerError, OSError)
 
 SLUG_MAX_LENGTH = 50
 
@@ -80,6 +104,7 @@ def create_workspace(*, name, email, username, password, description="", request
                     metadata={"user_id": str(owner.pk), "role": Role.OWNER},
                     request=request,
                 )
+                _start_provisioning(workspace)
             return workspace, owner
         except IntegrityError:
             # A concurrent request took the email, username or slug between our checks and the insert.
@@ -203,3 +228,344 @@ def _set_suspension(*, workspace, suspended, actor, actor_type, reason):
             metadata={"status": {"before": before, "after": after}, "reason": reason},
         )
     return workspace
+
+
+# --- Provisioning: one Celery task per service, enqueued once the workspace is committed.
+
+
+def _start_provisioning(workspace):
+    """Inside the creating transaction: a pending row per registered service, tasks after commit."""
+    services = registered_services()
+    ServiceProvisioning.objects.bulk_create(
+        [ServiceProvisioning(workspace=workspace, service=service) for service in services]
+    )
+    transaction.on_commit(partial(enqueue_provisioning, workspace_id=workspace.pk, services=services))
+
+
+def enqueue_provisioning(*, workspace_id, services):
+    """Publish one provisioning task per service. A broker outage must not fail the caller:
+    the rows stay pending and sweep_stalled_provisioning enqueues them again later."""
+    from workspaces.tasks import provision_service
+
+    for service in services:
+        try:
+            provision_service.apply_async(args=[str(workspace_id), service], retry_policy=PUBLISH_RETRY_POLICY)
+        except PUBLISH_ERRORS:
+            logger.warning("could not enqueue provisioning of %s for %s; the sweeper will retry", service, workspace_id)
+
+
+def start_provisioning_attempt(*, workspace_id, service):
+    """Move the service to `provisioning` and count the attempt; None when there is nothing to do
+    (already ready, failed until a manual retry, or the workspace is gone)."""
+    with transaction.atomic():
+        row = (
+            ServiceProvisioning.objects.select_for_update(of=("self",))
+            .select_related("workspace", "workspace__plan")
+            .filter(workspace_id=workspace_id, service=service)
+            .first()
+        )
+        if row is None or row.status in (ProvisioningStatus.READY, ProvisioningStatus.FAILED):
+            return None
+        row.status = ProvisioningStatus.PROVISIONING
+        row.attempts += 1
+        row.save(update_fields=["status", "attempts", "updated_at"])
+    return row
+
+
+def mark_service_ready(*, provisioning):
+    provisioning.status = ProvisioningStatus.READY
+    provisioning.ready_at = timezone.now()
+    provisioning.last_error = ""
+    provisioning.save(update_fields=["status", "ready_at", "last_error", "updated_at"])
+
+
+def mark_service_retrying(*, provisioning, error):
+    """A transient failure: stays `provisioning` while the task waits for its next attempt."""
+    provisioning.last_error = error[:2000]
+    provisioning.save(update_fields=["last_error", "updated_at"])
+
+
+def mark_service_failed(*, provisioning, error):
+    provisioning.status = ProvisioningStatus.FAILED
+    provisioning.last_error = error[:2000]
+    provisioning.save(update_fields=["status", "last_error", "updated_at"])
+
+
+def retry_provisioning(*, workspace, service, actor, request=None):
+    """Re-enqueue a failed service with a fresh attempt budget."""
+    with transaction.atomic():
+        provisioning = (
+            ServiceProvisioning.objects.select_for_update().filter(workspace=workspace, service=service).first()
+        )
+        if provisioning is None:
+            raise field_error("service", f"Unknown service '{service}'.", code="UNKNOWN_SERVICE")
+        if provisioning.status != ProvisioningStatus.FAILED:
+            raise ApiError(
+                f"Service '{service}' is {provisioning.status}; only a failed service can be retried.",
+                code="SERVICE_NOT_FAILED",
+                details={"service": [f"Status is {provisioning.status}, not failed."]},
+            )
+        previous_attempts, previous_error = provisioning.attempts, provisioning.last_error
+        provisioning.status = ProvisioningStatus.PENDING
+        provisioning.attempts = 0
+        provisioning.save(update_fields=["status", "attempts", "updated_at"])
+        record(
+            workspace=workspace,
+            event_type="provisioning.retried",
+            resource_type="provisioning",
+            resource_id=service,
+            summary=f"Provisioning of '{service}' retried",
+            actor=actor,
+            metadata={"service": service, "previous_attempts": previous_attempts, "previous_error": previous_error},
+            request=request,
+        )
+        transaction.on_commit(partial(enqueue_provisioning, workspace_id=workspace.pk, services=[service]))
+    return provisioning
+
+
+def sweep_stalled_provisioning(*, now):
+    """Re-enqueue services left pending/provisioning too long (lost message, dead worker)."""
+    stalled = list(
+        ServiceProvisioning.objects.filter(
+            status__in=(ProvisioningStatus.PENDING, ProvisioningStatus.PROVISIONING),
+            updated_at__lt=now - settings.PROVISIONING_STALLED_AFTER,
+        ).values_list("pk", "workspace_id", "service")
+    )
+    ServiceProvisioning.objects.filter(pk__in=[pk for pk, _, _ in stalled]).update(updated_at=now)
+    for _pk, workspace_id, service in stalled:
+        enqueue_provisioning(workspace_id=workspace_id, services=[service])
+    return len(stalled)
+
+
+# --- Exports
+
+
+class ExportAbandoned(Exception):
+    """The job stopped being `running` under the task (the sweeper failed it, or it was purged)."""
+
+
+def request_export(*, workspace, actor, request=None):
+    """Queue a full-data export. One queued/running export per workspace (a partial unique index).
+
+    The task is published after commit; if the broker is down the job is failed at once (so it
+    never sits in `queued`) and the caller gets 503 QUEUE_UNAVAILABLE.
+    """
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                job = ExportJob.objects.create(workspace=workspace, requested_by=actor)
+        except IntegrityError:
+            raise ConflictError(
+                "An export of this workspace is already queued or running.", code="EXPORT_IN_PROGRESS"
+            ) from None
+        record(
+            workspace=workspace,
+            event_type="export.requested",
+            resource_type="export",
+            resource_id=job.pk,
+            summary="Full data export requested",
+            actor=actor,
+            metadata={"job_id": str(job.pk)},
+            request=request,
+        )
+        transaction.on_commit(partial(_publish_export, job=job))
+    return job
+
+
+def _publish_export(*, job):
+    from workspaces.tasks import run_export
+
+    try:
+        run_export.apply_async(args=[str(job.pk)], retry_policy=PUBLISH_RETRY_POLICY)
+    except PUBLISH_ERRORS:
+        logger.exception("could not enqueue export %s", job.pk)
+        fail_export_job(job=job, message="The export could not be queued: the task queue is unavailable.")
+        raise ServiceUnavailableError(
+            "The task queue is unavailable; the export was not started. Try again shortly.", code="QUEUE_UNAVAILABLE"
+        ) from None
+
+
+def claim_export_job(*, job_id):
+    """queued -> running, once: a redelivered message finds the job no longer queued and stops."""
+    now = timezone.now()
+    claimed = ExportJob.objects.filter(pk=job_id, status=ExportStatus.QUEUED).update(
+        status=ExportStatus.RUNNING, stage="counting", started_at=now, heartbeat_at=now
+    )
+    if not claimed:
+        return None
+    return ExportJob.objects.select_related("workspace", "workspace__plan").get(pk=job_id)
+
+
+def record_export_progress(*, job, stage, rows_done=None, rows_total=None):
+    """Progress and heartbeat of a running job; raises ExportAbandoned if it is not running any more."""
+    changes = {"stage": stage, "heartbeat_at": timezone.now()}
+    if rows_done is not None:
+        changes["rows_done"] = rows_done
+    if rows_total is not None:
+        changes["rows_total"] = rows_total
+    if not ExportJob.objects.filter(pk=job.pk, status=ExportStatus.RUNNING).update(**changes):
+        raise ExportAbandoned(job.pk)
+    for field, value in changes.items():
+        setattr(job, field, value)
+
+
+def complete_export_job(*, job, rows, file_name, file_size, checksum_sha256):
+    """running -> completed with the stored file; `rows` is what was written (the count may have moved)."""
+    now = timezone.now()
+    with transaction.atomic():
+        completed = ExportJob.objects.filter(pk=job.pk, status=ExportStatus.RUNNING).update(
+            status=ExportStatus.COMPLETED,
+            stage="done",
+            rows_done=rows,
+            rows_total=rows,
+            file_name=file_name,
+            file_size=file_size,
+            checksum_sha256=checksum_sha256,
+            finished_at=now,
+            heartbeat_at=now,
+            expires_at=now + settings.EXPORT_RETENTION,
+        )
+        if not completed:
+            raise ExportAbandoned(job.pk)
+        record(
+            workspace=job.workspace,
+            event_type="export.completed",
+            resource_type="export",
+            resource_id=job.pk,
+            summary="Full data export completed",
+            metadata={"job_id": str(job.pk), "rows": rows, "bytes": file_size, "sha256": checksum_sha256},
+        )
+    job.refresh_from_db()
+    return job
+
+
+def fail_export_job(*, job, message):
+    """Mark a queued/running job failed and record why; a job already finished is left as it is."""
+    with transaction.atomic():
+        failed = ExportJob.objects.filter(pk=job.pk, status__in=(ExportStatus.QUEUED, ExportStatus.RUNNING)).update(
+            status=ExportStatus.FAILED, stage="failed", error_message=message, finished_at=timezone.now()
+        )
+        if failed:
+            record(
+                workspace=job.workspace,
+                event_type="export.failed",
+                resource_type="export",
+                resource_id=job.pk,
+                summary="Full data export failed",
+                metadata={"job_id": str(job.pk), "error": message},
+            )
+    return bool(failed)
+
+
+def sweep_stalled_exports(*, now):
+    """Fail running jobs whose worker stopped beating (killed mid-export) and queued jobs no worker
+    picked up; remove any partial file. A new export is accepted right after."""
+    stalled_running = ExportJob.objects.filter(
+        status=ExportStatus.RUNNING, heartbeat_at__lt=now - settings.EXPORT_HEARTBEAT_TIMEOUT
+    )
+    never_started = ExportJob.objects.filter(
+        status=ExportStatus.QUEUED, created_at__lt=now - settings.EXPORT_QUEUED_TIMEOUT
+    )
+    swept = 0
+    for jobs, message in (
+        (stalled_running, "The export stopped: its worker stopped responding. Request a new export."),
+        (never_started, "The export was never started by a worker. Request a new export."),
+    ):
+        for job in jobs.select_related("workspace"):
+            if fail_export_job(job=job, message=message):
+                workspace_storage.delete_file(workspace_storage.export_file_name(job.workspace_id, job.pk))
+                swept += 1
+    return swept
+
+
+def expire_export_files(*, now):
+    """Retention: delete archives past their expiry; their jobs then read `expired`."""
+    expired = 0
+    for job in ExportJob.objects.filter(status=ExportStatus.COMPLETED, expires_at__lte=now):
+        workspace_storage.delete_file(job.file_name)
+        expired += ExportJob.objects.filter(pk=job.pk, status=ExportStatus.COMPLETED).update(
+            status=ExportStatus.EXPIRED, stage="expired", file_name=""
+        )
+    return expired
+
+
+def record_export_download(*, job, request):
+    record(
+        workspace=job.workspace,
+        event_type="export.downloaded",
+        resource_type="export",
+        resource_id=job.pk,
+        summary="Export archive downloaded",
+        metadata={"job_id": str(job.pk)},
+        request=request,
+    )
+
+
+# --- Purge: hard delete after the grace period, keeping a tombstone.
+
+
+class NotDueForPurge(Exception):
+    pass
+
+
+def purge_workspace(*, workspace, now):
+    """Hard-delete a cancelled workspace whose restore deadline has passed; returns its tombstone.
+
+    Files go first (deleting them again is harmless if the transaction then fails); then, in one
+    transaction: the workspace_purging signal (billing cancels its Stripe records), the audit
+    events, the tombstone, and the workspace with everything that cascades from it.
+    """
+    if not _is_due_for_purge(workspace, now):
+        raise NotDueForPurge(workspace.slug)
+    files_deleted = workspace_storage.delete_area(workspace.pk)
+    with transaction.atomic():
+        workspace = Workspace.objects.select_for_update().select_related("owner").get(pk=workspace.pk)
+        if not _is_due_for_purge(workspace, now):
+            raise NotDueForPurge(workspace.slug)
+        counts = {
+            "members": workspace.memberships.count(),
+            "export_jobs": workspace.export_jobs.count(),
+            "provisioned_services": workspace.provisioned_services.count(),
+            "export_files": files_deleted,
+        }
+        workspace_purging.send(sender=Workspace, workspace=workspace)
+        counts["audit_events"] = purge_workspace_events(workspace=workspace)
+        tombstone = PurgedWorkspace.objects.create(
+            workspace_id=workspace.pk,
+            slug=workspace.slug,
+            name=workspace.name,
+            owner_email=workspace.owner.email,
+            deleted_at=workspace.deleted_at,
+            restore_deadline=workspace.restore_deadline,
+            purged_at=timezone.now(),
+            counts=counts,
+        )
+        workspace.delete()
+    return tombstone
+
+
+def _is_due_for_purge(workspace, now):
+    return workspace.status == WorkspaceStatus.CANCELLED and workspace.restore_deadline < now
+
+
+def purge_due_workspaces(*, now, batch_size, on_purged=None, on_error=None):
+    """Purge every workspace due at `now`, `batch_size` at a time; returns (purged, failed) counts.
+    A workspace that fails is reported through on_error and skipped, never retried in this run."""
+    from workspaces.selectors import workspaces_due_for_purge
+
+    failed_ids = set()
+    purged = 0
+    while batch := list(workspaces_due_for_purge(now=now).exclude(pk__in=failed_ids)[:batch_size]):
+        for workspace in batch:
+            try:
+                tombstone = purge_workspace(workspace=workspace, now=now)
+            except Exception as exc:
+                logger.exception("purge of workspace %s failed", workspace.slug)
+                failed_ids.add(workspace.pk)
+                if on_error:
+                    on_error(workspace, exc)
+                continue
+            purged += 1
+            if on_purged:
+                on_purged(tombstone)
+    return purged, len(failed_ids)

@@ -1,0 +1,88 @@
+"""Provisioners: how each platform service is set up for a new workspace.
+
+settings.WORKSPACE_PROVISIONERS maps a service name to {"class": dotted path, **options}.
+A provisioner's `provision(workspace)` must be idempotent (it may run again after a timeout
+whose request did succeed) and raises TransientProvisioningError for failures worth retrying,
+PermanentProvisioningError for the rest.
+"""
+
+import requests
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.utils.module_loading import import_string
+
+from workspaces import storage as workspace_storage
+
+
+class ProvisioningError(Exception):
+    pass
+
+
+class TransientProvisioningError(ProvisioningError):
+    """Worth retrying: timeouts, refused connections, 5xx, 429."""
+
+
+class PermanentProvisioningError(ProvisioningError):
+    """Retrying would not help (e.g. the service rejected the request)."""
+
+
+class Provisioner:
+    def __init__(self, name, **options):
+        self.name = name
+        self.options = options
+
+    def provision(self, workspace):
+        raise NotImplementedError
+
+
+class StorageProvisioner(Provisioner):
+    """Creates the workspace's area in the workspace file storage (a marker object under its prefix)."""
+
+    def provision(self, workspace):
+        storage = storages[workspace_storage.ALIAS]
+        marker = workspace_storage.area_marker(workspace.pk)
+        try:
+            if not storage.exists(marker):
+                storage.save(marker, ContentFile(b""))
+        except OSError as exc:
+            raise TransientProvisioningError(f"storage unavailable: {exc}") from exc
+
+
+class HttpProvisioner(Provisioner):
+    """POSTs the workspace to a platform service; the idempotency key makes repeats harmless."""
+
+    RETRYABLE_STATUSES = frozenset({408, 409, 425, 429}) | frozenset(range(500, 600))
+
+    def provision(self, workspace):
+        headers = {"Idempotency-Key": f"workspace-{workspace.pk}-{self.name}"}
+        if self.options.get("token"):
+            headers["Authorization"] = f"Bearer {self.options['token']}"
+        payload = {
+            "workspace_id": str(workspace.pk),
+            "slug": workspace.slug,
+            "plan": workspace.plan.code,
+            "service": self.name,
+        }
+        try:
+            response = requests.post(
+                self.options["url"], json=payload, headers=headers, timeout=self.options.get("timeout", 10.0)
+            )
+        except requests.RequestException as exc:
+            raise TransientProvisioningError(f"{self.name}: {exc.__class__.__name__}: {exc}") from exc
+        if response.ok:
+            return
+        message = f"{self.name}: HTTP {response.status_code} from {self.options['url']}: {response.text[:300]}"
+        if response.status_code in self.RETRYABLE_STATUSES:
+            raise TransientProvisioningError(message)
+        raise PermanentProvisioningError(message)
+
+
+def registered_services():
+    """Names of the services every workspace gets, in settings order."""
+    return list(settings.WORKSPACE_PROVISIONERS)
+
+
+def provisioner_for(service):
+    config = dict(settings.WORKSPACE_PROVISIONERS[service])
+    return import_string(config.pop("class"))(service, **config)

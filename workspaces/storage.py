@@ -1,0 +1,116 @@
+"""The workspace file storage (STORAGES["workspace_files"]): each workspace's area, export archives,
+and the expiring links that hand an archive out.
+
+Layout: workspaces/<workspace id>/ holds everything of one workspace, so purge removes one prefix.
+Links: S3 presigned URLs when the storage is S3; otherwise a signed, timestamped token for the
+download view, bound to the job and the workspace.
+"""
+
+import os
+import posixpath
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.storage import storages
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from storages.backends.s3 import S3Storage
+
+ALIAS = "workspace_files"
+DOWNLOAD_SIGNING_SALT = "workspaces.export-download"
+
+
+def workspace_files():
+    return storages[ALIAS]
+
+
+def area_prefix(workspace_id):
+    return f"workspaces/{workspace_id}"
+
+
+def area_marker(workspace_id):
+    return f"{area_prefix(workspace_id)}/.area"
+
+
+def export_file_name(workspace_id, job_id):
+    return f"{area_prefix(workspace_id)}/exports/{job_id}.zip"
+
+
+def delete_file(name):
+    storage = workspace_files()
+    if name and storage.exists(name):
+        storage.delete(name)
+
+
+def delete_area(workspace_id):
+    """Delete every file under the workspace's prefix; returns how many were deleted."""
+    storage = workspace_files()
+    deleted = 0
+    pending = [area_prefix(workspace_id)]
+    while pending:
+        directory = pending.pop()
+        try:
+            subdirectories, files = storage.listdir(directory)
+        except FileNotFoundError:
+            continue
+        for file_name in files:
+            storage.delete(posixpath.join(directory, file_name))
+            deleted += 1
+        pending.extend(posixpath.join(directory, sub) for sub in subdirectories)
+    _remove_empty_directories(storage, area_prefix(workspace_id))
+    return deleted
+
+
+def _remove_empty_directories(storage, prefix):
+    """A filesystem storage keeps empty directories behind; object stores have none."""
+    try:
+        root = storage.path(prefix)
+    except NotImplementedError:
+        return
+    for directory, _subdirectories, _files in sorted(os.walk(root), key=lambda entry: -len(entry[0])):
+        try:
+            os.rmdir(directory)
+        except OSError:
+            pass
+
+
+def download_link(job, *, request):
+    """(url, expires_at) for a completed job's archive; every call issues a fresh link."""
+    ttl = settings.EXPORT_DOWNLOAD_LINK_TTL
+    expires_at = timezone.now() + ttl
+    storage = workspace_files()
+    file_name = f"{job.workspace.slug}-export-{job.created_at:%Y%m%d-%H%M%S}.zip"
+    if isinstance(storage, S3Storage):
+        url = storage.url(
+            job.file_name,
+            expire=int(ttl.total_seconds()),
+            parameters={"ResponseContentDisposition": f'attachment; filename="{file_name}"'},
+        )
+        return url, expires_at
+    token = signing.TimestampSigner(salt=DOWNLOAD_SIGNING_SALT).sign_object(
+        {"job": str(job.pk), "workspace": str(job.workspace_id)}
+    )
+    path = reverse("workspace-export-download", kwargs={"slug": job.workspace.slug, "job_id": job.pk})
+    return request.build_absolute_uri(f"{path}?{urlencode({'token': token})}"), expires_at
+
+
+class DownloadLinkExpired(Exception):
+    pass
+
+
+class DownloadLinkInvalid(Exception):
+    pass
+
+
+def verify_download_token(token, *, job_id, workspace_id):
+    """Raises DownloadLinkExpired / DownloadLinkInvalid unless `token` grants this job of this workspace."""
+    signer = signing.TimestampSigner(salt=DOWNLOAD_SIGNING_SALT)
+    try:
+        payload = signer.unsign_object(token, max_age=settings.EXPORT_DOWNLOAD_LINK_TTL)
+    except signing.SignatureExpired as exc:
+        raise DownloadLinkExpired from exc
+    except signing.BadSignature as exc:
+        raise DownloadLinkInvalid from exc
+    if payload != {"job": str(job_id), "workspace": str(workspace_id)}:
+        raise DownloadLinkInvalid

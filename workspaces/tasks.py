@@ -1,0 +1,79 @@
+"""Celery tasks of the workspaces app. Each is a thin shell over services / the exporter."""
+
+import logging
+import random
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from workspaces import exporter, services
+from workspaces.provisioning import ProvisioningError, TransientProvisioningError, provisioner_for
+
+logger = logging.getLogger(__name__)
+
+
+def retry_delay(attempt):
+    """Exponential backoff with full jitter: uniform in [0, min(max, base * 2**(attempt-1))] seconds."""
+    ceiling = min(
+        settings.PROVISIONING_RETRY_BACKOFF_MAX_SECONDS,
+        settings.PROVISIONING_RETRY_BACKOFF_SECONDS * 2 ** max(0, attempt - 1),
+    )
+    return random.uniform(0, ceiling)
+
+
+@shared_task(bind=True, name="workspaces.provision_service", max_retries=None)
+def provision_service(self, workspace_id, service):
+    provisioning = services.start_provisioning_attempt(workspace_id=workspace_id, service=service)
+    if provisioning is None:
+        return None
+    try:
+        provisioner = provisioner_for(service)
+        provisioner.provision(provisioning.workspace)
+    except TransientProvisioningError as exc:
+        if provisioning.attempts >= settings.PROVISIONING_MAX_ATTEMPTS:
+            services.mark_service_failed(
+                provisioning=provisioning, error=f"Gave up after {provisioning.attempts} attempts: {exc}"
+            )
+            return provisioning.status
+        services.mark_service_retrying(provisioning=provisioning, error=str(exc))
+        raise self.retry(countdown=retry_delay(provisioning.attempts), exc=exc)
+    except KeyError:
+        services.mark_service_failed(provisioning=provisioning, error=f"Service '{service}' is not configured.")
+    except ProvisioningError as exc:
+        services.mark_service_failed(provisioning=provisioning, error=str(exc))
+    except Exception as exc:
+        logger.exception("provisioning %s for %s crashed", service, workspace_id)
+        services.mark_service_failed(provisioning=provisioning, error=f"Unexpected error: {exc.__class__.__name__}")
+    else:
+        services.mark_service_ready(provisioning=provisioning)
+    return provisioning.status
+
+
+@shared_task(name="workspaces.run_export")
+def run_export(job_id):
+    job_pk = exporter.run_export_job(job_id)
+    return str(job_pk) if job_pk else None
+
+
+@shared_task(name="workspaces.sweep_stalled_work")
+def sweep_stalled_work():
+    """Beat, every minute: fail exports whose worker died, re-enqueue provisioning that stalled."""
+    now = timezone.now()
+    return {
+        "exports_failed": services.sweep_stalled_exports(now=now),
+        "provisioning_requeued": services.sweep_stalled_provisioning(now=now),
+    }
+
+
+@shared_task(name="workspaces.expire_export_files")
+def expire_export_files():
+    """Beat, hourly: delete export archives past their retention."""
+    return services.expire_export_files(now=timezone.now())
+
+
+@shared_task(name="workspaces.purge_deleted_workspaces")
+def purge_deleted_workspaces():
+    """Beat, daily: hard-delete workspaces whose grace period is over."""
+    purged, failed = services.purge_due_workspaces(now=timezone.now(), batch_size=settings.PURGE_BATCH_SIZE)
+    return {"purged": purged, "failed": failed}
