@@ -3,6 +3,8 @@
 Add a type here before recording it; `record()` refuses names it does not know.
 """
 
+import re
+
 EVENT_TYPES = {
     # workspaces
     "workspace.created": "Workspace created",
@@ -29,6 +31,7 @@ EVENT_TYPES = {
     "invoice.uncollectible": "Invoice marked uncollectible",
     "subscription.updated": "Subscription updated",
     "subscription.deleted": "Subscription cancelled",
+    "billing.synced": "Billing state synced from Stripe",
     # usage
     "quota.reached": "Quota reached",
     "overage.charged": "Overage charged",
@@ -38,7 +41,17 @@ EVENT_TYPES = {
     "comment.added": "Comment added",
     "comment.edited": "Comment edited",
     "comment.deleted": "Comment deleted",
+    "support_issue.assigned": "Support issue assigned to staff",
+    "support_issue.internal_note_added": "Staff internal note added to a support issue",
 }
+
+# Platform services (POST internal/audit-events) report events about resources they own,
+# e.g. `structure.created`; names are dotted lowercase and never one of ours above.
+PLATFORM_EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"
+
+
+def is_platform_event_type(name):
+    return name not in EVENT_TYPES and re.fullmatch(PLATFORM_EVENT_TYPE_PATTERN, name) is not None
 
 
 class ActorType:
@@ -48,3 +61,4 @@ class ActorType:
     SERVICE = "service"
 
     choices = [(USER, "User"), (STAFF, "Staff"), (SYSTEM, "System"), (SERVICE, "Platform service")]
+    values = [USER, STAFF, SYSTEM, SERVICE]

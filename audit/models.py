@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models import Q
 
 from audit.events import ActorType
 
@@ -6,8 +7,10 @@ from audit.events import ActorType
 class AuditEvent(models.Model):
     """One append-only entry of a workspace's audit log.
 
-    Entries of a workspace form a hash chain: `entry_hash` covers the entry's content
-    and `previous_hash`, the hash of the workspace's entry before it.
+    Entries of a workspace form a hash chain (audit.chain): `entry_hash` covers the
+    entry's content and `previous_hash`, the hash of the workspace's entry before it.
+    On PostgreSQL a trigger refuses UPDATE and DELETE outside the purge path
+    (migration 0004).
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -31,13 +34,32 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        # Every read pages newest-first by id within one workspace; each filter has an index
+        # that yields rows already in that order, so a page is an index scan that stops at `limit`.
         indexes = [
             models.Index(fields=["workspace", "-id"], name="audit_ws_id"),
             models.Index(fields=["workspace", "resource_type", "resource_id", "-id"], name="audit_ws_resource"),
+            models.Index(fields=["workspace", "resource_type", "-id"], name="audit_ws_rtype"),
             models.Index(fields=["workspace", "type", "-id"], name="audit_ws_type"),
             models.Index(fields=["workspace", "actor_id", "-id"], name="audit_ws_actor"),
             models.Index(fields=["workspace", "created_at"], name="audit_ws_created"),
         ]
+        constraints = [
+            models.CheckConstraint(condition=Q(actor_type__in=ActorType.values), name="audit_actor_type_valid"),
+        ]
 
     def __str__(self):
         return f"{self.type} {self.resource_type}:{self.resource_id}"
+
+
+class AuditChain(models.Model):
+    """The head of a workspace's hash chain; its row lock serializes appends to that chain."""
+
+    workspace = models.OneToOneField(
+        "workspaces.Workspace", on_delete=models.CASCADE, primary_key=True, related_name="audit_chain"
+    )
+    head_hash = models.CharField(max_length=64, blank=True, default="")
+    length = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"audit chain of {self.workspace_id} ({self.length} events)"

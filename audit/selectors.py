@@ -1,6 +1,76 @@
-from audit.models import AuditEvent
+"""Reads of the audit log. Every list is newest first by id within one workspace."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q
+
+from audit.chain import find_break
+from audit.models import AuditChain, AuditEvent
+from centrali.api.pagination import keyset_page
+
+
+@dataclass(frozen=True)
+class ActivityFilters:
+    resource_type: str | None = None
+    type: str | None = None
+    actor_id: str | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None  # exclusive
+    search: str | None = None
 
 
 def recent_activity(*, workspace, limit=10):
     """The workspace's newest audit events, newest first."""
     return list(AuditEvent.objects.filter(workspace=workspace).order_by("-id")[:limit])
+
+
+def filtered_events(*, workspace, filters):
+    """The workspace's events matching `filters`, unordered (callers order by -id)."""
+    events = AuditEvent.objects.filter(workspace=workspace)
+    if filters.resource_type:
+        events = events.filter(resource_type=filters.resource_type)
+    if filters.type:
+        events = events.filter(type=filters.type)
+    if filters.actor_id:
+        events = events.filter(actor_id=filters.actor_id)
+    if filters.date_from:
+        events = events.filter(created_at__gte=filters.date_from)
+    if filters.date_to:
+        events = events.filter(created_at__lt=filters.date_to)
+    if filters.search:
+        events = events.filter(Q(summary__icontains=filters.search) | Q(resource_id__icontains=filters.search))
+    return events
+
+
+def activity_page(*, workspace, filters, cursor):
+    """(events, next_cursor, has_more): one keyset page of the workspace's activity, one query."""
+    return keyset_page(filtered_events(workspace=workspace, filters=filters), cursor)
+
+
+def resource_history_page(*, workspace, resource_type, resource_id, cursor):
+    events = AuditEvent.objects.filter(workspace=workspace, resource_type=resource_type, resource_id=resource_id)
+    return keyset_page(events, cursor)
+
+
+def events_for_export(*, workspace, filters):
+    """An iterator over every matching event, newest first, that never holds the whole set in memory."""
+    return filtered_events(workspace=workspace, filters=filters).order_by("-id").iterator(chunk_size=2000)
+
+
+def verify_chain(*, workspace_id):
+    """The first broken link of the workspace's chain (audit.chain.ChainBreak), or None if it is intact."""
+    chain = AuditChain.objects.filter(workspace_id=workspace_id).first()
+    events = AuditEvent.objects.filter(workspace_id=workspace_id).order_by("id").iterator(chunk_size=2000)
+    return find_break(
+        workspace_id=workspace_id,
+        events=events,
+        head_hash=chain.head_hash if chain else "",
+        length=chain.length if chain else 0,
+    )
+
+
+def workspaces_with_audit_log():
+    """Ids of every workspace that has a chain or events."""
+    with_events = set(AuditEvent.objects.order_by().values_list("workspace_id", flat=True).distinct())
+    return sorted(with_events | set(AuditChain.objects.values_list("workspace_id", flat=True)), key=str)

@@ -1,20 +1,31 @@
-import hashlib
-import json
+"""Writes of the audit log: `record()` appends, `purge_workspace_events()` is the only deletion."""
 
-from django.db import transaction
+import ipaddress
+import json
+from datetime import timezone as dt_timezone
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from audit.events import EVENT_TYPES, ActorType
-from audit.models import AuditEvent
+from audit.chain import entry_hash
+from audit.events import EVENT_TYPES, ActorType, is_platform_event_type
+from audit.models import AuditChain, AuditEvent
+from centrali.api.errors import field_error
+from workspaces.selectors import get_workspace_by_ref
 
-_SECRET_KEYS = ("password", "secret", "token", "client_secret", "card_number", "cvc")
+_SECRET_KEYS = ("password", "secret", "token", "client_secret", "card_number", "cvc", "api_key", "authorization")
+
+# The PostgreSQL trigger of migration 0004 lets DELETE through only while this
+# transaction-local setting is on; purge_workspace_events() is the one place that sets it.
+PURGE_SETTING = "centrali.audit_purge"
 
 
 def _scrub(metadata):
     """Metadata never carries secrets, whatever a caller passes."""
     if isinstance(metadata, dict):
         return {
-            key: "[redacted]" if any(s in key.lower() for s in _SECRET_KEYS) else _scrub(value)
+            key: "[redacted]" if any(s in str(key).lower() for s in _SECRET_KEYS) else _scrub(value)
             for key, value in metadata.items()
         }
     if isinstance(metadata, list):
@@ -22,27 +33,35 @@ def _scrub(metadata):
     return metadata
 
 
-def entry_hash(event):
-    """SHA-256 over the entry's content and its predecessor's hash."""
-    content = {
-        "workspace": str(event.workspace_id),
-        "type": event.type,
-        "resource_type": event.resource_type,
-        "resource_id": event.resource_id,
-        "actor_id": event.actor_id,
-        "actor_type": event.actor_type,
-        "summary": event.summary,
-        "metadata": event.metadata,
-        "created_at": event.created_at.isoformat(),
-        "previous_hash": event.previous_hash,
-    }
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def _json_native(metadata):
+    """What the JSON column will give back (UUIDs, Decimals, datetimes as strings), so the hash matches it."""
+    return json.loads(json.dumps(metadata, cls=DjangoJSONEncoder))
+
+
+def _valid_ip(raw):
+    try:
+        return str(ipaddress.ip_address((raw or "").strip()))
+    except ValueError:
+        return None
 
 
 def _client_ip(request):
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR") or None
+    return _valid_ip(forwarded.split(",")[0]) or _valid_ip(request.META.get("REMOTE_ADDR"))
+
+
+def _default_actor_type(actor):
+    return ActorType.SYSTEM if actor is None else ActorType.USER
+
+
+def _lock_chain(workspace):
+    """The workspace's chain head, locked until the transaction ends: appends to one chain are serial."""
+    chain = AuditChain.objects.select_for_update().filter(workspace_id=workspace.pk).first()
+    if chain is None:
+        # First event of this workspace: serialize the head's creation on the workspace row.
+        type(workspace).objects.select_for_update().filter(pk=workspace.pk).values_list("pk", flat=True).get()
+        chain, _created = AuditChain.objects.select_for_update().get_or_create(workspace_id=workspace.pk)
+    return chain
 
 
 def record(
@@ -54,50 +73,130 @@ def record(
     summary,
     actor=None,
     actor_type=None,
+    actor_id=None,
     metadata=None,
     request=None,
     event_id=None,
     occurred_at=None,
+    ip_address=None,
+    user_agent=None,
+    request_id=None,
+    reported_by=None,
 ):
     """Append one audit event. The one way to write the audit log.
 
-    Call it inside the transaction of the change it records. `actor` is a User (or
-    None for the system); `actor_type` defaults to staff/user from the actor.
+    Call it inside the transaction of the change it records. `actor` is the User who
+    acted (or None); `actor_type` says who that was: "user" (the default with an actor),
+    "staff" (admin actions), "system" (the default without an actor: webhooks, beat
+    tasks) or "service" (a platform service). `actor_id` names an actor that is not a
+    local User. `request` fills IP, user agent and request id unless given explicitly.
+    `reported_by` names the platform service that reported the event (internal
+    ingestion); such events may use that service's own types (audit.events.is_platform_event_type).
     """
-    if event_type not in EVENT_TYPES and not event_type.startswith("platform."):
+    actor_type = actor_type or _default_actor_type(actor)
+    if actor_type not in ActorType.values:
+        raise ValueError(f"Unknown actor type {actor_type!r}; use one of audit.events.ActorType")
+    known = event_type in EVENT_TYPES or event_type.startswith("platform.")
+    if not known and not (reported_by and is_platform_event_type(event_type)):
         raise ValueError(f"Unknown audit event type {event_type!r}; add it to audit.events.EVENT_TYPES")
-    if actor_type is None:
-        if actor is None:
-            actor_type = ActorType.SYSTEM
-        else:
-            actor_type = ActorType.STAFF if getattr(actor, "is_staff", False) and request is None else ActorType.USER
-    with transaction.atomic():
-        # Appends to one workspace's chain are serialized by locking its row.
-        type(workspace).objects.select_for_update().filter(pk=workspace.pk).values_list("pk", flat=True).get()
-        previous = (
-            AuditEvent.objects.filter(workspace_id=workspace.pk).order_by("-id").values_list("entry_hash", flat=True).first()
-        )
+    if actor_id is None:
+        actor_id = str(actor.pk) if actor is not None and getattr(actor, "pk", None) else ""
+    if request is not None:
+        ip_address = ip_address or _client_ip(request)
+        user_agent = user_agent or request.META.get("HTTP_USER_AGENT", "")
+        request_id = request_id or getattr(request, "request_id", "")
+
+    # No savepoint: a failed append must fail the change it records, and it saves two queries.
+    with transaction.atomic(savepoint=False):
+        chain = _lock_chain(workspace)
         event = AuditEvent(
             workspace_id=workspace.pk,
             event_id=event_id,
             type=event_type,
             resource_type=resource_type,
-            resource_id=str(resource_id),
-            actor_id=str(actor.pk) if actor is not None and getattr(actor, "pk", None) else "",
+            resource_id=str(resource_id)[:128],
+            actor_id=str(actor_id)[:128],
             actor_type=actor_type,
             summary=summary[:500],
-            metadata=_scrub(metadata or {}),
-            ip_address=_client_ip(request) if request is not None else None,
-            user_agent=request.META.get("HTTP_USER_AGENT", "")[:400] if request is not None else "",
-            request_id=getattr(request, "request_id", "") if request is not None else "",
-            created_at=occurred_at or timezone.now(),
-            previous_hash=previous or "",
+            metadata=_json_native(_scrub({**(metadata or {}), **({"reported_by": reported_by} if reported_by else {})})),
+            ip_address=_valid_ip(ip_address) if ip_address else None,
+            user_agent=(user_agent or "")[:400],
+            request_id=(request_id or "")[:128],
+            # Stored to the microsecond in UTC, so the hash recomputed from the row matches.
+            created_at=(occurred_at or timezone.now()).astimezone(dt_timezone.utc),
+            previous_hash=chain.head_hash,
         )
         event.entry_hash = entry_hash(event)
         event.save(force_insert=True)
+        chain.head_hash = event.entry_hash
+        chain.length += 1
+        chain.save(update_fields=["head_hash", "length"])
     return event
 
 
 def purge_workspace_events(*, workspace):
-    """Delete a purged workspace's events: the only path that may delete audit rows."""
-    return AuditEvent.objects.filter(workspace_id=workspace.pk).delete()[0]
+    """Delete a purged workspace's events and chain: the only path that may delete audit rows.
+
+    On PostgreSQL the append-only trigger allows it because of the transaction-local
+    setting; call it inside the purge transaction, before the workspace row is deleted.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config(%s, 'on', true)", [PURGE_SETTING])
+        deleted = AuditEvent.objects.filter(workspace_id=workspace.pk).delete()[0]
+        AuditChain.objects.filter(workspace_id=workspace.pk).delete()
+    return deleted
+
+
+def ingest_platform_events(*, events, service_name):
+    """Record a batch of events reported by a platform service, idempotent on each `eventId`.
+
+    `events` are PlatformEventSerializer data. The batch is validated whole (unknown
+    workspace, or a type that is one of ours -> 400 naming the event), then each new
+    event is appended to its workspace's chain; ids already recorded are skipped.
+    Returns (accepted ids, duplicate ids).
+    """
+    workspaces = {}
+    for index, item in enumerate(events):
+        ref = item["workspace"]
+        if ref not in workspaces:
+            workspaces[ref] = get_workspace_by_ref(ref)
+        if workspaces[ref] is None:
+            raise field_error(f"events.{index}.workspace", f"No workspace {ref!r}.", code="WORKSPACE_NOT_FOUND")
+        if not is_platform_event_type(item["type"]):
+            raise field_error(
+                f"events.{index}.type", f"{item['type']!r} is reserved for the workspace service's own events."
+            )
+
+    already = set(AuditEvent.objects.filter(event_id__in=[e["eventId"] for e in events]).values_list("event_id", flat=True))
+    accepted, duplicates = [], []
+    for item in events:
+        if item["eventId"] in already:
+            duplicates.append(item["eventId"])
+            continue
+        try:
+            with transaction.atomic():
+                record(
+                    workspace=workspaces[item["workspace"]],
+                    event_type=item["type"],
+                    resource_type=item["resourceType"],
+                    resource_id=item["resourceId"],
+                    summary=item["summary"],
+                    actor_type=item["actorType"],
+                    actor_id=item["actorId"],
+                    metadata=item["metadata"],
+                    reported_by=service_name,
+                    event_id=item["eventId"],
+                    occurred_at=item.get("occurredAt"),
+                    ip_address=item["ipAddress"],
+                    user_agent=item["userAgent"],
+                    request_id=item["requestId"],
+                )
+        except IntegrityError:
+            # The same event id committed by a concurrent delivery of this batch.
+            duplicates.append(item["eventId"])
+            continue
+        already.add(item["eventId"])
+        accepted.append(item["eventId"])
+    return accepted, duplicates

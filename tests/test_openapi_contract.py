@@ -46,9 +46,6 @@ PENDING = {
     ("get", "/{slug}/public-key"),
     ("get", "/{slug}/overage"),
     ("patch", "/{slug}/overage"),
-    ("get", "/{slug}/audit/export"),
-    ("get", "/{slug}/audit/activity"),
-    ("get", "/{slug}/audit/{resourceType}/{resourceId}/history"),
     ("get", "/{slug}/overview"),
 }
 

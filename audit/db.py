@@ -1,0 +1,42 @@
+"""PostgreSQL DDL that keeps the audit log append-only (installed by migration 0004).
+
+The trigger refuses every UPDATE of an audit row and every DELETE unless the
+transaction set `centrali.audit_purge` (audit.services.purge_workspace_events does,
+with set_config(..., is_local => true), so the permission ends with that transaction).
+"""
+
+from audit.services import PURGE_SETTING
+
+INSTALL_APPEND_ONLY_TRIGGER = f"""
+CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND coalesce(current_setting('{PURGE_SETTING}', true), '') = 'on' THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'audit events are append-only: % refused on %', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+
+DROP TRIGGER IF EXISTS audit_event_append_only ON audit_auditevent;
+CREATE TRIGGER audit_event_append_only
+    BEFORE UPDATE OR DELETE ON audit_auditevent
+    FOR EACH ROW EXECUTE FUNCTION audit_event_append_only();
+"""
+
+DROP_APPEND_ONLY_TRIGGER = """
+DROP TRIGGER IF EXISTS audit_event_append_only ON audit_auditevent;
+DROP FUNCTION IF EXISTS audit_event_append_only();
+"""
+
+
+def install_append_only_trigger(connection):
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(INSTALL_APPEND_ONLY_TRIGGER)
+
+
+def drop_append_only_trigger(connection):
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(DROP_APPEND_ONLY_TRIGGER)

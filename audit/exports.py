@@ -1,0 +1,30 @@
+"""The "audit_events" section of the workspace export archive."""
+
+from audit.models import AuditEvent
+from centrali.exports import ExportSection
+
+
+def serialize_event(event):
+    return {
+        "id": str(event.pk),
+        "type": event.type,
+        "resourceType": event.resource_type,
+        "resourceId": event.resource_id,
+        "actorId": event.actor_id,
+        "actorType": event.actor_type,
+        "summary": event.summary,
+        "metadata": event.metadata,
+        "ipAddress": event.ip_address,
+        "userAgent": event.user_agent,
+        "requestId": event.request_id,
+        "createdAt": event.created_at.isoformat().replace("+00:00", "Z"),
+        "previousHash": event.previous_hash,
+        "hash": event.entry_hash,
+    }
+
+
+AUDIT_EVENTS_SECTION = ExportSection(
+    name="audit_events",
+    queryset=lambda workspace: AuditEvent.objects.filter(workspace=workspace).order_by("id"),
+    serialize=serialize_event,
+)

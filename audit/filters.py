@@ -1,0 +1,55 @@
+"""Query parameters of the audit reads -> ActivityFilters; anything malformed is a 400 naming the parameter."""
+
+from datetime import datetime, time, timedelta
+from datetime import timezone as dt_timezone
+
+from django.utils.dateparse import parse_date, parse_datetime
+
+from audit.selectors import ActivityFilters
+from centrali.api.errors import field_error
+
+MAX_FILTER_LENGTH = 200
+
+
+def _text(query_params, name):
+    value = query_params.get(name, "").strip()
+    if len(value) > MAX_FILTER_LENGTH:
+        raise field_error(name, f"`{name}` is longer than {MAX_FILTER_LENGTH} characters.", code="INVALID_FILTER")
+    return value or None
+
+
+def _instant(query_params, name, *, end_of_day):
+    """An ISO 8601 date-time (naive = UTC) or a date. Bounds are inclusive: `dateTo=2026-11-30`
+    includes that whole day; the returned upper bound is exclusive."""
+    raw = query_params.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        day = parse_date(raw)
+        if day is not None:
+            parsed = datetime.combine(day + timedelta(days=1) if end_of_day else day, time.min)
+        else:
+            parsed = parse_datetime(raw)
+            if parsed is None:
+                raise ValueError
+            if end_of_day:
+                parsed += timedelta(microseconds=1)
+    except ValueError:
+        raise field_error(name, f"`{name}` must be an ISO 8601 date or date-time.", code="INVALID_FILTER") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt_timezone.utc)
+    return parsed
+
+
+def parse_activity_filters(query_params):
+    filters = ActivityFilters(
+        resource_type=_text(query_params, "resourceType"),
+        type=_text(query_params, "type"),
+        actor_id=_text(query_params, "actorId"),
+        date_from=_instant(query_params, "dateFrom", end_of_day=False),
+        date_to=_instant(query_params, "dateTo", end_of_day=True),
+        search=_text(query_params, "search"),
+    )
+    if filters.date_from and filters.date_to and filters.date_from >= filters.date_to:
+        raise field_error("dateTo", "`dateTo` must be after `dateFrom`.", code="INVALID_FILTER")
+    return filters

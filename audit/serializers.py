@@ -1,0 +1,59 @@
+from rest_framework import serializers
+
+from audit.events import PLATFORM_EVENT_TYPE_PATTERN, ActorType
+
+
+class AuditEntrySerializer(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.CharField()
+    resourceType = serializers.CharField(source="resource_type")
+    resourceId = serializers.CharField(source="resource_id")
+    actorId = serializers.CharField(source="actor_id")
+    actorType = serializers.CharField(source="actor_type")
+    summary = serializers.CharField()
+    metadata = serializers.JSONField()
+    ipAddress = serializers.CharField(source="ip_address", allow_null=True)
+    userAgent = serializers.CharField(source="user_agent")
+    requestId = serializers.CharField(source="request_id")
+    createdAt = serializers.DateTimeField(source="created_at")
+    hash = serializers.CharField(source="entry_hash")
+    previousHash = serializers.CharField(source="previous_hash")
+
+
+class AuditPageSerializer(serializers.Serializer):
+    """The spec's audit page: {entries, nextCursor, hasMore}."""
+
+    entries = AuditEntrySerializer(many=True)
+    nextCursor = serializers.CharField(allow_null=True)
+    hasMore = serializers.BooleanField()
+
+
+class PlatformEventSerializer(serializers.Serializer):
+    eventId = serializers.CharField(max_length=64)
+    workspace = serializers.CharField(max_length=63, help_text="Workspace slug or id")
+    type = serializers.RegexField(
+        PLATFORM_EVENT_TYPE_PATTERN,
+        max_length=64,
+        error_messages={"invalid": "Use a dotted lowercase name such as `structure.created`."},
+    )
+    resourceType = serializers.CharField(max_length=64)
+    resourceId = serializers.CharField(max_length=128)
+    summary = serializers.CharField(max_length=500)
+    actorId = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+    actorType = serializers.ChoiceField(
+        choices=[ActorType.USER, ActorType.SYSTEM, ActorType.SERVICE], default=ActorType.SERVICE
+    )
+    metadata = serializers.DictField(required=False, default=dict)
+    occurredAt = serializers.DateTimeField(required=False)
+    ipAddress = serializers.IPAddressField(required=False, allow_null=True, default=None)
+    userAgent = serializers.CharField(max_length=400, required=False, allow_blank=True, default="")
+    requestId = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+
+
+class PlatformEventBatchSerializer(serializers.Serializer):
+    events = PlatformEventSerializer(many=True, allow_empty=False, max_length=500)
+
+
+class PlatformEventBatchResultSerializer(serializers.Serializer):
+    accepted = serializers.ListField(child=serializers.CharField(), help_text="Event ids recorded now")
+    duplicates = serializers.ListField(child=serializers.CharField(), help_text="Event ids already recorded")

@@ -1,0 +1,115 @@
+import pytest
+from django.test import RequestFactory
+
+from audit.chain import entry_hash
+from audit.models import AuditChain, AuditEvent
+from audit.services import record
+from tests.audit.helpers import add_event
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_event_holds_who_what_where_and_when(workspace):
+    request = RequestFactory().post(
+        "/", HTTP_USER_AGENT="pytest-agent", HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.1"
+    )
+    request.request_id = "req-123"
+
+    event = record(
+        workspace=workspace,
+        event_type="workspace.updated",
+        resource_type="workspace",
+        resource_id=workspace.pk,
+        summary="Renamed",
+        actor=workspace.owner,
+        metadata={"changes": {"name": {"before": "a", "after": "b"}}},
+        request=request,
+    )
+
+    event.refresh_from_db()
+    assert (event.type, event.resource_type, event.resource_id) == ("workspace.updated", "workspace", str(workspace.pk))
+    assert (event.actor_id, event.actor_type) == (str(workspace.owner.pk), "user")
+    assert event.metadata == {"changes": {"name": {"before": "a", "after": "b"}}}
+    assert (event.ip_address, event.user_agent, event.request_id) == ("203.0.113.9", "pytest-agent", "req-123")
+    assert event.created_at is not None
+
+
+def test_without_an_actor_the_actor_type_is_system(workspace):
+    assert add_event(workspace).actor_type == "system"
+
+
+def test_a_staff_user_acting_through_the_api_is_recorded_as_a_user(workspace):
+    staff = UserFactory(is_staff=True)
+    request = RequestFactory().get("/")
+
+    assert add_event(workspace, actor=staff, request=request).actor_type == "user"
+
+
+@pytest.mark.parametrize("actor_type", ["staff", "system", "service", "user"])
+def test_an_explicit_actor_type_is_kept(workspace, actor_type):
+    assert add_event(workspace, actor=UserFactory(), actor_type=actor_type).actor_type == actor_type
+
+
+def test_an_unknown_actor_type_is_refused(workspace):
+    with pytest.raises(ValueError, match="actor type"):
+        add_event(workspace, actor_type="robot")
+
+
+def test_an_unregistered_event_type_is_refused(workspace):
+    with pytest.raises(ValueError, match="EVENT_TYPES"):
+        add_event(workspace, event_type="workspace.renamed_somehow")
+
+
+def test_platform_services_may_report_their_own_dotted_event_types(workspace):
+    event = add_event(workspace, event_type="structure.created", actor_id="iam-1", reported_by="structures")
+
+    assert (event.type, event.actor_id, event.metadata) == ("structure.created", "iam-1", {"reported_by": "structures"})
+
+
+def test_only_reported_events_may_use_types_outside_the_registry(workspace):
+    with pytest.raises(ValueError, match="EVENT_TYPES"):
+        add_event(workspace, event_type="structure.created", actor_type="service")
+
+
+def test_secrets_never_reach_the_metadata(workspace):
+    event = add_event(workspace, metadata={"password": "hunter2", "nested": {"api_token": "t"}, "name": "ok"})
+
+    event.refresh_from_db()
+    assert event.metadata == {"password": "[redacted]", "nested": {"api_token": "[redacted]"}, "name": "ok"}
+
+
+def test_metadata_with_uuids_and_decimals_is_stored_as_json_and_still_verifies(workspace):
+    from decimal import Decimal
+
+    event = add_event(workspace, metadata={"user": workspace.owner.pk, "amount": Decimal("12.50")})
+
+    event.refresh_from_db()
+    assert event.metadata == {"user": str(workspace.owner.pk), "amount": "12.50"}
+    assert entry_hash(event) == event.entry_hash
+
+
+def test_a_malformed_forwarded_for_header_leaves_the_ip_empty(workspace):
+    request = RequestFactory().get("/", HTTP_X_FORWARDED_FOR="not-an-ip", REMOTE_ADDR="")
+
+    assert add_event(workspace, request=request).ip_address is None
+
+
+def test_each_event_links_to_the_one_before_it_in_its_workspace(workspace, other_workspace):
+    first = add_event(workspace)
+    add_event(other_workspace)
+    second = add_event(workspace)
+
+    assert first.previous_hash == ""
+    assert second.previous_hash == first.entry_hash
+    chain = AuditChain.objects.get(workspace=workspace)
+    assert (chain.head_hash, chain.length) == (second.entry_hash, 2)
+
+
+def test_steady_state_appends_take_three_queries(workspace, django_assert_num_queries):
+    add_event(workspace)
+
+    # lock the chain head, insert the event, move the head
+    with django_assert_num_queries(3):
+        add_event(workspace)
+    assert AuditEvent.objects.filter(workspace=workspace).count() == 2
