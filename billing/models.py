@@ -44,6 +44,11 @@ class Plan(models.Model):
     # Feature flags behind /capabilities, shaped like its `capabilities` object.
     features = models.JSONField(default=dict, blank=True)
 
+    # Set by `manage.py sync_plans_to_stripe`; empty until the plan exists in Stripe.
+    stripe_product_id = models.CharField(max_length=255, blank=True, default="")
+    stripe_price_monthly_id = models.CharField(max_length=255, blank=True, default="")
+    stripe_price_yearly_id = models.CharField(max_length=255, blank=True, default="")
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -61,6 +66,20 @@ class Plan(models.Model):
     @property
     def is_paid(self):
         return self.price_monthly > 0 or self.price_yearly > 0
+
+    @property
+    def overage_rates(self):
+        """The spec's overageRates object, or None when the plan offers no overage."""
+        rates = {
+            "executions": self.overage_rate_executions,
+            "cpuSeconds": self.overage_rate_cpu_seconds,
+            "memoryGbSeconds": self.overage_rate_memory_gb_seconds,
+            "storagePerGb": self.overage_rate_storage_per_gb,
+            "blobStoragePerGb": self.overage_rate_blob_storage_per_gb,
+        }
+        if all(rate is None for rate in rates.values()):
+            return None
+        return {name: float(rate or 0) for name, rate in rates.items()}
 
     @property
     def limits(self):
@@ -95,3 +114,68 @@ class OverageSettings(models.Model):
 
     def __str__(self):
         return f"overage for {self.workspace_id}: {'on' if self.enabled else 'off'}"
+
+
+class StripeWebhookEvent(models.Model):
+    """A Stripe event this service has applied. The unique id is what makes redelivery harmless.
+
+    The row is written in the same transaction as the event's effects, so it exists
+    exactly when those effects were committed.
+    """
+
+    stripe_event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=250)
+    livemode = models.BooleanField(default=False)
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    stripe_created_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-processed_at"]
+
+    def __str__(self):
+        return f"{self.type} ({self.stripe_event_id})"
+
+
+class BillingSuspension(models.Model):
+    """A workspace suspended because this invoice became uncollectible; paying it lifts the suspension."""
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="billing_suspensions")
+    stripe_invoice_id = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "stripe_invoice_id"], name="billing_suspension_unique_invoice"),
+        ]
+
+    def __str__(self):
+        return f"{self.workspace_id} suspended for {self.stripe_invoice_id}"
+
+
+class OverageCharge(models.Model):
+    """One overage line billed to Stripe (an invoice item) for a workspace's ended period."""
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="overage_charges")
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    metric = models.CharField(max_length=64)
+    units = models.DecimalField(max_digits=20, decimal_places=6)
+    amount_cents = models.PositiveBigIntegerField()
+    description = models.CharField(max_length=500, blank=True, default="")
+    stripe_invoice_item_id = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period_start", "metric"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "period_start", "metric"], name="overage_charge_once_per_period_metric"
+            ),
+            models.CheckConstraint(condition=Q(period_end__gt=models.F("period_start")), name="overage_charge_period_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.metric} {self.period_start:%Y-%m-%d}: {self.amount_cents}c"

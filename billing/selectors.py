@@ -2,9 +2,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
+from django.db.models import Q
+from djstripe.models import Customer, Invoice, PaymentMethod, Subscription
+from djstripe.utils import convert_tstamp
 
 from billing.models import OverageSettings, Plan
+
+# Subscription states in which the workspace is being billed for its plan.
+LIVE_SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due", "unpaid", "incomplete")
 
 # The full shape of /capabilities; a plan's `features` override these defaults.
 CAPABILITY_DEFAULTS = {
@@ -58,5 +65,125 @@ def calendar_month_period(moment):
 
 
 def current_billing_period(*, workspace, now):
-    """The period usage is measured and billed in: the calendar month (UTC) of `now`."""
-    return calendar_month_period(now)
+    """The period usage is measured and billed in, the one containing `now`.
+
+    With a live Stripe subscription: its monthly cycle (anchored on the subscription's
+    current period start); otherwise the calendar month (UTC).
+    """
+    subscription = live_subscription(workspace=workspace)
+    anchor = subscription_period(subscription)[0] if subscription is not None else None
+    if anchor is None:
+        return calendar_month_period(now)
+    months = (now.year - anchor.year) * 12 + (now.month - anchor.month)
+    if anchor + relativedelta(months=months) > now:
+        months -= 1
+    return BillingPeriod(start=anchor + relativedelta(months=months), end=anchor + relativedelta(months=months + 1))
+
+
+def previous_billing_period(*, workspace, now):
+    """The last period that ended before `now`."""
+    current = current_billing_period(workspace=workspace, now=now)
+    start = current.start - relativedelta(months=1)
+    return BillingPeriod(start=start, end=current.start)
+
+
+# --- Stripe state, as dj-stripe last synced it (no Stripe call here).
+
+
+def customer_for(*, workspace):
+    """The workspace's Stripe customer (dj-stripe), or None before the first billing action."""
+    return (
+        Customer.objects.filter(subscriber=workspace, livemode=settings.STRIPE_LIVE_MODE, date_purged__isnull=True)
+        .select_related("default_payment_method")
+        .first()
+    )
+
+
+def live_subscription(*, workspace):
+    """The subscription that bills the workspace's paid plan, or None (free plan)."""
+    return (
+        Subscription.objects.filter(customer__subscriber=workspace, livemode=settings.STRIPE_LIVE_MODE)
+        .filter(stripe_data__status__in=LIVE_SUBSCRIPTION_STATUSES)
+        .order_by("-created")
+        .first()
+    )
+
+
+def plan_for_price(price_id):
+    """The catalogue plan a Stripe price belongs to, or None."""
+    if not price_id:
+        return None
+    return Plan.objects.filter(Q(stripe_price_monthly_id=price_id) | Q(stripe_price_yearly_id=price_id)).first()
+
+
+def subscription_price_id(subscription_data):
+    """The price id of a (single-item) subscription, from Stripe's JSON."""
+    items = (subscription_data.get("items") or {}).get("data") or []
+    if not items:
+        return None
+    price = items[0].get("price") or items[0].get("plan") or {}
+    return price.get("id") if isinstance(price, dict) else price
+
+
+def has_default_payment_method(*, workspace):
+    customer = customer_for(workspace=workspace)
+    return customer is not None and customer.default_payment_method_id is not None
+
+
+def payment_methods(*, workspace):
+    """The workspace's cards as last synced, oldest first."""
+    return list(
+        PaymentMethod.objects.filter(
+            customer__subscriber=workspace, stripe_data__type="card", livemode=settings.STRIPE_LIVE_MODE
+        )
+        .order_by("created")
+    )
+
+
+def workspace_invoices(*, workspace, status=None):
+    invoices = Invoice.objects.filter(customer__subscriber=workspace, livemode=settings.STRIPE_LIVE_MODE).select_related(
+        "customer"
+    )
+    if status:
+        invoices = invoices.filter(stripe_data__status=status)
+    return invoices.order_by("-created", "-djstripe_id")
+
+
+def get_workspace_invoice(*, workspace, invoice_id):
+    """One of the workspace's invoices by its Stripe id; None for unknown ids and other tenants' invoices."""
+    return workspace_invoices(workspace=workspace).filter(id=invoice_id).first()
+
+
+def subscription_period(subscription):
+    """(start, end) of a subscription's current period. Newer Stripe API versions keep it on the items."""
+    data = subscription.stripe_data if hasattr(subscription, "stripe_data") else subscription
+    start, end = data.get("current_period_start"), data.get("current_period_end")
+    if start is None:
+        items = (data.get("items") or {}).get("data") or [{}]
+        start, end = items[0].get("current_period_start"), items[0].get("current_period_end")
+    return convert_tstamp(start), convert_tstamp(end)
+
+
+def available_plans():
+    return list(Plan.objects.filter(is_public=True))
+
+
+def workspaces_billing_overage():
+    """Workspaces with overage billing on and a Stripe customer to bill."""
+    from workspaces.models import Workspace
+
+    return Workspace.objects.filter(
+        overage_settings__enabled=True, djstripe_customers__isnull=False
+    ).select_related("plan", "owner").distinct()
+
+
+def workspaces_with_billing():
+    """Workspaces that Stripe may know about: with a customer, or on a paid plan."""
+    from workspaces.models import Workspace
+
+    return (
+        Workspace.objects.filter(Q(djstripe_customers__isnull=False) | Q(plan__price_monthly__gt=0) | Q(plan__price_yearly__gt=0))
+        .select_related("plan", "owner")
+        .distinct()
+        .order_by("slug")
+    )

@@ -144,6 +144,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
     },
     # -- billing
+    "billing.reconcile-nightly": {
+        "task": "billing.tasks.reconcile_billing",
+        "schedule": crontab(minute=15, hour=env.int("BILLING_RECONCILE_HOUR_UTC", default=3)),
+    },
+    "billing.charge-overage": {
+        "task": "billing.tasks.charge_overage_for_ended_periods",
+        "schedule": crontab(minute=30),
+    },
     # -- usage
     "usage.prune-raw-events": {"task": "usage.prune_raw_events", "schedule": timedelta(hours=6)},
     # -- support and audit
@@ -213,17 +221,23 @@ WORKSPACE_RESERVED_SLUGS = frozenset(
     }
 )
 
-# --- Stripe (dj-stripe). Billing endpoints answer 503 BILLING_NOT_CONFIGURED without keys.
+# --- billing: Stripe through dj-stripe. Without STRIPE_SECRET_KEY every billing endpoint
+# answers 503 BILLING_NOT_CONFIGURED. STRIPE_API_BASE points stripe-python at a
+# Stripe-compatible server (the local sandbox); empty = api.stripe.com.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300  # Stripe's own libraries' default
+# dj-stripe reads the mode and the per-mode keys; they all derive from STRIPE_SECRET_KEY.
 STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith("sk_live_")
-STRIPE_TEST_SECRET_KEY = STRIPE_SECRET_KEY
+STRIPE_TEST_SECRET_KEY = "" if STRIPE_LIVE_MODE else STRIPE_SECRET_KEY
 STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY if STRIPE_LIVE_MODE else ""
+STRIPE_PUBLIC_KEY = STRIPE_PUBLISHABLE_KEY
 DJSTRIPE_SUBSCRIBER_MODEL = "workspaces.Workspace"
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
-DJSTRIPE_USE_NATIVE_JSONFIELD = True
+# Stripe events arrive at our own POST /webhooks/stripe (billing.webhooks), not dj-stripe's per-endpoint URLs.
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 
 # --- Email

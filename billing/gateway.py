@@ -1,0 +1,85 @@
+"""The one place billing talks to Stripe: configuration, keys, and error translation.
+
+Every Stripe call of this app goes through `stripe_call()`, so that a Stripe outage
+or rejection becomes an ApiError in the spec's Error shape, raised before anything
+local is written.
+"""
+
+import contextlib
+
+import stripe
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from centrali.api.errors import ApiError, NotFoundError, ServiceUnavailableError
+
+DEFAULT_API_BASE = "https://api.stripe.com"
+
+
+class BillingNotConfigured(ServiceUnavailableError):
+    code = "BILLING_NOT_CONFIGURED"
+
+
+def configure_stripe():
+    """Point stripe-python (and so dj-stripe) at STRIPE_API_BASE; no hidden retries."""
+    stripe.api_base = settings.STRIPE_API_BASE or DEFAULT_API_BASE
+    stripe.max_network_retries = 0
+    stripe.default_http_client = stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS)
+
+
+@receiver(setting_changed)
+def _reconfigure_on_setting_change(sender, setting, **kwargs):
+    if setting in {"STRIPE_API_BASE", "STRIPE_TIMEOUT_SECONDS"}:
+        configure_stripe()
+
+
+def is_configured():
+    return bool(settings.STRIPE_SECRET_KEY)
+
+
+def require_configured():
+    if not is_configured():
+        raise BillingNotConfigured("Billing is not configured on this service (no Stripe keys).")
+
+
+def api_key():
+    require_configured()
+    return settings.STRIPE_SECRET_KEY
+
+
+def livemode():
+    return settings.STRIPE_SECRET_KEY.startswith("sk_live_")
+
+
+class StripeUnavailable(ApiError):
+    status_code = 503
+    code = "STRIPE_UNAVAILABLE"
+
+
+class StripeUpstreamError(ApiError):
+    status_code = 502
+    code = "STRIPE_ERROR"
+
+
+@contextlib.contextmanager
+def translated_stripe_errors(*, not_found_message=None):
+    """Stripe's exceptions -> ApiError: unreachable 503, its own failures 502, card refusals 400."""
+    try:
+        yield
+    except stripe.APIConnectionError as exc:
+        raise StripeUnavailable("The payment provider is unreachable; nothing was changed. Try again shortly.") from exc
+    except stripe.CardError as exc:
+        raise ApiError(exc.user_message or "The card was declined.", code="CARD_DECLINED") from exc
+    except stripe.InvalidRequestError as exc:
+        if exc.http_status == 404 and not_found_message:
+            raise NotFoundError(not_found_message) from exc
+        raise StripeUpstreamError(f"The payment provider rejected the request: {exc.user_message or exc}") from exc
+    except stripe.StripeError as exc:
+        raise StripeUpstreamError("The payment provider failed to answer; nothing was changed.") from exc
+
+
+def stripe_call(function, *args, not_found_message=None, **kwargs):
+    """Call a stripe-python function with this service's key, translating its errors."""
+    with translated_stripe_errors(not_found_message=not_found_message):
+        return function(*args, api_key=api_key(), **kwargs)

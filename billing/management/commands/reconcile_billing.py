@@ -1,0 +1,48 @@
+from collections import Counter
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from billing import gateway, selectors, services
+from centrali.api.errors import ApiError
+
+
+class Command(BaseCommand):
+    help = (
+        "Pull customers, payment methods, subscriptions and invoices from Stripe, report every drift "
+        "from the local billing state, and repair it (unless --dry-run)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--workspace", help="Only this workspace (slug).")
+        parser.add_argument("--dry-run", action="store_true", help="Report drift, change nothing.")
+
+    def handle(self, *args, workspace=None, dry_run=False, **options):
+        if not gateway.is_configured():
+            raise CommandError("Billing is not configured: set STRIPE_SECRET_KEY.")
+        workspaces = selectors.workspaces_with_billing()
+        if workspace:
+            workspaces = workspaces.model.objects.filter(slug=workspace).select_related("plan", "owner")
+            if not workspaces.exists():
+                raise CommandError(f"No workspace '{workspace}'.")
+        kinds, failures = Counter(), []
+        progress = tqdm(list(workspaces), desc="reconciling", unit="workspace", file=self.stderr, disable=None)
+        for each in progress:
+            try:
+                drifts = services.reconcile_workspace(workspace=each, dry_run=dry_run)
+            except ApiError as exc:
+                failures.append(f"{each.slug}: {exc.message}")
+                continue
+            for drift in drifts:
+                kinds[drift.kind] += 1
+                verb = "found" if dry_run else "repaired"
+                progress.write(f"{drift.workspace}: {drift.kind}: {drift.detail} [{verb}]", file=self.stdout)
+        checked = len(progress)
+        total = sum(kinds.values())
+        breakdown = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())) or "none"
+        action = "would repair" if dry_run else "repaired"
+        self.stdout.write(f"Checked {checked} workspace(s): {total} drift(s) {action} ({breakdown}).")
+        for failure in failures:
+            self.stderr.write(f"failed: {failure}")
+        if failures:
+            raise CommandError(f"{len(failures)} workspace(s) could not be reconciled.")

@@ -1,0 +1,247 @@
+from decimal import Decimal
+
+from djstripe.settings import djstripe_settings
+from djstripe.utils import convert_tstamp
+from rest_framework import serializers
+
+from billing.selectors import subscription_period
+
+
+class QuotaSerializer(serializers.Serializer):
+    storageMB = serializers.IntegerField(source="quota_storage_mb", allow_null=True)
+    computeExecutions = serializers.IntegerField(source="quota_compute_executions", allow_null=True)
+    smartQueries = serializers.IntegerField(source="quota_smart_queries", allow_null=True)
+
+
+class PlanLimitsSerializer(serializers.Serializer):
+    records = serializers.IntegerField(allow_null=True)
+    storage_gb = serializers.IntegerField(allow_null=True)
+    function_invocations = serializers.IntegerField(allow_null=True)
+    api_calls_per_month = serializers.IntegerField(allow_null=True)
+
+
+class PlanSerializer(serializers.Serializer):
+    """def-2, plus the plan's short code."""
+
+    id = serializers.UUIDField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    price_monthly = serializers.FloatField()
+    price_yearly = serializers.FloatField()
+    limits = PlanLimitsSerializer()
+
+
+class SubscriptionSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.CharField()
+    cancelAtPeriodEnd = serializers.BooleanField(source="cancel_at_period_end")
+    currentPeriodStart = serializers.SerializerMethodField()
+    currentPeriodEnd = serializers.SerializerMethodField()
+
+    def get_currentPeriodStart(self, subscription) -> str | None:
+        start, _ = subscription_period(subscription)
+        return _iso(start)
+
+    def get_currentPeriodEnd(self, subscription) -> str | None:
+        _, end = subscription_period(subscription)
+        return _iso(end)
+
+
+def _iso(moment):
+    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
+
+
+class PlanInfoSerializer(serializers.Serializer):
+    """GET /{slug}/plan."""
+
+    currentPlan = serializers.CharField(source="plan.code")
+    availablePlans = serializers.ListField(child=serializers.CharField())
+    quota = QuotaSerializer(source="plan")
+    plan = PlanSerializer()
+    scheduledPlan = serializers.CharField(allow_null=True)
+    subscription = SubscriptionSerializer(allow_null=True)
+
+
+class PlanChangeSerializer(serializers.Serializer):
+    """PATCH /{slug}/plan/{newPlan}."""
+
+    message = serializers.CharField()
+    previousPlan = serializers.CharField(source="change.previous_plan.code")
+    currentPlan = serializers.CharField(source="change.plan.code")
+    scheduledPlan = serializers.CharField(source="change.scheduled_plan.code", allow_null=True, default=None)
+    effectiveAt = serializers.DateTimeField(source="change.effective_at", allow_null=True)
+    plan = PlanSerializer(source="change.plan")
+    subscription = SubscriptionSerializer(source="change.subscription", allow_null=True)
+
+
+class SetupSessionSerializer(serializers.Serializer):
+    clientSecret = serializers.CharField()
+
+
+class PublicKeySerializer(serializers.Serializer):
+    publicKey = serializers.CharField()
+
+
+class PaymentMethodSerializer(serializers.Serializer):
+    """A card as dj-stripe synced it; `isDefault` comes from the context's default id."""
+
+    id = serializers.CharField()
+    type = serializers.CharField()
+    brand = serializers.SerializerMethodField()
+    last4 = serializers.SerializerMethodField()
+    expMonth = serializers.SerializerMethodField()
+    expYear = serializers.SerializerMethodField()
+    isDefault = serializers.SerializerMethodField()
+
+    def _card(self, payment_method):
+        return payment_method.stripe_data.get("card") or {}
+
+    def get_brand(self, payment_method) -> str | None:
+        return self._card(payment_method).get("brand")
+
+    def get_last4(self, payment_method) -> str | None:
+        return self._card(payment_method).get("last4")
+
+    def get_expMonth(self, payment_method) -> int | None:
+        return self._card(payment_method).get("exp_month")
+
+    def get_expYear(self, payment_method) -> int | None:
+        return self._card(payment_method).get("exp_year")
+
+    def get_isDefault(self, payment_method) -> bool:
+        return payment_method.id == self.context.get("default_id")
+
+
+class PaymentMethodListSerializer(serializers.Serializer):
+    data = serializers.SerializerMethodField()
+    defaultPaymentMethodId = serializers.CharField(source="default_id", allow_null=True)
+    stale = serializers.BooleanField(help_text="True when Stripe was unreachable and this is the last synced copy.")
+
+    def get_data(self, listing) -> PaymentMethodSerializer(many=True):
+        return PaymentMethodSerializer(listing["methods"], many=True, context={"default_id": listing["default_id"]}).data
+
+
+class DefaultPaymentMethodSerializer(serializers.Serializer):
+    defaultPaymentMethod = serializers.SerializerMethodField()
+
+    def get_defaultPaymentMethod(self, payment_method) -> PaymentMethodSerializer(allow_null=True):
+        if payment_method is None:
+            return None
+        return PaymentMethodSerializer(payment_method, context={"default_id": payment_method.id}).data
+
+
+class OverageRatesSerializer(serializers.Serializer):
+    executions = serializers.FloatField()
+    cpuSeconds = serializers.FloatField()
+    memoryGbSeconds = serializers.FloatField()
+    storagePerGb = serializers.FloatField()
+    blobStoragePerGb = serializers.FloatField()
+
+
+class OverageSerializer(serializers.Serializer):
+    """GET /{slug}/overage: the settings, whether they can be enabled, and the plan's rates."""
+
+    overageEnabled = serializers.BooleanField(source="settings.enabled")
+    overageSpendingCapCents = serializers.IntegerField(source="settings.spending_cap_cents", allow_null=True)
+    overageEnabledAt = serializers.DateTimeField(source="settings.enabled_at", allow_null=True)
+    hasDefaultPaymentMethod = serializers.BooleanField(source="has_default_payment_method")
+    overageRates = OverageRatesSerializer(source="rates", allow_null=True)
+
+
+class OverageUpdateSerializer(serializers.Serializer):
+    overageEnabled = serializers.BooleanField()
+    overageSpendingCapCents = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, help_text="Most overage billed per period, in cents; null = no cap."
+    )
+
+    def to_internal_value(self, data):
+        # BooleanField/IntegerField accept "true"/"1"; the contract types these as JSON booleans and integers.
+        if isinstance(data, dict):
+            errors = {}
+            if "overageEnabled" in data and not isinstance(data["overageEnabled"], bool):
+                errors["overageEnabled"] = ["Must be a boolean."]
+            cap = data.get("overageSpendingCapCents")
+            if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int)):
+                errors["overageSpendingCapCents"] = ["Must be null or a non-negative integer."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class OverageUpdatedSerializer(serializers.Serializer):
+    overageEnabled = serializers.BooleanField(source="enabled")
+    overageSpendingCapCents = serializers.IntegerField(source="spending_cap_cents", allow_null=True)
+    overageEnabledAt = serializers.DateTimeField(source="enabled_at", allow_null=True)
+
+
+def _amount(cents, currency):
+    if cents is None:
+        return None
+    divisor = 1 if (currency or "").lower() in djstripe_settings.ZERO_DECIMAL_CURRENCIES else 100
+    return float(Decimal(cents) / divisor)
+
+
+class InvoiceSerializer(serializers.Serializer):
+    """def-3 from a dj-stripe Invoice: amounts in currency units, ids are Stripe's."""
+
+    id = serializers.CharField()
+    workspace_id = serializers.SerializerMethodField()
+    number = serializers.SerializerMethodField()
+    amount = serializers.SerializerMethodField()
+    amount_paid = serializers.SerializerMethodField()
+    amount_due = serializers.SerializerMethodField()
+    currency = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField()
+    invoice_date = serializers.SerializerMethodField()
+    due_date = serializers.SerializerMethodField()
+    period_start = serializers.SerializerMethodField()
+    period_end = serializers.SerializerMethodField()
+    pdf_url = serializers.SerializerMethodField()
+    hosted_invoice_url = serializers.SerializerMethodField()
+
+    def _stripe(self, invoice):
+        return invoice.stripe_data
+
+    def get_workspace_id(self, invoice) -> str:
+        return str(invoice.customer.subscriber_id)
+
+    def get_number(self, invoice) -> str | None:
+        return self._stripe(invoice).get("number")
+
+    def get_amount(self, invoice) -> float | None:
+        data = self._stripe(invoice)
+        return _amount(data.get("total"), data.get("currency"))
+
+    def get_amount_paid(self, invoice) -> float | None:
+        data = self._stripe(invoice)
+        return _amount(data.get("amount_paid"), data.get("currency"))
+
+    def get_amount_due(self, invoice) -> float | None:
+        data = self._stripe(invoice)
+        return _amount(data.get("amount_due"), data.get("currency"))
+
+    def get_currency(self, invoice) -> str:
+        return str(self._stripe(invoice).get("currency") or "").upper()
+
+    def get_status(self, invoice) -> str | None:
+        return self._stripe(invoice).get("status")
+
+    def get_invoice_date(self, invoice) -> str | None:
+        return _iso(invoice.created)
+
+    def get_due_date(self, invoice) -> str | None:
+        return _iso(convert_tstamp(self._stripe(invoice).get("due_date")))
+
+    def get_period_start(self, invoice) -> str | None:
+        return _iso(convert_tstamp(self._stripe(invoice).get("period_start")))
+
+    def get_period_end(self, invoice) -> str | None:
+        return _iso(convert_tstamp(self._stripe(invoice).get("period_end")))
+
+    def get_pdf_url(self, invoice) -> str | None:
+        data = self._stripe(invoice)
+        return data.get("invoice_pdf") or data.get("hosted_invoice_url")
+
+    def get_hosted_invoice_url(self, invoice) -> str | None:
+        return self._stripe(invoice).get("hosted_invoice_url")

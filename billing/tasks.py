@@ -1,0 +1,42 @@
+"""Billing's periodic work (scheduled in CELERY_BEAT_SCHEDULE under `# -- billing`)."""
+
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+
+from billing import gateway, selectors, services
+from centrali.api.errors import ApiError
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task
+def charge_overage_for_ended_periods():
+    """Bill last period's overage of every workspace that has it on. Safe to run any number of times."""
+    if not gateway.is_configured():
+        return 0
+    now = timezone.now()
+    charged = 0
+    for workspace in selectors.workspaces_billing_overage():
+        period = selectors.previous_billing_period(workspace=workspace, now=now)
+        try:
+            charged += len(services.charge_overage(workspace=workspace, period=period))
+        except ApiError:
+            # Stripe unreachable or refusing: the next run retries; the others still get billed.
+            logger.exception("overage charge failed for workspace %s", workspace.slug)
+    return charged
+
+
+@shared_task
+def reconcile_billing():
+    """Nightly: repair drift between Stripe and the local billing state."""
+    if not gateway.is_configured():
+        return 0
+    drifts = 0
+    for workspace in selectors.workspaces_with_billing():
+        try:
+            drifts += len(services.reconcile_workspace(workspace=workspace))
+        except ApiError:
+            logger.exception("billing reconciliation failed for workspace %s", workspace.slug)
+    return drifts
