@@ -17,6 +17,18 @@ def _test_settings(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _celery_runs_tasks_eagerly():
+    """Tasks published by any test (e.g. provisioning when a workspace commits) run in-process,
+    never reaching a real broker. The e2e harness (tests/e2e) turns this off for its real worker."""
+    from centrali.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
 def plan_catalogue(db):
     """The seeded catalogue (tests run without migrations, so seed it the same way)."""
     seed_plan_catalogue(Plan)

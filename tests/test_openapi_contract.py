@@ -16,11 +16,6 @@ SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "spec" / "workspace
 
 # Operations of the contract that no code serves yet. Shrinks to empty as issues land.
 PENDING = {
-    ("get", "/{slug}/provision-status"),
-    ("post", "/{slug}/provision-status/retry"),
-    ("get", "/{slug}/export"),
-    ("post", "/{slug}/export"),
-    ("get", "/{slug}/export/{jobId}"),
     ("post", "/{slug}/support-issues"),
     ("get", "/{slug}/support-issues"),
     ("get", "/{slug}/support-issues/{id}"),

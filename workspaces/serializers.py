@@ -1,7 +1,10 @@
+from datetime import datetime
+
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from workspaces import storage as workspace_storage
 from workspaces.models import User
 
 
@@ -121,3 +124,81 @@ class CapabilitiesSerializer(serializers.Serializer):
 class CapabilitiesResponseSerializer(serializers.Serializer):
     plan = serializers.CharField()
     capabilities = CapabilitiesSerializer()
+
+
+class ProvisionedServiceDetailSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    attempts = serializers.IntegerField()
+    lastError = serializers.CharField(allow_null=True)
+    readyAt = serializers.DateTimeField(allow_null=True)
+    updatedAt = serializers.DateTimeField()
+
+
+class ProvisionStatusSerializer(serializers.Serializer):
+    """The spec's provision-status shape; `details` (per-service attempts and last error) is an extra."""
+
+    workspace_slug = serializers.CharField()
+    status = serializers.CharField()
+    services = serializers.DictField(child=serializers.CharField())
+    updated_at = serializers.DateTimeField()
+    details = serializers.DictField(child=ProvisionedServiceDetailSerializer())
+
+
+class ProvisionRetryRequestSerializer(serializers.Serializer):
+    service = serializers.CharField(max_length=32, help_text="Service name to retry")
+
+
+class ProvisionRetryResponseSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    workspace_slug = serializers.CharField()
+    service = serializers.CharField()
+    status = serializers.CharField()
+
+
+class ExportProgressSerializer(serializers.Serializer):
+    stage = serializers.CharField()
+    rowsDone = serializers.IntegerField()
+    rowsTotal = serializers.IntegerField(allow_null=True)
+    percent = serializers.IntegerField()
+
+
+class ExportJobSerializer(serializers.Serializer):
+    """The spec's export job; startedAt, finishedAt, fileSize, checksumSha256 and fileExpiresAt are extras.
+
+    downloadUrl is a fresh expiring link on every read while the archive is kept (context: request).
+    """
+
+    jobId = serializers.UUIDField(source="pk")
+    status = serializers.CharField()
+    progress = ExportProgressSerializer()
+    downloadUrl = serializers.SerializerMethodField()
+    downloadExpiresAt = serializers.SerializerMethodField()
+    errorMessage = serializers.SerializerMethodField()
+    createdAt = serializers.DateTimeField(source="created_at")
+    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
+    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
+    fileSize = serializers.IntegerField(source="file_size", allow_null=True)
+    checksumSha256 = serializers.CharField(source="checksum_sha256", allow_null=True)
+    fileExpiresAt = serializers.DateTimeField(source="expires_at", allow_null=True)
+
+    def _link(self, job):
+        links = self.context.setdefault("download_links", {})
+        if job.pk not in links:
+            links[job.pk] = workspace_storage.download_link(job, request=self.context["request"])
+        return links[job.pk]
+
+    def get_downloadUrl(self, job) -> str | None:
+        return self._link(job)[0]
+
+    def get_downloadExpiresAt(self, job) -> datetime | None:
+        expires_at = self._link(job)[1]
+        return serializers.DateTimeField().to_representation(expires_at) if expires_at else None
+
+    def get_errorMessage(self, job) -> str | None:
+        return job.error_message or None
+
+
+class ExportRequestedSerializer(serializers.Serializer):
+    jobId = serializers.UUIDField(source="pk")
+    status = serializers.CharField()
+    message = serializers.CharField()

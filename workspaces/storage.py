@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from storages.backends.s3 import S3Storage
 
+from workspaces.models import ExportStatus
+
 ALIAS = "workspace_files"
 DOWNLOAD_SIGNING_SALT = "workspaces.export-download"
 
@@ -76,9 +78,15 @@ def _remove_empty_directories(storage, prefix):
 
 
 def download_link(job, *, request):
-    """(url, expires_at) for a completed job's archive; every call issues a fresh link."""
-    ttl = settings.EXPORT_DOWNLOAD_LINK_TTL
-    expires_at = timezone.now() + ttl
+    """(url, expires_at) for a completed job's archive, (None, None) when there is no file to hand out.
+
+    Every call issues a fresh link; it never outlives the file's retention.
+    """
+    now = timezone.now()
+    if job.status != ExportStatus.COMPLETED or job.expires_at <= now:
+        return None, None
+    expires_at = min(now + settings.EXPORT_DOWNLOAD_LINK_TTL, job.expires_at)
+    ttl = expires_at - now
     storage = workspace_files()
     file_name = f"{job.workspace.slug}-export-{job.created_at:%Y%m%d-%H%M%S}.zip"
     if isinstance(storage, S3Storage):
@@ -91,7 +99,7 @@ def download_link(job, *, request):
     token = signing.TimestampSigner(salt=DOWNLOAD_SIGNING_SALT).sign_object(
         {"job": str(job.pk), "workspace": str(job.workspace_id)}
     )
-    path = reverse("workspace-export-download", kwargs={"slug": job.workspace.slug, "job_id": job.pk})
+    path = reverse("workspace-export-download", kwargs={"slug": job.workspace.slug, "jobId": job.pk})
     return request.build_absolute_uri(f"{path}?{urlencode({'token': token})}"), expires_at
 
 

@@ -37,7 +37,9 @@ def provision_service(self, workspace_id, service):
             )
             return provisioning.status
         services.mark_service_retrying(provisioning=provisioning, error=str(exc))
-        raise self.retry(countdown=retry_delay(provisioning.attempts), exc=exc)
+        # throw=False: publish the retry and end this run normally; eager runs (tests) then apply the
+        # retry in-process even though eager exceptions propagate.
+        return self.retry(countdown=retry_delay(provisioning.attempts), exc=exc, throw=False)
     except KeyError:
         services.mark_service_failed(provisioning=provisioning, error=f"Service '{service}' is not configured.")
     except ProvisioningError as exc:

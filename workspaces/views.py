@@ -1,5 +1,9 @@
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from django.http import FileResponse, JsonResponse
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -7,12 +11,20 @@ from rest_framework.views import APIView
 
 from billing.selectors import capabilities_for_plan
 from centrali.api.authentication import issue_access_token
+from centrali.api.errors import ApiError, ForbiddenError, NotFoundError
+from centrali.api.permissions import WORKSPACE_ADMINS
 from centrali.api.views import WorkspaceAPIView
-from workspaces import services
-from workspaces.models import WorkspaceStatus
+from workspaces import selectors, services
+from workspaces import storage as workspace_storage
+from workspaces.models import ExportStatus, WorkspaceStatus
 from workspaces.serializers import (
     CapabilitiesResponseSerializer,
     DeletionResponseSerializer,
+    ExportJobSerializer,
+    ExportRequestedSerializer,
+    ProvisionRetryRequestSerializer,
+    ProvisionRetryResponseSerializer,
+    ProvisionStatusSerializer,
     RestoreResponseSerializer,
     WorkspaceCreatedResponseSerializer,
     WorkspaceCreateSerializer,
@@ -111,3 +123,133 @@ class WorkspaceCapabilitiesView(WorkspaceAPIView):
     def get(self, request, slug):
         plan = self.workspace.plan
         return Response({"plan": plan.code, "capabilities": capabilities_for_plan(plan)})
+
+
+class ProvisionStatusView(WorkspaceAPIView):
+    """GET /{slug}/provision-status — any member."""
+
+    @extend_schema(operation_id="provision_status_retrieve", responses=ProvisionStatusSerializer, tags=["Workspaces"])
+    def get(self, request, slug):
+        return Response(ProvisionStatusSerializer(selectors.provisioning_status(workspace=self.workspace)).data)
+
+
+class ProvisionRetryView(WorkspaceAPIView):
+    """POST /{slug}/provision-status/retry — owner/admin re-enqueue a failed service."""
+
+    required_roles = {"*": WORKSPACE_ADMINS}
+
+    @extend_schema(
+        operation_id="provision_status_retry",
+        request=ProvisionRetryRequestSerializer,
+        responses=ProvisionRetryResponseSerializer,
+        tags=["Workspaces"],
+    )
+    def post(self, request, slug):
+        serializer = ProvisionRetryRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        service = serializer.validated_data["service"]
+        provisioning = services.retry_provisioning(
+            workspace=self.workspace, service=service, actor=request.user, request=request
+        )
+        return Response(
+            ProvisionRetryResponseSerializer(
+                {
+                    "message": f"Provisioning of '{service}' has been queued again.",
+                    "workspace_slug": self.workspace.slug,
+                    "service": service,
+                    "status": provisioning.status,
+                }
+            ).data
+        )
+
+
+class ExportView(WorkspaceAPIView):
+    """GET/POST /{slug}/export — owner/admin; a cancelled workspace stays exportable."""
+
+    required_roles = {"*": WORKSPACE_ADMINS}
+    allowed_when_pending_deletion = frozenset({"POST"})
+
+    @extend_schema(
+        operation_id="export_latest",
+        # ExportJob or JSON null (the component is registered by the job endpoint's serializer).
+        responses={200: {"nullable": True, "allOf": [{"$ref": "#/components/schemas/ExportJob"}]}},
+        description="The latest export job, or null when the workspace was never exported.",
+        tags=["Workspaces"],
+    )
+    def get(self, request, slug):
+        job = selectors.latest_export_job(workspace=self.workspace)
+        if job is None:
+            return JsonResponse(None, safe=False)
+        return Response(ExportJobSerializer(job, context={"request": request}).data)
+
+    @extend_schema(
+        operation_id="export_create", request=None, responses={202: ExportRequestedSerializer}, tags=["Workspaces"]
+    )
+    def post(self, request, slug):
+        job = services.request_export(workspace=self.workspace, actor=request.user, request=request)
+        body = ExportRequestedSerializer(
+            {"pk": job.pk, "status": job.status, "message": "Export queued; poll the job for progress."}
+        ).data
+        location = reverse("workspace-export-job", kwargs={"slug": self.workspace.slug, "jobId": job.pk})
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+
+
+class ExportJobView(WorkspaceAPIView):
+    """GET /{slug}/export/{jobId} — owner/admin."""
+
+    required_roles = {"*": WORKSPACE_ADMINS}
+
+    @extend_schema(operation_id="export_job_retrieve", responses=ExportJobSerializer, tags=["Workspaces"])
+    def get(self, request, slug, jobId):
+        job = selectors.get_export_job(workspace=self.workspace, job_id=jobId)
+        if job is None:
+            raise NotFoundError(f"Export job '{jobId}' not found.", code="EXPORT_NOT_FOUND")
+        job.workspace = self.workspace
+        return Response(ExportJobSerializer(job, context={"request": request}).data)
+
+
+class ExportDownloadView(APIView):
+    """GET /{slug}/export/{jobId}/download?token=… — the signed, expiring link of filesystem storage.
+
+    The token is the credential (no bearer token: the link works in a browser); it is bound to
+    the job and the workspace and expires after EXPORT_DOWNLOAD_LINK_TTL.
+    """
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="export_download",
+        parameters=[OpenApiParameter("token", str, required=True, description="Signed token from downloadUrl")],
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+        tags=["Workspaces"],
+    )
+    def get(self, request, slug, jobId):
+        token = request.query_params.get("token", "")
+        job = selectors.get_export_job_by_slug(slug=slug, job_id=jobId)
+        if not token or job is None:
+            raise ForbiddenError("This download link is not valid.", code="INVALID_DOWNLOAD_LINK")
+        try:
+            workspace_storage.verify_download_token(token, job_id=job.pk, workspace_id=job.workspace_id)
+        except workspace_storage.DownloadLinkExpired:
+            raise ApiError(
+                "This download link has expired; fetch the export job again for a fresh link.",
+                code="DOWNLOAD_LINK_EXPIRED",
+                status_code=status.HTTP_410_GONE,
+            ) from None
+        except workspace_storage.DownloadLinkInvalid:
+            raise ForbiddenError("This download link is not valid.", code="INVALID_DOWNLOAD_LINK") from None
+        if job.status != ExportStatus.COMPLETED or job.expires_at <= timezone.now():
+            raise ApiError(
+                "This export's archive has been deleted after its retention period.",
+                code="EXPORT_EXPIRED",
+                status_code=status.HTTP_410_GONE,
+            )
+        archive = workspace_storage.workspace_files().open(job.file_name, "rb")
+        services.record_export_download(job=job, request=request)
+        return FileResponse(
+            archive,
+            as_attachment=True,
+            filename=f"{job.workspace.slug}-export-{job.created_at:%Y%m%d-%H%M%S}.zip",
+            content_type="application/zip",
+        )
