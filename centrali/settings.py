@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "usage.middleware.ApiCallMeteringMiddleware",
 ]
 
 ROOT_URLCONF = "centrali.urls"
@@ -154,6 +155,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # -- usage
     "usage.prune-raw-events": {"task": "usage.prune_raw_events", "schedule": timedelta(hours=6)},
+    "usage.flush-api-calls": {"task": "usage.flush_api_calls", "schedule": timedelta(minutes=1)},
     # -- support and audit
 }
 
@@ -256,9 +258,6 @@ SUPPORT_STAFF_EMAILS = env.list("SUPPORT_STAFF_EMAILS", default=[])
 USAGE_RAW_EVENT_RETENTION_DAYS = env.int("USAGE_RAW_EVENT_RETENTION_DAYS", default=35)
 # How far in the future (clock skew) an event's timestamp may be.
 USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS = env.int("USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS", default=300)
-# The api_calls middleware flushes its in-process counts after this many seconds or calls.
-USAGE_API_CALLS_FLUSH_SECONDS = env.float("USAGE_API_CALLS_FLUSH_SECONDS", default=10.0)
-USAGE_API_CALLS_FLUSH_CALLS = env.int("USAGE_API_CALLS_FLUSH_CALLS", default=1000)
 
 # --- workspaces: provisioning, exports, workspace file storage
 # Each provisioned service maps a name to a provisioner class and its options. `storage` creates the

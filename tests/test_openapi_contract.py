@@ -25,10 +25,6 @@ PENDING = {
     ("get", "/{slug}/support-issues/{id}/comments/{commentId}"),
     ("put", "/{slug}/support-issues/{id}/comments/{commentId}"),
     ("delete", "/{slug}/support-issues/{id}/comments/{commentId}"),
-    ("get", "/{slug}/usage/current"),
-    ("get", "/{slug}/usage/historical"),
-    ("get", "/{slug}/usage/{billingPeriod}"),
-    ("get", "/{slug}/overview"),
 }
 
 METHODS = {"get", "post", "put", "patch", "delete"}

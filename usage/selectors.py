@@ -1,6 +1,6 @@
 """Reads of the usage app. Every read works on the daily rollups, never on raw events."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -8,9 +8,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
+from audit.selectors import ActivityFilters, filtered_events, recent_activity
 from billing.selectors import current_billing_period, get_overage_settings
 from usage.metrics import COUNTERS, GAUGES, LIMITS, METRICS, OVERAGE_RATES, ZERO
 from usage.models import DailyUsage
+from workspaces.selectors import member_counts
 
 UNIT_PLACES = Decimal("0.000001")
 
@@ -182,14 +184,15 @@ class Quota:
     limit: Decimal | None
 
 
-def quotas(*, workspace, period, metrics=None, totals=None):
+def quotas(*, workspace, period, metrics=None, totals=None, overage=None):
     """Whether each metric may grow now: within its limit, or past it on overage until the cap."""
     start_day, end_day = period_days(period)
     if totals is None:
         totals = usage_totals(workspace=workspace, start_day=start_day, end_day=end_day)
+    if overage is None:
+        overage = get_overage_settings(workspace=workspace)
     plan = workspace.plan
     statuses = {status.name: status for status in limit_statuses(workspace=workspace, plan=plan, period=period, totals=totals)}
-    overage = get_overage_settings(workspace=workspace)
     cap_reached = False
     if overage.enabled and overage.spending_cap_cents is not None:
         uncapped = overage_estimate(plan=plan, totals=totals, spending_cap_cents=None)
@@ -221,6 +224,19 @@ def quotas(*, workspace, period, metrics=None, totals=None):
     return answers
 
 
+def quota_report(*, workspace, period, metric=None):
+    """The internal quota endpoint's answer for the workspace (every metric, or just `metric`)."""
+    overage = get_overage_settings(workspace=workspace)
+    answers = quotas(workspace=workspace, period=period, metrics=[metric] if metric else None, overage=overage)
+    return {
+        "workspace": workspace.slug,
+        "period_start": period.start,
+        "period_end": period.end,
+        "overage_enabled": overage.enabled,
+        "metrics": {answer.metric: asdict(answer) for answer in answers},
+    }
+
+
 # --- Reads behind the endpoints
 
 
@@ -231,7 +247,7 @@ def current_usage(*, workspace, period, now):
     plan = workspace.plan
     overage = get_overage_settings(workspace=workspace)
     statuses = {s.name: s for s in limit_statuses(workspace=workspace, plan=plan, period=period, totals=totals)}
-    quota_by_metric = {q.metric: q for q in quotas(workspace=workspace, period=period, totals=totals)}
+    quota_by_metric = {q.metric: q for q in quotas(workspace=workspace, period=period, totals=totals, overage=overage)}
     over_units = _overage_metric_units(plan, totals)
     lines = (
         overage_estimate(plan=plan, totals=totals, spending_cap_cents=overage.spending_cap_cents)
@@ -261,13 +277,13 @@ def current_usage(*, workspace, period, now):
             "kind": metric.kind,
             "unit": metric.unit,
             "used": totals[name],
-            "limitName": limit.name if limit else None,
+            "limit_name": limit.name if limit else None,
             "limit": status.limit if status else None,
             "percent": status.percent if status else None,
-            "overQuota": not quota_by_metric[name].allowed,
-            "quotaReason": quota_by_metric[name].reason,
-            "overageUnits": (over_units.get(name, ZERO) / rate.unit_size).quantize(UNIT_PLACES) if rate else ZERO,
-            "estimatedOverageCents": cost_by_metric.get(name, 0),
+            "over_quota": not quota_by_metric[name].allowed,
+            "quota_reason": quota_by_metric[name].reason,
+            "overage_units": (over_units.get(name, ZERO) / rate.unit_size).quantize(UNIT_PLACES) if rate else ZERO,
+            "estimated_overage_cents": cost_by_metric.get(name, 0),
             "projected": projected[name],
         }
     return {
@@ -388,6 +404,27 @@ def overview_usage(*, workspace, today):
     }
     return {
         name: block if reported & set(OVERVIEW_BLOCKS[name]) else None for name, block in blocks.items()
+    }
+
+
+OVERVIEW_RECENT_ACTIVITY = 10
+
+
+def overview(*, workspace, now):
+    """GET /{slug}/overview: usage blocks from the rollups, users from memberships (active = an
+    audit-log actor in the last 7 days), and the newest audit events. Six queries."""
+    today = now.astimezone(dt_timezone.utc).date()
+    active_ids = (
+        filtered_events(workspace=workspace, filters=ActivityFilters(date_from=now - timedelta(days=7)))
+        .order_by()
+        .values_list("actor_id", flat=True)
+        .distinct()
+    )
+    total, active = member_counts(workspace=workspace, active_user_ids=list(active_ids))
+    return {
+        **overview_usage(workspace=workspace, today=today),
+        "users": {"total": total, "activeThisWeek": active},
+        "recent_activity": recent_activity(workspace=workspace, limit=OVERVIEW_RECENT_ACTIVITY),
     }
 
 

@@ -7,13 +7,14 @@ from datetime import timezone as dt_timezone
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from audit.services import record
 from billing.selectors import current_billing_period
-from usage import selectors
+from usage import middleware, selectors
 from usage.metrics import METRICS
 from usage.models import DailyUsage, QuotaAlert, UsageEvent
 from workspaces.selectors import get_workspaces_by_refs
@@ -21,6 +22,7 @@ from workspaces.selectors import get_workspaces_by_refs
 MAX_BATCH_SIZE = 1000
 EVENT_ID_MAX_LENGTH = UsageEvent._meta.get_field("event_id").max_length
 MAX_VALUE = Decimal(10) ** 21  # what VALUE_DIGITS (28 digits, 6 decimal places) can hold
+API_CALLS_FLUSHED_THROUGH_KEY = f"{middleware.KEY_PREFIX}:flushed_through"
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,40 @@ def _column(model, name):
 def _chunks(items, size):
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# --- This service's own API calls
+
+
+def flush_api_call_counts(*, now=None):
+    """Ingest the api_calls counted by usage.middleware for every closed minute not flushed yet.
+
+    Event ids are the minute and the workspace, so flushing a minute twice counts it once.
+    Returns the number of events accepted.
+    """
+    now = now or timezone.now()
+    # One minute of grace for web servers whose clocks run behind.
+    last_closed = middleware.minute_of(now) - 2
+    flushed_through = cache.get(API_CALLS_FLUSHED_THROUGH_KEY)
+    first = last_closed - middleware.KEY_TIMEOUT_SECONDS // 60 if flushed_through is None else flushed_through + 1
+    accepted = 0
+    for minute in range(first, last_closed + 1):
+        slots = cache.get(middleware.slot_count_key(minute))
+        if not slots:
+            continue
+        slot_keys = [middleware.slot_key(minute, number) for number in range(1, slots + 1)]
+        slugs = list(cache.get_many(slot_keys).values())
+        counts = cache.get_many([middleware.count_key(minute, slug) for slug in slugs])
+        at = datetime.fromtimestamp(minute * 60, dt_timezone.utc).isoformat()
+        events = [
+            {"id": f"api_calls:{minute}:{slug}", "workspace": slug, "metric": "api_calls", "value": count, "timestamp": at}
+            for slug in slugs
+            if (count := counts.get(middleware.count_key(minute, slug)))
+        ]
+        accepted += ingest_events(events=events, source="workspace-service", now=now).accepted
+        cache.delete_many([middleware.slot_count_key(minute), *slot_keys, *counts])
+    cache.set(API_CALLS_FLUSHED_THROUGH_KEY, max(last_closed, flushed_through or last_closed), None)
+    return accepted
 
 
 # --- Quota alerts

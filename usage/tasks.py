@@ -35,10 +35,10 @@ def send_quota_alert_email(*, alert_id):
     services.mark_alert_emailed(alert=alert)
 
 
-@shared_task(name="usage.ingest_api_calls")
-def ingest_api_calls(*, events):
-    """Counts of this service's own API calls, flushed in batches by the api_calls middleware."""
-    services.ingest_events(events=events, source="workspace-service")
+@shared_task(name="usage.flush_api_calls")
+def flush_api_calls():
+    """This service's own API calls, counted in the cache by usage.middleware, into api_calls usage."""
+    return services.flush_api_call_counts()
 
 
 @shared_task(name="usage.prune_raw_events")

@@ -45,3 +45,17 @@ def get_workspaces_by_refs(refs):
     for workspace in workspaces:
         found[str(workspace.pk)] = found[workspace.slug] = workspace
     return {ref: found[key] for ref, key in key_of.items() if key in found}
+
+
+def member_counts(*, workspace, active_user_ids):
+    """(members, members whose user id is among `active_user_ids`) of the workspace, in one query."""
+    valid_ids = []
+    for user_id in active_user_ids:
+        try:
+            valid_ids.append(uuid.UUID(str(user_id)))
+        except ValueError:
+            continue  # service or system actors
+    counts = Membership.objects.filter(workspace=workspace).aggregate(
+        total=Count("id"), active=Count("id", filter=Q(user_id__in=valid_ids))
+    )
+    return counts["total"], counts["active"]

@@ -2,6 +2,8 @@ import itertools
 from datetime import datetime, timezone
 
 import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
 
 from usage.services import ingest_events
 
@@ -31,3 +33,23 @@ def report():
         return ingest_events(events=[event(workspace, metric, value, at, id=id)])
 
     return report_one
+
+
+SERVICE_TOKEN = "platform-service-token-for-tests"
+
+
+@pytest.fixture
+def service_client(settings):
+    """A platform service calling the internal endpoints with the service token."""
+    settings.PLATFORM_SERVICE_TOKEN = SERVICE_TOKEN
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {SERVICE_TOKEN}", HTTP_X_SERVICE_NAME="data-service")
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """API-call counters live in the cache; every test starts without any."""
+    cache.clear()
+    yield
+    cache.clear()

@@ -1,0 +1,68 @@
+"""Counts this service's own API calls as the `api_calls` metric of the workspace they address.
+
+A request only increments a counter in the shared cache (Redis; usually one INCR), per
+workspace and minute; it never writes to the database. The beat task `usage.flush_api_calls`
+(usage.services.flush_api_call_counts) turns each closed minute into usage events whose ids
+are derived from the minute and the workspace, so a flush that runs twice counts once.
+
+Without REDIS_URL the cache is each process's memory, which the worker cannot read: API calls
+are metered only with Redis configured.
+"""
+
+from django.core.cache import cache
+from django.utils import timezone
+
+WORKSPACE_ROUTE_PREFIX = "workspace/api/v1/<slug:slug>"
+# Refused calls are not the workspace's usage: not authenticated, not a member, rate limited.
+UNCOUNTED_STATUSES = frozenset({401, 403, 429})
+KEY_PREFIX = "usage:api_calls"
+KEY_TIMEOUT_SECONDS = 2 * 24 * 3600  # what beat has to flush a minute before its counts expire
+
+
+def minute_of(moment):
+    return int(moment.timestamp() // 60)
+
+
+def count_key(minute, slug):
+    return f"{KEY_PREFIX}:{minute}:count:{slug}"
+
+
+def slot_count_key(minute):
+    return f"{KEY_PREFIX}:{minute}:slots"
+
+
+def slot_key(minute, number):
+    return f"{KEY_PREFIX}:{minute}:slot:{number}"
+
+
+def count_api_call(slug, now):
+    """Add one call to the workspace's counter for this minute; the first call of the minute
+    also records the slug in the minute's numbered slots, so the flush can find it."""
+    minute = minute_of(now)
+    key = count_key(minute, slug)
+    try:
+        cache.incr(key)
+        return
+    except ValueError:
+        pass  # the workspace's first call in this minute
+    if not cache.add(key, 1, KEY_TIMEOUT_SECONDS):
+        cache.incr(key)  # a concurrent request registered it first
+        return
+    cache.add(slot_count_key(minute), 0, KEY_TIMEOUT_SECONDS)
+    cache.set(slot_key(minute, cache.incr(slot_count_key(minute))), slug, KEY_TIMEOUT_SECONDS)
+
+
+class ApiCallMeteringMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        if (
+            match is not None
+            and match.route.startswith(WORKSPACE_ROUTE_PREFIX)
+            and response.status_code not in UNCOUNTED_STATUSES
+        ):
+            count_api_call(match.kwargs["slug"], timezone.now())
+        return response
