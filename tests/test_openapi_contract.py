@@ -15,17 +15,7 @@ from drf_spectacular.generators import SchemaGenerator
 SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "spec" / "workspace-service.openapi.json"
 
 # Operations of the contract that no code serves yet. Shrinks to empty as issues land.
-PENDING = {
-    ("post", "/{slug}/support-issues"),
-    ("get", "/{slug}/support-issues"),
-    ("get", "/{slug}/support-issues/{id}"),
-    ("put", "/{slug}/support-issues/{id}"),
-    ("get", "/{slug}/support-issues/{id}/comments"),
-    ("post", "/{slug}/support-issues/{id}/comments"),
-    ("get", "/{slug}/support-issues/{id}/comments/{commentId}"),
-    ("put", "/{slug}/support-issues/{id}/comments/{commentId}"),
-    ("delete", "/{slug}/support-issues/{id}/comments/{commentId}"),
-}
+PENDING: set[tuple[str, str]] = set()
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 

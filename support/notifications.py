@@ -1,0 +1,26 @@
+"""The emails of the support app, rendered from templates/support/email/ and sent with Django's mail framework."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+
+from support.roles import SUPPORT_GROUP_NAME
+
+
+def staff_recipients():
+    """SUPPORT_STAFF_EMAILS plus every active member of the Support group who has an email."""
+    group_emails = (
+        get_user_model()
+        .objects.filter(groups__name=SUPPORT_GROUP_NAME, is_active=True, is_staff=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    return sorted(set(settings.SUPPORT_STAFF_EMAILS) | set(group_emails))
+
+
+def send(*, template, context, to):
+    """Render `support/email/<template>_subject.txt` and `_body.txt` and send them to `to`."""
+    subject = " ".join(render_to_string(f"support/email/{template}_subject.txt", context).split())
+    body = render_to_string(f"support/email/{template}_body.txt", context)
+    return EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=to).send()

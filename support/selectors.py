@@ -1,0 +1,60 @@
+"""Reads of the support app. A workspace sees only its own issues, and never staff internal notes."""
+
+from audit.selectors import recent_activity
+from centrali.api.errors import NotFoundError
+from centrali.api.pagination import keyset_page
+from support.models import PUBLIC_COMMENT_KINDS, Comment, IssueStatus, SupportIssue
+
+
+def _pk(raw):
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        return None
+    return value if 0 < value < 2**63 else None
+
+
+def issues_of(*, workspace, status=None):
+    issues = SupportIssue.objects.filter(workspace=workspace)
+    if status:
+        issues = issues.filter(status=status)
+    return issues.select_related("workspace").order_by("-created_at", "-id")
+
+
+def get_issue(*, workspace, issue_id):
+    """The workspace's issue `issue_id`; 404 for unknown ids and ids of another workspace."""
+    pk = _pk(issue_id)
+    issue = SupportIssue.objects.select_related("workspace").filter(workspace=workspace, pk=pk).first() if pk else None
+    if issue is None:
+        raise NotFoundError(f"Support issue '{issue_id}' not found.", code="ISSUE_NOT_FOUND")
+    return issue
+
+
+def public_comments_page(*, issue, cursor):
+    """(comments, next_cursor, has_more): newest first, staff internal notes left out."""
+    return keyset_page(Comment.objects.filter(issue=issue, kind__in=PUBLIC_COMMENT_KINDS), cursor)
+
+
+def get_public_comment(*, issue, comment_id):
+    pk = _pk(comment_id)
+    comment = Comment.objects.filter(issue=issue, pk=pk, kind__in=PUBLIC_COMMENT_KINDS).first() if pk else None
+    if comment is None:
+        raise NotFoundError(f"Comment '{comment_id}' not found.", code="COMMENT_NOT_FOUND")
+    return comment
+
+
+def thread_of(*, issue):
+    """Every comment of the issue, internal notes included, oldest first: the staff console's view."""
+    return list(Comment.objects.filter(issue=issue).select_related("author").order_by("id"))
+
+
+def console_context(*, issue, activity_limit=10):
+    """What the staff console shows beside a thread: the workspace's plan and recent activity."""
+    workspace = issue.workspace
+    return {
+        "workspace": workspace,
+        "plan": workspace.plan,
+        "recent_activity": recent_activity(workspace=workspace, limit=activity_limit),
+        "open_issue_count": SupportIssue.objects.filter(workspace=workspace).exclude(status=IssueStatus.CLOSED).count(),
+    }
+

@@ -1,0 +1,88 @@
+from rest_framework import serializers
+
+from support.models import CommentKind, IssuePriority, IssueStatus, IssueType
+
+
+class SupportIssueCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=10000)
+    type = serializers.ChoiceField(choices=IssueType.choices, default=IssueType.QUESTION)
+    priority = serializers.ChoiceField(choices=IssuePriority.choices, default=IssuePriority.MEDIUM)
+    category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class SupportIssueUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(max_length=10000, required=False)
+    status = serializers.ChoiceField(choices=IssueStatus.choices, required=False)
+    priority = serializers.ChoiceField(choices=IssuePriority.choices, required=False)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Provide at least one of: title, description, status, priority."]}
+            )
+        return attrs
+
+
+class SupportIssueSerializer(serializers.Serializer):
+    """The spec's issue: `summary` is the title the issue was created with."""
+
+    id = serializers.IntegerField()
+    summary = serializers.CharField(source="title")
+    description = serializers.CharField()
+    type = serializers.CharField()
+    priority = serializers.CharField()
+    status = serializers.CharField()
+    category = serializers.CharField()
+    workspaceSlug = serializers.CharField(source="workspace.slug")
+    createdBy = serializers.CharField(source="created_by_id", allow_null=True)
+    assignedTo = serializers.CharField(source="assigned_to_id", allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+    resolvedAt = serializers.DateTimeField(source="resolved_at", allow_null=True)
+    closedAt = serializers.DateTimeField(source="closed_at", allow_null=True)
+
+
+class PaginationSerializer(serializers.Serializer):
+    page = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    total = serializers.IntegerField()
+    totalPages = serializers.IntegerField()
+
+
+class SupportIssuePageSerializer(serializers.Serializer):
+    data = SupportIssueSerializer(many=True)
+    pagination = PaginationSerializer()
+
+
+class CommentCreateSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=10000)
+    type = serializers.ChoiceField(
+        choices=[CommentKind.COMMENT], default=CommentKind.COMMENT, help_text="Members write `comment`s."
+    )
+    displayName = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+
+
+class CommentUpdateSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=10000)
+
+
+class CommentSerializer(serializers.Serializer):
+    """A comment as the workspace sees it: members' comments and staff replies (`type` staff_reply)."""
+
+    id = serializers.IntegerField()
+    issueId = serializers.IntegerField(source="issue_id")
+    comment = serializers.CharField(source="body")
+    type = serializers.CharField(source="kind")
+    displayName = serializers.CharField(source="display_name")
+    authorId = serializers.CharField(source="author_id", allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+    editedAt = serializers.DateTimeField(source="edited_at", allow_null=True)
+
+
+class CommentPageSerializer(serializers.Serializer):
+    data = CommentSerializer(many=True)
+    nextCursor = serializers.CharField(allow_null=True)
+    hasMore = serializers.BooleanField()
