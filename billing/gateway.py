@@ -14,6 +14,10 @@ from django.dispatch import receiver
 
 from centrali.api.errors import ApiError, NotFoundError, ServiceUnavailableError
 
+
+class StripeObjectMissing(NotFoundError):
+    code = "STRIPE_OBJECT_MISSING"
+
 DEFAULT_API_BASE = "https://api.stripe.com"
 
 
@@ -63,8 +67,11 @@ class StripeUpstreamError(ApiError):
 
 
 @contextlib.contextmanager
-def translated_stripe_errors(*, not_found_message=None):
-    """Stripe's exceptions -> ApiError: unreachable 503, its own failures 502, card refusals 400."""
+def translated_stripe_errors(*, not_found=None):
+    """Stripe's exceptions -> ApiError: unreachable 503, its own failures 502, card refusals 400.
+
+    `not_found` is the ApiError to raise when Stripe answers 404 (otherwise a 502).
+    """
     try:
         yield
     except stripe.APIConnectionError as exc:
@@ -72,14 +79,14 @@ def translated_stripe_errors(*, not_found_message=None):
     except stripe.CardError as exc:
         raise ApiError(exc.user_message or "The card was declined.", code="CARD_DECLINED") from exc
     except stripe.InvalidRequestError as exc:
-        if exc.http_status == 404 and not_found_message:
-            raise NotFoundError(not_found_message) from exc
+        if exc.http_status == 404 and not_found is not None:
+            raise not_found from exc
         raise StripeUpstreamError(f"The payment provider rejected the request: {exc.user_message or exc}") from exc
     except stripe.StripeError as exc:
         raise StripeUpstreamError("The payment provider failed to answer; nothing was changed.") from exc
 
 
-def stripe_call(function, *args, not_found_message=None, **kwargs):
+def stripe_call(function, *args, not_found=None, **kwargs):
     """Call a stripe-python function with this service's key, translating its errors."""
-    with translated_stripe_errors(not_found_message=not_found_message):
+    with translated_stripe_errors(not_found=not_found):
         return function(*args, api_key=api_key(), **kwargs)

@@ -4,7 +4,7 @@ import stripe
 from django.dispatch import receiver
 
 from billing import gateway, selectors
-from billing.gateway import stripe_call
+from billing.gateway import StripeObjectMissing, stripe_call
 from workspaces.signals import workspace_purging
 
 
@@ -24,4 +24,7 @@ def cancel_stripe_customer(sender, workspace, **kwargs):
     for subscription in subscriptions["data"]:
         if subscription["status"] != "canceled":
             stripe_call(stripe.Subscription.cancel, subscription["id"])
-    stripe_call(stripe.Customer.delete, customer.id, not_found_message="already deleted")
+    try:
+        stripe_call(stripe.Customer.delete, customer.id, not_found=StripeObjectMissing("customer"))
+    except StripeObjectMissing:
+        pass  # already deleted in Stripe: the goal is met

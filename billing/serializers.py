@@ -125,7 +125,8 @@ class PaymentMethodListSerializer(serializers.Serializer):
 class DefaultPaymentMethodSerializer(serializers.Serializer):
     defaultPaymentMethod = serializers.SerializerMethodField()
 
-    def get_defaultPaymentMethod(self, payment_method) -> PaymentMethodSerializer(allow_null=True):
+    def get_defaultPaymentMethod(self, value) -> PaymentMethodSerializer(allow_null=True):
+        payment_method = value["payment_method"]
         if payment_method is None:
             return None
         return PaymentMethodSerializer(payment_method, context={"default_id": payment_method.id}).data

@@ -17,7 +17,13 @@ from djstripe.models import Customer, Invoice, PaymentMethod, Subscription
 from audit.events import ActorType
 from audit.services import record
 from billing import gateway, selectors
-from billing.gateway import StripeUnavailable, StripeUpstreamError, stripe_call, translated_stripe_errors
+from billing.gateway import (
+    StripeObjectMissing,
+    StripeUnavailable,
+    StripeUpstreamError,
+    stripe_call,
+    translated_stripe_errors,
+)
 from billing.models import BillingSuspension, OverageSettings
 from centrali.api.errors import ApiError, NotFoundError
 from usage import selectors as usage_selectors
@@ -112,7 +118,7 @@ def _owned_payment_method(workspace, payment_method_id):
     customer = selectors.customer_for(workspace=workspace)
     if customer is None or not payment_method_id.startswith("pm_"):
         raise not_found
-    data = stripe_call(stripe.PaymentMethod.retrieve, payment_method_id, not_found_message=not_found.message)
+    data = stripe_call(stripe.PaymentMethod.retrieve, payment_method_id, not_found=not_found)
     if data.get("customer") != customer.id:
         raise not_found
     return customer, data
@@ -409,8 +415,13 @@ def _ensure_price(plan, *, product_id, current_id, amount, interval):
     archived (existing subscriptions keep it until they are moved).
     """
     wanted = {"unit_amount": _cents(amount), "currency": plan.currency, "interval": interval}
+    current = None
     if current_id:
-        current = stripe_call(stripe.Price.retrieve, current_id, not_found_message="price missing")
+        try:
+            current = stripe_call(stripe.Price.retrieve, current_id, not_found=StripeObjectMissing("price"))
+        except StripeObjectMissing:
+            current = None
+    if current is not None:
         same = (
             current["active"]
             and current["unit_amount"] == wanted["unit_amount"]
@@ -446,8 +457,8 @@ def sync_plan_to_stripe(*, plan):
     product_id = plan.stripe_product_id
     if product_id:
         try:
-            stripe_call(stripe.Product.modify, product_id, not_found_message="missing", **product_fields)
-        except NotFoundError:
+            stripe_call(stripe.Product.modify, product_id, not_found=StripeObjectMissing("product"), **product_fields)
+        except StripeObjectMissing:
             product_id = ""
     if not product_id:
         product_id = stripe_call(stripe.Product.create, **product_fields)["id"]
@@ -515,8 +526,8 @@ def reconcile_workspace(*, workspace, dry_run=False, actor=None, actor_type=Acto
         customer = _sync(Customer, data)
 
     try:
-        stripe_customer = stripe_call(stripe.Customer.retrieve, customer.id, not_found_message="customer gone")
-    except NotFoundError:
+        stripe_customer = stripe_call(stripe.Customer.retrieve, customer.id, not_found=StripeObjectMissing("customer"))
+    except StripeObjectMissing:
         drift("customer_gone", f"Stripe customer {customer.id} no longer exists")
         return drifts
     if stripe_customer.get("deleted"):

@@ -104,7 +104,7 @@ class DefaultPaymentMethodView(BillingAPIView):
     def get(self, request, slug):
         customer = selectors.customer_for(workspace=self.workspace)
         default = customer.default_payment_method if customer is not None else None
-        return Response(DefaultPaymentMethodSerializer(default).data)
+        return Response(DefaultPaymentMethodSerializer({"payment_method": default}).data)
 
 
 class SetDefaultPaymentMethodView(BillingAPIView):

@@ -1,0 +1,128 @@
+"""Setup sessions, the card list, the default card and card removal, against the local Stripe."""
+
+from audit.models import AuditEvent
+from tests.billing.conftest import MASTERCARD
+from tests.billing.factories import add_card, subscribe
+from tests.helpers import API, assert_error
+
+
+def test_setup_session_returns_a_client_secret_and_creates_one_customer(stripe_sandbox, workspace, owner_client):
+    first = owner_client.post(f"{API}/{workspace.slug}/create-setup-session")
+    second = owner_client.post(f"{API}/{workspace.slug}/create-setup-session")
+
+    assert first.status_code == second.status_code == 200
+    assert "_secret_" in first.json()["clientSecret"]
+    customers = stripe_sandbox.get("customers")["data"]
+    assert [c["metadata"]["djstripe_subscriber"] for c in customers] == [str(workspace.pk)]
+
+
+def test_members_without_a_billing_role_cannot_create_a_setup_session(stripe_sandbox, workspace, member_of):
+    response = member_of(workspace, "member").post(f"{API}/{workspace.slug}/create-setup-session")
+    assert_error(response, status=403, code="INSUFFICIENT_ROLE")
+
+
+def test_billing_role_may_manage_cards(stripe_sandbox, workspace, member_of):
+    response = member_of(workspace, "billing").post(f"{API}/{workspace.slug}/create-setup-session")
+    assert response.status_code == 200
+
+
+def test_list_is_empty_before_any_card(stripe_sandbox, workspace, owner_client, django_assert_num_queries):
+    with django_assert_num_queries(3):  # user, membership, customer
+        response = owner_client.get(f"{API}/{workspace.slug}/payment-methods")
+    assert response.json() == {"data": [], "defaultPaymentMethodId": None, "stale": False}
+
+
+def test_any_member_sees_the_cards_with_the_default_marked(stripe_sandbox, workspace, owner_client, member_of):
+    visa = add_card(owner_client, workspace, stripe_sandbox)
+    add_card(owner_client, workspace, stripe_sandbox, number=MASTERCARD, make_default=False)
+
+    body = member_of(workspace, "member").get(f"{API}/{workspace.slug}/payment-methods").json()
+
+    assert body["defaultPaymentMethodId"] == visa
+    assert [(m["last4"], m["isDefault"]) for m in body["data"]] == [("4242", True), ("4444", False)]
+
+
+def test_list_never_shows_another_workspaces_cards(stripe_sandbox, workspace, other_workspace, owner_client):
+    from tests.helpers import client_for
+
+    add_card(client_for(other_workspace.owner), other_workspace, stripe_sandbox)
+    assert owner_client.get(f"{API}/{workspace.slug}/payment-methods").json()["data"] == []
+
+
+def test_default_is_null_before_one_is_chosen(stripe_sandbox, workspace, owner_client):
+    add_card(owner_client, workspace, stripe_sandbox, make_default=False)
+    assert owner_client.get(f"{API}/{workspace.slug}/payment-methods/default").json() == {"defaultPaymentMethod": None}
+
+
+def test_making_a_card_default_is_audited(stripe_sandbox, workspace, owner_client):
+    visa = add_card(owner_client, workspace, stripe_sandbox)
+
+    default = owner_client.get(f"{API}/{workspace.slug}/payment-methods/default").json()["defaultPaymentMethod"]
+    assert (default["id"], default["brand"], default["last4"], default["isDefault"]) == (visa, "visa", "4242", True)
+    event = AuditEvent.objects.get(workspace_id=workspace.pk, type="payment_method.default_changed")
+    assert event.metadata["default_payment_method"] == {"before": None, "after": visa}
+
+
+def test_another_workspaces_card_is_not_found(stripe_sandbox, workspace, other_workspace, owner_client):
+    from tests.helpers import client_for
+
+    foreign = add_card(client_for(other_workspace.owner), other_workspace, stripe_sandbox, make_default=False)
+    add_card(owner_client, workspace, stripe_sandbox, make_default=False)
+
+    assert_error(
+        owner_client.post(f"{API}/{workspace.slug}/payment-methods/{foreign}/default"),
+        status=404, code="PAYMENT_METHOD_NOT_FOUND",
+    )
+    assert_error(
+        owner_client.delete(f"{API}/{workspace.slug}/payment-methods/{foreign}"), status=404, code="PAYMENT_METHOD_NOT_FOUND"
+    )
+    assert stripe_sandbox.get(f"payment_methods/{foreign}")["customer"] is not None
+
+
+def test_unknown_card_id_is_not_found(stripe_sandbox, workspace, owner_client):
+    add_card(owner_client, workspace, stripe_sandbox)
+    for pm_id in ("pm_doesnotexist000", "not-a-card"):
+        assert_error(
+            owner_client.delete(f"{API}/{workspace.slug}/payment-methods/{pm_id}"), status=404, code="PAYMENT_METHOD_NOT_FOUND"
+        )
+
+
+def test_the_default_card_cannot_be_deleted_while_a_paid_plan_needs_it(stripe_sandbox, workspace, owner_client):
+    visa = subscribe(owner_client, workspace, stripe_sandbox)
+
+    response = owner_client.delete(f"{API}/{workspace.slug}/payment-methods/{visa}")
+
+    body = assert_error(response, status=400, code="DEFAULT_PAYMENT_METHOD_REQUIRED")
+    assert body["details"] == {"pmId": ["The default payment method is in use."]}
+    assert stripe_sandbox.get(f"payment_methods/{visa}")["customer"] is not None
+
+
+def test_the_default_card_cannot_be_deleted_while_overage_needs_it(stripe_sandbox, workspace, owner_client):
+    visa = subscribe(owner_client, workspace, stripe_sandbox)
+    owner_client.patch(f"{API}/{workspace.slug}/overage", {"overageEnabled": True}, format="json")
+    owner_client.patch(f"{API}/{workspace.slug}/plan/free")  # paid plan runs until the period end
+
+    assert_error(
+        owner_client.delete(f"{API}/{workspace.slug}/payment-methods/{visa}"),
+        status=400, code="DEFAULT_PAYMENT_METHOD_REQUIRED",
+    )
+
+
+def test_on_the_free_plan_the_default_card_can_go(stripe_sandbox, workspace, owner_client):
+    visa = add_card(owner_client, workspace, stripe_sandbox)
+
+    response = owner_client.delete(f"{API}/{workspace.slug}/payment-methods/{visa}")
+
+    assert response.status_code == 200
+    assert owner_client.get(f"{API}/{workspace.slug}/payment-methods").json() == {
+        "data": [], "defaultPaymentMethodId": None, "stale": False
+    }
+    assert stripe_sandbox.get(f"customers/{workspace.djstripe_customers.get().id}")["invoice_settings"][
+        "default_payment_method"
+    ] is None
+    assert AuditEvent.objects.filter(workspace_id=workspace.pk, type="payment_method.removed").count() == 1
+
+
+def test_public_key_is_the_publishable_key(stripe_sandbox, workspace, member_of):
+    response = member_of(workspace, "member").get(f"{API}/{workspace.slug}/public-key")
+    assert response.json() == {"publicKey": "pk_test_centraliSandboxPublicKey0001"}

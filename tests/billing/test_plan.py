@@ -1,0 +1,147 @@
+"""GET /{slug}/plan and PATCH /{slug}/plan/{newPlan}: Stripe first, then the database."""
+
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from billing.models import Plan
+from tests.billing.factories import add_card, subscribe
+from tests.helpers import API, assert_error
+from usage.services import ingest_events
+
+
+def _stripe_subscriptions(sandbox, workspace):
+    customer = workspace.djstripe_customers.get().id
+    return sandbox.get("subscriptions", customer=customer, status="all")["data"]
+
+
+def test_plan_shows_the_current_plan_quota_and_the_offer(stripe_sandbox, workspace, member_of, django_assert_num_queries):
+    client = member_of(workspace, "member")
+    with django_assert_num_queries(4):  # user, membership+workspace+plan, subscription, available plans
+        response = client.get(f"{API}/{workspace.slug}/plan")
+
+    body = response.json()
+    assert body["currentPlan"] == "free"
+    assert body["availablePlans"] == ["free", "starter", "pro", "enterprise"]
+    assert body["quota"] == {"storageMB": 1024, "computeExecutions": 10_000, "smartQueries": 100}
+    assert body["plan"]["limits"] == {
+        "records": 10_000, "storage_gb": 1, "function_invocations": 10_000, "api_calls_per_month": 100_000
+    }
+    assert body["subscription"] is None
+    assert body["scheduledPlan"] is None
+
+
+def test_unknown_plan_is_not_found(stripe_sandbox, workspace, owner_client):
+    assert_error(owner_client.patch(f"{API}/{workspace.slug}/plan/platinum"), status=404, code="PLAN_NOT_FOUND")
+
+
+def test_a_hidden_plan_is_not_offered(stripe_sandbox, workspace, owner_client):
+    Plan.objects.filter(code="enterprise").update(is_public=False)
+    assert_error(owner_client.patch(f"{API}/{workspace.slug}/plan/enterprise"), status=404, code="PLAN_NOT_FOUND")
+
+
+def test_members_cannot_change_the_plan(stripe_sandbox, workspace, member_of):
+    response = member_of(workspace, "member").patch(f"{API}/{workspace.slug}/plan/pro")
+    assert_error(response, status=403, code="INSUFFICIENT_ROLE")
+
+
+def test_a_paid_plan_needs_a_default_payment_method(stripe_sandbox, workspace, owner_client):
+    add_card(owner_client, workspace, stripe_sandbox, make_default=False)
+
+    body = assert_error(owner_client.patch(f"{API}/{workspace.slug}/plan/pro"), status=400, code="PAYMENT_METHOD_REQUIRED")
+
+    assert body["details"] == {"newPlan": ["No default payment method."]}
+    workspace.refresh_from_db()
+    assert workspace.plan.code == "free"
+
+
+def test_free_to_paid_creates_the_subscription(stripe_sandbox, workspace, owner_client):
+    subscribe(owner_client, workspace, stripe_sandbox, plan="starter")
+
+    [subscription] = _stripe_subscriptions(stripe_sandbox, workspace)
+    assert subscription["status"] == "active"
+    assert subscription["items"]["data"][0]["price"]["id"] == Plan.objects.get(code="starter").stripe_price_monthly_id
+    workspace.refresh_from_db()
+    assert workspace.plan.code == "starter"
+    event = AuditEvent.objects.get(workspace_id=workspace.pk, type="plan.changed")
+    assert event.metadata["plan"] == {"before": "free", "after": "starter"}
+    assert event.actor_id == str(workspace.owner.pk)
+
+
+def test_the_plan_can_be_named_by_its_uuid(stripe_sandbox, workspace, owner_client):
+    add_card(owner_client, workspace, stripe_sandbox)
+    pro = Plan.objects.get(code="pro")
+
+    response = owner_client.patch(f"{API}/{workspace.slug}/plan/{pro.pk}")
+
+    assert response.json()["currentPlan"] == "pro"
+
+
+def test_paid_to_paid_swaps_the_price_on_the_same_subscription(stripe_sandbox, workspace, owner_client):
+    subscribe(owner_client, workspace, stripe_sandbox, plan="starter")
+
+    response = owner_client.patch(f"{API}/{workspace.slug}/plan/pro")
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["previousPlan"], response.json()["currentPlan"]) == ("starter", "pro")
+    [subscription] = _stripe_subscriptions(stripe_sandbox, workspace)
+    assert subscription["items"]["data"][0]["price"]["id"] == Plan.objects.get(code="pro").stripe_price_monthly_id
+    proration = stripe_sandbox.get("invoiceitems", customer=subscription["customer"])["data"]
+    assert [item["description"] for item in proration] == ["Unused time"]
+
+
+def test_paid_to_free_cancels_at_the_period_end_and_keeps_the_paid_plan_until_then(stripe_sandbox, workspace, owner_client):
+    subscribe(owner_client, workspace, stripe_sandbox, plan="pro")
+
+    response = owner_client.patch(f"{API}/{workspace.slug}/plan/free")
+
+    body = response.json()
+    assert (body["currentPlan"], body["scheduledPlan"]) == ("pro", "free")
+    assert body["subscription"]["cancelAtPeriodEnd"] is True
+    assert body["effectiveAt"] == body["subscription"]["currentPeriodEnd"]
+    [subscription] = _stripe_subscriptions(stripe_sandbox, workspace)
+    assert subscription["cancel_at_period_end"] is True
+    plan = owner_client.get(f"{API}/{workspace.slug}/plan").json()
+    assert (plan["currentPlan"], plan["scheduledPlan"]) == ("pro", "free")
+
+
+def test_choosing_a_paid_plan_again_undoes_a_scheduled_downgrade(stripe_sandbox, workspace, owner_client):
+    subscribe(owner_client, workspace, stripe_sandbox, plan="pro")
+    owner_client.patch(f"{API}/{workspace.slug}/plan/free")
+
+    response = owner_client.patch(f"{API}/{workspace.slug}/plan/pro")
+
+    assert response.json()["subscription"]["cancelAtPeriodEnd"] is False
+    assert _stripe_subscriptions(stripe_sandbox, workspace)[0]["cancel_at_period_end"] is False
+
+
+def test_the_same_plan_changes_nothing(stripe_sandbox, workspace, owner_client):
+    response = owner_client.patch(f"{API}/{workspace.slug}/plan/free")
+
+    assert response.status_code == 200
+    assert response.json()["message"] == "The workspace is already on plan 'free'."
+    assert not AuditEvent.objects.filter(workspace_id=workspace.pk, type="plan.changed").exists()
+
+
+def test_a_downgrade_below_current_usage_is_refused_naming_the_limits(stripe_sandbox, workspace, owner_client):
+    subscribe(owner_client, workspace, stripe_sandbox, plan="pro")
+    now = timezone.now().isoformat()
+    ingest_events(events=[
+        {"id": "r1", "workspace": workspace.slug, "metric": "records", "value": 300_000, "timestamp": now},
+        {"id": "f1", "workspace": workspace.slug, "metric": "function_invocations", "value": 300_000, "timestamp": now},
+    ])
+
+    body = assert_error(owner_client.patch(f"{API}/{workspace.slug}/plan/starter"), status=400, code="PLAN_LIMITS_EXCEEDED")
+
+    assert body["details"] == {
+        "newPlan": ["Usage exceeds the 'records' limit.", "Usage exceeds the 'function_invocations' limit."]
+    }
+    assert _stripe_subscriptions(stripe_sandbox, workspace)[0]["items"]["data"][0]["price"]["id"] == (
+        Plan.objects.get(code="pro").stripe_price_monthly_id
+    )
+
+
+def test_a_plan_not_yet_in_stripe_cannot_be_bought(stripe_sandbox, workspace, owner_client):
+    add_card(owner_client, workspace, stripe_sandbox)
+    Plan.objects.filter(code="pro").update(stripe_price_monthly_id="")
+
+    assert_error(owner_client.patch(f"{API}/{workspace.slug}/plan/pro"), status=503, code="PLAN_NOT_PURCHASABLE")
