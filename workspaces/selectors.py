@@ -2,7 +2,7 @@ import uuid
 
 from django.db.models import Count, Q
 
-from workspaces.models import Membership, Workspace
+from workspaces.models import ExportJob, Membership, ProvisioningStatus, ServiceProvisioning, Workspace, WorkspaceStatus
 
 
 def get_membership(*, slug, user):
@@ -45,6 +45,70 @@ def get_workspaces_by_refs(refs):
     for workspace in workspaces:
         found[str(workspace.pk)] = found[workspace.slug] = workspace
     return {ref: found[key] for ref, key in key_of.items() if key in found}
+
+
+def provisioning_status(*, workspace):
+    """The provision-status view of a workspace: overall status derived from its services (one query)."""
+    rows = list(ServiceProvisioning.objects.filter(workspace=workspace).order_by("service"))
+    statuses = {row.status for row in rows}
+    if ProvisioningStatus.FAILED in statuses:
+        overall = ProvisioningStatus.FAILED
+    elif statuses <= {ProvisioningStatus.READY}:
+        overall = ProvisioningStatus.READY
+    elif ProvisioningStatus.PROVISIONING in statuses:
+        overall = ProvisioningStatus.PROVISIONING
+    else:
+        overall = ProvisioningStatus.PENDING
+    return {
+        "workspace_slug": workspace.slug,
+        "status": overall,
+        "services": {row.service: row.status for row in rows},
+        "updated_at": max((row.updated_at for row in rows), default=workspace.created_at),
+        "details": {
+            row.service: {
+                "status": row.status,
+                "attempts": row.attempts,
+                "lastError": row.last_error or None,
+                "readyAt": row.ready_at,
+                "updatedAt": row.updated_at,
+            }
+            for row in rows
+        },
+    }
+
+
+def _with_workspace(job, workspace):
+    if job is not None:
+        job.workspace = workspace  # already loaded by the caller: spare the query
+    return job
+
+
+def latest_export_job(*, workspace):
+    return _with_workspace(ExportJob.objects.filter(workspace=workspace).order_by("-created_at").first(), workspace)
+
+
+def get_export_job(*, workspace, job_id):
+    """The workspace's export job `job_id`, or None (unknown, malformed, or another workspace's)."""
+    try:
+        job_id = uuid.UUID(str(job_id))
+    except ValueError:
+        return None
+    return _with_workspace(ExportJob.objects.filter(workspace=workspace, pk=job_id).first(), workspace)
+
+
+def get_export_job_by_slug(*, slug, job_id):
+    try:
+        job_id = uuid.UUID(str(job_id))
+    except ValueError:
+        return None
+    return ExportJob.objects.select_related("workspace").filter(workspace__slug=slug, pk=job_id).first()
+
+
+def workspaces_due_for_purge(*, now):
+    """Cancelled workspaces whose restore deadline has passed, oldest deadline first."""
+    return Workspace.objects.filter(status=WorkspaceStatus.CANCELLED, restore_deadline__lt=now).order_by(
+        "restore_deadline", "pk"
+    )
 
 
 def member_counts(*, workspace, active_user_ids):

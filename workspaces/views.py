@@ -204,7 +204,6 @@ class ExportJobView(WorkspaceAPIView):
         job = selectors.get_export_job(workspace=self.workspace, job_id=jobId)
         if job is None:
             raise NotFoundError(f"Export job '{jobId}' not found.", code="EXPORT_NOT_FOUND")
-        job.workspace = self.workspace
         return Response(ExportJobSerializer(job, context={"request": request}).data)
 
 
