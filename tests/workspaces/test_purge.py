@@ -1,0 +1,184 @@
+"""Purge: hard delete after the grace period, with tombstones, files removed and billing told."""
+
+import io
+from datetime import datetime, timedelta, timezone as dt_timezone
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+from freezegun import freeze_time
+
+from audit.models import AuditEvent
+from audit.services import record
+from tests.factories import MembershipFactory, WorkspaceFactory
+from workspaces import services, tasks
+from workspaces.models import ExportJob, Membership, PurgedWorkspace, ServiceProvisioning, Workspace
+from workspaces.signals import workspace_purging
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=dt_timezone.utc)
+
+
+def cancelled(*, deadline_days_ago, **kwargs):
+    """A workspace soft-deleted so that its restore deadline was `deadline_days_ago` days before NOW."""
+    deadline = NOW - timedelta(days=deadline_days_ago)
+    return WorkspaceFactory(
+        status="cancelled", deleted_at=deadline - timedelta(days=30), restore_deadline=deadline, **kwargs
+    )
+
+
+def purge(*args):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("purge_deleted_workspaces", "--now", NOW.isoformat(), *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def due(workspace_files):
+    """A workspace past its deadline with members, an export file, provisioning rows and audit events."""
+    workspace = cancelled(deadline_days_ago=1)
+    MembershipFactory(workspace=workspace)
+    job = ExportJob.objects.create(
+        workspace=workspace, status="completed", file_name=f"workspaces/{workspace.pk}/exports/x.zip",
+        expires_at=NOW + timedelta(days=1),
+    )
+    workspace_files.save(job.file_name, io.BytesIO(b"PK archive"))
+    workspace_files.save(f"workspaces/{workspace.pk}/.area", io.BytesIO(b""))
+    ServiceProvisioning.objects.create(workspace=workspace, service="storage")
+    record(workspace=workspace, event_type="workspace.deleted", resource_type="workspace", resource_id=workspace.pk, summary="deleted")
+    return workspace
+
+
+def test_purges_a_workspace_past_its_restore_deadline(due):
+    purge()
+
+    assert not Workspace.objects.filter(pk=due.pk).exists()
+    assert not Membership.objects.filter(workspace_id=due.pk).exists()
+    assert not ExportJob.objects.filter(workspace_id=due.pk).exists()
+    assert not ServiceProvisioning.objects.filter(workspace_id=due.pk).exists()
+    assert not AuditEvent.objects.filter(workspace_id=due.pk).exists()
+
+
+def test_keeps_a_tombstone_with_what_was_deleted(due):
+    purge()
+
+    tombstone = PurgedWorkspace.objects.get(workspace_id=due.pk)
+    assert (tombstone.slug, tombstone.name, tombstone.owner_email) == (due.slug, due.name, due.owner.email)
+    assert tombstone.restore_deadline == due.restore_deadline
+    assert tombstone.counts == {
+        "members": 2,
+        "export_jobs": 1,
+        "provisioned_services": 1,
+        "export_files": 2,
+        "audit_events": 1,
+    }
+
+
+def test_deletes_the_workspaces_files(due, workspace_files):
+    purge()
+
+    assert not workspace_files.exists(f"workspaces/{due.pk}")
+
+
+def test_never_touches_a_workspace_inside_its_grace_period(due, workspace_files):
+    within = cancelled(deadline_days_ago=-1)  # deadline tomorrow
+    active = WorkspaceFactory()
+    workspace_files.save(f"workspaces/{within.pk}/.area", io.BytesIO(b""))
+
+    purge()
+
+    assert set(Workspace.objects.values_list("pk", flat=True)) == {within.pk, active.pk}
+    assert workspace_files.exists(f"workspaces/{within.pk}/.area")
+    assert not PurgedWorkspace.objects.filter(workspace_id__in=[within.pk, active.pk]).exists()
+
+
+def test_the_service_refuses_a_workspace_not_yet_due():
+    within = cancelled(deadline_days_ago=-1)
+
+    with pytest.raises(services.NotDueForPurge):
+        services.purge_workspace(workspace=within, now=NOW)
+
+    assert Workspace.objects.filter(pk=within.pk).exists()
+
+
+def test_dry_run_lists_and_deletes_nothing(due, workspace_files):
+    out, _ = purge("--dry-run")
+
+    assert f"would purge {due.slug} ({due.pk})" in out
+    assert "1 workspace(s) would be purged" in out
+    assert Workspace.objects.filter(pk=due.pk).exists()
+    assert workspace_files.exists(f"workspaces/{due.pk}/.area")
+    assert not PurgedWorkspace.objects.exists()
+
+
+def test_now_decides_what_is_due():
+    later = cancelled(deadline_days_ago=-10)
+
+    call_command("purge_deleted_workspaces", "--now", (NOW + timedelta(days=11)).isoformat(), stdout=io.StringIO(), stderr=io.StringIO())
+
+    assert not Workspace.objects.filter(pk=later.pk).exists()
+
+
+def test_purges_in_batches_until_none_is_left():
+    workspaces = [cancelled(deadline_days_ago=days) for days in (1, 2, 3, 4, 5)]
+
+    out, _ = purge("--batch-size", "2")
+
+    assert not Workspace.objects.filter(pk__in=[w.pk for w in workspaces]).exists()
+    assert PurgedWorkspace.objects.count() == 5
+    assert "Purged 5 workspace(s)." in out
+
+
+def test_shows_a_progress_bar(due):
+    _, err = purge()
+
+    assert "purging" in err and "1/1" in err
+
+
+def test_a_malformed_now_is_a_usage_error():
+    with pytest.raises(CommandError, match="ISO 8601"):
+        call_command("purge_deleted_workspaces", "--now", "yesterday")
+
+
+def test_billing_is_told_inside_the_purge_transaction(due):
+    seen = []
+
+    def receiver(sender, workspace, **kwargs):
+        seen.append((workspace.pk, Workspace.objects.filter(pk=workspace.pk).exists()))
+
+    workspace_purging.connect(receiver)
+    try:
+        purge()
+    finally:
+        workspace_purging.disconnect(receiver)
+
+    assert seen == [(due.pk, True)]  # sent before the rows go
+
+
+def test_a_receiver_that_raises_aborts_that_purge_only(due):
+    other_due = cancelled(deadline_days_ago=2)
+
+    def refuse(sender, workspace, **kwargs):
+        if workspace.pk == due.pk:
+            raise RuntimeError("Stripe said no")
+
+    workspace_purging.connect(refuse)
+    try:
+        with pytest.raises(CommandError, match="1 workspace"):
+            purge()
+    finally:
+        workspace_purging.disconnect(refuse)
+
+    assert Workspace.objects.filter(pk=due.pk).exists()
+    assert not PurgedWorkspace.objects.filter(workspace_id=due.pk).exists()
+    assert AuditEvent.objects.filter(workspace_id=due.pk).exists()  # rolled back with the rest
+    assert not Workspace.objects.filter(pk=other_due.pk).exists()
+
+
+def test_beat_task_purges_what_is_due(due):
+    with freeze_time(NOW):
+        result = tasks.purge_deleted_workspaces.apply().get()
+
+    assert result == {"purged": 1, "failed": 0}
+    assert PurgedWorkspace.objects.filter(workspace_id=due.pk).exists()
