@@ -199,7 +199,7 @@ def _patch_classes():
     invoice_export = ls.Invoice._export
 
     def invoice_export_with_discounts(self, expand=None):
-        expand = [path for path in (expand or []) if path.split(".")[0] != "discounts"]
+        expand = [path for path in (expand or []) if "discounts" not in path.split(".")]
         data = invoice_export(self, expand=expand)
         data.setdefault("discounts", [])
         if data.get("default_tax_rates") is None:

@@ -63,9 +63,11 @@ def process(event):
                 stripe_created_at=_timestamp(event.get("created")),
             )
             workspace = _workspace_of(event)
-            with gateway.translated_stripe_errors():
-                Event.process(data=event, api_key=gateway.api_key())
+            # Events about no workspace of ours (other customers on the account, catalogue
+            # changes) are acknowledged and recorded, not synced.
             if workspace is not None:
+                with gateway.translated_stripe_errors():
+                    Event.process(data=event, api_key=gateway.api_key())
                 _apply(workspace, event)
                 recorded.workspace = workspace
                 recorded.save(update_fields=["workspace"])
