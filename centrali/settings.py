@@ -301,6 +301,8 @@ STORAGES = {
             "OPTIONS": {
                 "bucket_name": AWS_STORAGE_BUCKET_NAME,
                 "endpoint_url": AWS_S3_ENDPOINT_URL,
+                "region_name": AWS_S3_REGION_NAME,
+                "signature_version": "s3v4",
                 "file_overwrite": False,
             },
         }
