@@ -4,8 +4,19 @@ import csv
 import json
 
 HEADER = [
-    "id", "created_at", "type", "resource_type", "resource_id", "actor_type", "actor_id",
-    "summary", "metadata", "ip_address", "user_agent", "request_id", "entry_hash",
+    "id",
+    "created_at",
+    "type",
+    "resource_type",
+    "resource_id",
+    "actor_type",
+    "actor_id",
+    "summary",
+    "metadata",
+    "ip_address",
+    "user_agent",
+    "request_id",
+    "entry_hash",
 ]
 
 # A spreadsheet evaluates a cell starting with one of these as a formula.

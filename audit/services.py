@@ -118,7 +118,9 @@ def record(
             actor_id=str(actor_id)[:128],
             actor_type=actor_type,
             summary=summary[:500],
-            metadata=_json_native(_scrub({**(metadata or {}), **({"reported_by": reported_by} if reported_by else {})})),
+            metadata=_json_native(
+                _scrub({**(metadata or {}), **({"reported_by": reported_by} if reported_by else {})})
+            ),
             ip_address=_valid_ip(ip_address) if ip_address else None,
             user_agent=(user_agent or "")[:400],
             request_id=(request_id or "")[:128],
@@ -169,7 +171,9 @@ def ingest_platform_events(*, events, service_name):
                 f"events.{index}.type", f"{item['type']!r} is reserved for the workspace service's own events."
             )
 
-    already = set(AuditEvent.objects.filter(event_id__in=[e["eventId"] for e in events]).values_list("event_id", flat=True))
+    already = set(
+        AuditEvent.objects.filter(event_id__in=[e["eventId"] for e in events]).values_list("event_id", flat=True)
+    )
     accepted, duplicates = [], []
     for item in events:
         if item["eventId"] in already:

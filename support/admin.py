@@ -47,11 +47,11 @@ class SupportIssueAdmin(admin.ModelAdmin):
     list_per_page = 50
 
     def get_queryset(self, request):
+        # Annotated before ordering, so the queue can sort by urgency.
         return (
-            super()
-            .get_queryset(request)
-            .select_related("workspace__plan", "created_by", "assigned_to")
+            SupportIssue.objects.select_related("workspace__plan", "created_by", "assigned_to")
             .annotate(priority_rank=_PRIORITY_RANK)
+            .order_by(*self.get_ordering(request))
         )
 
     def get_ordering(self, request):
@@ -74,7 +74,8 @@ class SupportIssueAdmin(admin.ModelAdmin):
         if colour is None:
             return issue.get_priority_display()
         return format_html(
-            '<strong class="priority-{}" style="color:#fff;background:{};padding:1px 6px;border-radius:3px">{}</strong>',
+            '<strong class="priority-{}" style="color:#fff;background:{};padding:1px 6px;border-radius:3px">'
+            "{}</strong>",
             issue.priority,
             colour,
             issue.get_priority_display(),

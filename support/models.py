@@ -72,7 +72,8 @@ class SupportIssue(models.Model):
             models.CheckConstraint(condition=Q(priority__in=IssuePriority.values), name="support_issue_priority_valid"),
             models.CheckConstraint(condition=Q(status__in=IssueStatus.values), name="support_issue_status_valid"),
             models.CheckConstraint(
-                condition=~Q(status=IssueStatus.CLOSED) | Q(closed_at__isnull=False), name="support_issue_closed_has_time"
+                condition=~Q(status=IssueStatus.CLOSED) | Q(closed_at__isnull=False),
+                name="support_issue_closed_has_time",
             ),
         ]
 

@@ -57,4 +57,3 @@ def console_context(*, issue, activity_limit=10):
         "recent_activity": recent_activity(workspace=workspace, limit=activity_limit),
         "open_issue_count": SupportIssue.objects.filter(workspace=workspace).exclude(status=IssueStatus.CLOSED).count(),
     }
-

@@ -253,7 +253,10 @@ def edit_comment(*, comment, actor, body, request=None):
             resource_id=comment.issue_id,
             summary=f"Comment edited on support issue #{comment.issue_id}",
             actor=actor,
-            metadata={"comment_id": str(comment.pk), "changes": _audit_safe({"comment": {"before": before, "after": body}})},
+            metadata={
+                "comment_id": str(comment.pk),
+                "changes": _audit_safe({"comment": {"before": before, "after": body}}),
+            },
             request=request,
         )
     return comment

@@ -46,5 +46,7 @@ def notify_creator_of_status_change(issue_id, before, after):
     if issue is None or issue.created_by is None or not issue.created_by.email:
         return 0
     return notifications.send(
-        template="status_changed", context={"issue": issue, "before": before, "after": after}, to=[issue.created_by.email]
+        template="status_changed",
+        context={"issue": issue, "before": before, "after": after},
+        to=[issue.created_by.email],
     )

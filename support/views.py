@@ -49,7 +49,9 @@ class SupportIssueListView(SupportAPIView):
         params = parse_page_params(request.query_params)
         status_filter = request.query_params.get("status") or None
         if status_filter and status_filter not in IssueStatus.values:
-            raise field_error("status", f"`status` must be one of: {', '.join(IssueStatus.values)}.", code="INVALID_FILTER")
+            raise field_error(
+                "status", f"`status` must be one of: {', '.join(IssueStatus.values)}.", code="INVALID_FILTER"
+            )
         issues, total = paginate(selectors.issues_of(workspace=self.workspace, status=status_filter), params)
         return Response(page_envelope(SupportIssueSerializer(issues, many=True).data, params, total))
 
@@ -98,11 +100,11 @@ class CommentListView(SupportAPIView):
         issue = self.issue()
         cursor = parse_cursor_params(request.query_params, model_field=_COMMENT_ID_FIELD, default_limit=20)
         comments, next_cursor, has_more = selectors.public_comments_page(issue=issue, cursor=cursor)
-        return Response(
-            CommentPageSerializer({"data": comments, "nextCursor": next_cursor, "hasMore": has_more}).data
-        )
+        return Response(CommentPageSerializer({"data": comments, "nextCursor": next_cursor, "hasMore": has_more}).data)
 
-    @extend_schema(parameters=[ISSUE_ID], request=CommentCreateSerializer, responses={200: CommentSerializer}, tags=TAGS)
+    @extend_schema(
+        parameters=[ISSUE_ID], request=CommentCreateSerializer, responses={200: CommentSerializer}, tags=TAGS
+    )
     def post(self, request, slug, id):
         serializer = CommentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

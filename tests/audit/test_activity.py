@@ -189,7 +189,11 @@ def test_a_date_range_that_ends_before_it_starts_is_a_400(owner_client, workspac
 def test_search_matches_summary_and_resource_id(owner_client, workspace, other_workspace):
     by_summary = add_event(workspace, summary="Renamed to Needle Corp")
     by_resource = add_event(
-        workspace, event_type="structure.created", resource_type="structure", resource_id="str_needle_42", reported_by="s"
+        workspace,
+        event_type="structure.created",
+        resource_type="structure",
+        resource_id="str_needle_42",
+        reported_by="s",
     )
     add_event(workspace, summary="unrelated")
     add_event(other_workspace, summary="needle in the other tenant")

@@ -31,7 +31,15 @@ def test_the_export_is_a_streamed_csv_attachment_with_a_header_row(owner_client,
     assert response["Content-Disposition"].endswith('.csv"')
     header, row = _rows(response)
     assert header[:9] == [
-        "id", "created_at", "type", "resource_type", "resource_id", "actor_type", "actor_id", "summary", "metadata",
+        "id",
+        "created_at",
+        "type",
+        "resource_type",
+        "resource_id",
+        "actor_type",
+        "actor_id",
+        "summary",
+        "metadata",
     ]
     assert row[0] == str(event.pk) and row[2] == "workspace.updated" and row[7] == "Renamed"
     assert row[8] == '{"changes": {"name": {"after": "b", "before": "a"}}}'
@@ -69,7 +77,7 @@ def test_an_empty_log_exports_just_the_header(owner_client, workspace, other_wor
 
 @pytest.mark.parametrize(
     "dangerous",
-    ["=HYPERLINK(\"http://evil\")", "+1+1", "-2+3", "@SUM(A1:A2)", "\tcmd", "\rcmd"],
+    ['=HYPERLINK("http://evil")', "+1+1", "-2+3", "@SUM(A1:A2)", "\tcmd", "\rcmd"],
 )
 def test_cells_that_would_run_as_formulas_are_neutralised(owner_client, workspace, other_workspace, dangerous):
     add_event(workspace, summary=dangerous, resource_id=dangerous)

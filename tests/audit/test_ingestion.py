@@ -38,7 +38,9 @@ def _event(target, event_id="evt-1", **overrides):
 
 def test_a_service_reports_a_batch_of_events(service_client, workspace, other_workspace):
     response = service_client.post(
-        URL, {"events": [_event(workspace), _event(other_workspace, "evt-2", workspace=str(other_workspace.pk))]}, format="json"
+        URL,
+        {"events": [_event(workspace), _event(other_workspace, "evt-2", workspace=str(other_workspace.pk))]},
+        format="json",
     )
 
     assert response.status_code == 200
@@ -91,7 +93,9 @@ def test_a_members_token_is_refused(owner_client, workspace):
 
 
 def test_no_credentials_are_refused(api_client, workspace):
-    assert_error(api_client.post(URL, {"events": [_event(workspace)]}, format="json"), status=401, code="UNAUTHENTICATED")
+    assert_error(
+        api_client.post(URL, {"events": [_event(workspace)]}, format="json"), status=401, code="UNAUTHENTICATED"
+    )
 
 
 def test_an_unknown_workspace_refuses_the_whole_batch(service_client, workspace):

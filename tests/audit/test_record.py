@@ -11,9 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_an_event_holds_who_what_where_and_when(workspace):
-    request = RequestFactory().post(
-        "/", HTTP_USER_AGENT="pytest-agent", HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.1"
-    )
+    request = RequestFactory().post("/", HTTP_USER_AGENT="pytest-agent", HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.1")
     request.request_id = "req-123"
 
     event = record(

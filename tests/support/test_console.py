@@ -1,0 +1,200 @@
+"""The staff support console in the admin, through Django's test client."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core import mail
+
+from audit.models import AuditEvent
+from audit.services import record
+from billing.models import Plan
+from support.models import Comment, CommentKind, SupportIssue
+from support.roles import SUPPORT_GROUP_PERMISSIONS
+from support.services import add_internal_note
+from tests.factories import UserFactory, WorkspaceFactory
+from tests.support.factories import CommentFactory, StaffFactory, SupportIssueFactory
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = "/admin/support/supportissue/"
+
+
+def _thread(issue):
+    return f"{QUEUE}{issue.pk}/change/"
+
+
+def test_the_support_group_has_exactly_the_console_permissions(support_group):
+    granted = {(p.content_type.app_label, p.codename) for p in support_group.permissions.select_related("content_type")}
+
+    assert granted == set(SUPPORT_GROUP_PERMISSIONS)
+
+
+def test_the_queue_lists_issues_with_urgent_ones_first_and_highlighted(console, workspace, other_workspace):
+    SupportIssueFactory(workspace=workspace, title="Routine question", priority="low")
+    SupportIssueFactory(workspace=other_workspace, title="Production is down", priority="urgent")
+
+    html = console.get(QUEUE).content.decode()
+
+    assert html.index("Production is down") < html.index("Routine question")
+    assert 'class="priority-urgent"' in html
+
+
+@pytest.mark.parametrize(
+    "params, shown, hidden",
+    [
+        ({"status__exact": "resolved"}, "Resolved one", "Open one"),
+        ({"priority__exact": "high"}, "Resolved one", "Open one"),
+        ({"type__exact": "bug"}, "Open one", "Resolved one"),
+        ({"q": "acme-corp"}, "Open one", "Resolved one"),
+    ],
+)
+def test_the_queue_filters_and_searches(console, params, shown, hidden):
+    acme = WorkspaceFactory(slug="acme-corp")
+    SupportIssueFactory(workspace=acme, title="Open one", type="bug")
+    SupportIssueFactory(title="Resolved one", status="resolved", priority="high")
+
+    html = console.get(QUEUE, params).content.decode()
+
+    assert shown in html and hidden not in html
+
+
+def test_the_queue_filters_by_workspace_plan_and_assignee(console, support_staff):
+    pro_workspace = WorkspaceFactory(plan=Plan.objects.get(code="pro"))
+    SupportIssueFactory(workspace=pro_workspace, title="Pro customer", assigned_to=support_staff)
+    SupportIssueFactory(title="Free customer")
+
+    by_plan = console.get(QUEUE, {"workspace__plan__id__exact": pro_workspace.plan_id}).content.decode()
+    by_assignee = console.get(QUEUE, {"assigned_to__id__exact": support_staff.pk}).content.decode()
+
+    assert "Pro customer" in by_plan and "Free customer" not in by_plan
+    assert "Pro customer" in by_assignee and "Free customer" not in by_assignee
+
+
+def test_the_thread_page_shows_the_conversation_plan_and_recent_activity(console, workspace, support_staff):
+    issue = SupportIssueFactory(workspace=workspace, description="Exports stall.")
+    CommentFactory(issue=issue, body="Still stalling today.")
+    add_internal_note(issue=issue, staff=support_staff, body="Known bug, see INC-42.")
+    record(
+        workspace=workspace, event_type="plan.changed", resource_type="plan", resource_id="free", summary="Plan moved"
+    )
+
+    html = console.get(_thread(issue)).content.decode()
+
+    for text in (
+        "Exports stall.",
+        "Still stalling today.",
+        "Known bug, see INC-42.",
+        "Internal note",
+        workspace.plan.name,
+        "Plan moved",
+    ):
+        assert text in html
+
+
+def test_staff_reply_reaches_the_thread_the_audit_log_and_the_creator(
+    console, workspace, support_staff, django_capture_on_commit_callbacks
+):
+    issue = SupportIssueFactory(workspace=workspace)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = console.post(_thread(issue), {"action": "reply", "body": "Fixed in 5.1.3."})
+
+    assert response.status_code == 302
+    reply = Comment.objects.get(issue=issue)
+    assert (reply.kind, reply.author, reply.display_name) == (
+        "staff_reply",
+        support_staff,
+        "Sam Staff (Centrali Support)",
+    )
+    event = AuditEvent.objects.get(workspace=workspace, type="comment.added")
+    assert (event.actor_type, event.actor_id) == ("staff", str(support_staff.pk))
+    (email,) = mail.outbox
+    assert email.to == [workspace.owner.email] and "Fixed in 5.1.3." in email.body
+
+
+def test_an_internal_note_stays_among_staff(console, workspace, django_capture_on_commit_callbacks):
+    issue = SupportIssueFactory(workspace=workspace)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        console.post(_thread(issue), {"action": "note", "body": "Customer is on a legacy cluster."})
+
+    note = Comment.objects.get(issue=issue)
+    assert note.kind == CommentKind.INTERNAL_NOTE
+    assert mail.outbox == []
+    event = AuditEvent.objects.get(workspace=workspace, type="support_issue.internal_note_added")
+    assert event.actor_type == "staff" and "legacy cluster" not in event.summary + str(event.metadata)
+
+
+def test_an_empty_reply_shows_the_form_again_with_its_error(console, workspace):
+    issue = SupportIssueFactory(workspace=workspace)
+
+    response = console.post(_thread(issue), {"action": "reply", "body": "   "})
+
+    assert response.status_code == 200 and "This field is required." in response.content.decode()
+    assert not Comment.objects.exists()
+
+
+def test_assign_to_me_takes_the_issue_and_moves_it_in_progress(console, workspace, support_staff):
+    issue = SupportIssueFactory(workspace=workspace)
+
+    console.post(_thread(issue), {"action": "assign_to_me"})
+
+    issue.refresh_from_db()
+    assert (issue.assigned_to, issue.status) == (support_staff, "in_progress")
+    assigned = AuditEvent.objects.get(workspace=workspace, type="support_issue.assigned")
+    assert assigned.actor_type == "staff"
+
+
+@pytest.mark.parametrize("action, status", [("resolve", "resolved"), ("close", "closed")])
+def test_queue_actions_resolve_and_close(console, workspace, action, status, django_capture_on_commit_callbacks):
+    issues = SupportIssueFactory.create_batch(2, workspace=workspace)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        console.post(QUEUE, {"action": action, "_selected_action": [i.pk for i in issues]})
+
+    assert set(SupportIssue.objects.values_list("status", flat=True)) == {status}
+    assert AuditEvent.objects.filter(workspace=workspace, type="support_issue.updated", actor_type="staff").count() == 2
+    assert len(mail.outbox) == 2  # the creator hears of each status change
+
+
+def test_an_action_the_workflow_forbids_is_reported_not_applied(console, workspace):
+    closed = SupportIssueFactory(workspace=workspace, status="closed", closed_at="2026-11-01T00:00:00Z")
+
+    response = console.post(_thread(closed), {"action": "resolve"}, follow=True)
+
+    assert "cannot go from" in response.content.decode()
+    closed.refresh_from_db()
+    assert closed.status == "closed"
+
+
+def test_staff_cannot_add_or_delete_issues(console, workspace):
+    issue = SupportIssueFactory(workspace=workspace)
+
+    assert console.get(f"{QUEUE}add/").status_code == 403
+    assert console.post(f"{QUEUE}{issue.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert SupportIssue.objects.filter(pk=issue.pk).exists()
+
+
+def test_staff_outside_the_support_group_cannot_open_the_console(client, workspace):
+    client.force_login(StaffFactory())
+    issue = SupportIssueFactory(workspace=workspace)
+
+    assert client.get(QUEUE).status_code == 403
+    assert client.post(_thread(issue), {"action": "reply", "body": "hi"}).status_code == 403
+    assert not Comment.objects.exists()
+
+
+def test_read_only_support_staff_see_threads_but_cannot_reply(client, workspace):
+    viewer = StaffFactory()
+    viewer.user_permissions.add(Permission.objects.get(codename="view_supportissue"))
+    client.force_login(viewer)
+    issue = SupportIssueFactory(workspace=workspace)
+
+    assert client.get(_thread(issue)).status_code == 200
+    assert client.post(_thread(issue), {"action": "reply", "body": "hi"}).status_code == 403
+    assert client.post(_thread(issue), {"action": "close"}).status_code == 403
+
+
+def test_a_customer_cannot_reach_the_console(client, workspace):
+    client.force_login(UserFactory())
+
+    assert client.get(QUEUE).status_code == 302  # to the admin login
