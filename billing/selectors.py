@@ -121,8 +121,8 @@ def subscription_price_id(subscription_data):
     items = (subscription_data.get("items") or {}).get("data") or []
     if not items:
         return None
-    price = items[0].get("price") or items[0].get("plan") or {}
-    return price.get("id") if isinstance(price, dict) else price
+    price = items[0].get("price") or items[0].get("plan")
+    return price if price is None or isinstance(price, str) else price.get("id")
 
 
 def has_default_payment_method(*, workspace):

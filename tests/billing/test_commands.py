@@ -1,0 +1,157 @@
+"""manage.py sync_plans_to_stripe and reconcile_billing, against the local Stripe."""
+
+from io import StringIO
+
+import pytest
+import requests
+from django.core.management import CommandError, call_command
+
+from audit.models import AuditEvent
+from billing.models import Plan
+from tests.billing.conftest import SECRET_KEY
+from tests.billing.factories import add_card, subscribe
+from tests.helpers import client_for
+
+
+def run(command, *args):
+    out, err = StringIO(), StringIO()
+    call_command(command, *args, stdout=out, stderr=err)
+    return out.getvalue()
+
+
+# --- sync_plans_to_stripe (the stripe_sandbox fixture has already synced the catalogue once)
+
+
+def test_sync_creates_a_product_and_both_prices_per_paid_plan(stripe_sandbox):
+    pro = Plan.objects.get(code="pro")
+    product = stripe_sandbox.get(f"products/{pro.stripe_product_id}")
+    monthly = stripe_sandbox.get(f"prices/{pro.stripe_price_monthly_id}")
+    yearly = stripe_sandbox.get(f"prices/{pro.stripe_price_yearly_id}")
+
+    assert product["metadata"]["plan_code"] == "pro"
+    assert (monthly["unit_amount"], monthly["recurring"]["interval"]) == (9900, "month")
+    assert (yearly["unit_amount"], yearly["recurring"]["interval"]) == (99000, "year")
+    assert Plan.objects.get(code="free").stripe_product_id == ""
+
+
+def test_sync_is_idempotent(stripe_sandbox):
+    ids_before = list(Plan.objects.values_list("stripe_product_id", "stripe_price_monthly_id", "stripe_price_yearly_id"))
+    prices_before = len(stripe_sandbox.get("prices")["data"])
+
+    output = run("sync_plans_to_stripe")
+
+    assert "pro: up to date" in output
+    assert list(Plan.objects.values_list("stripe_product_id", "stripe_price_monthly_id", "stripe_price_yearly_id")) == ids_before
+    assert len(stripe_sandbox.get("prices")["data"]) == prices_before
+
+
+def test_a_changed_price_gets_a_new_stripe_price_and_the_old_one_is_archived(stripe_sandbox):
+    old_price = Plan.objects.get(code="pro").stripe_price_monthly_id
+    Plan.objects.filter(code="pro").update(price_monthly=119)
+
+    output = run("sync_plans_to_stripe", "--plan", "pro")
+
+    pro = Plan.objects.get(code="pro")
+    assert "created monthly price" in output
+    assert pro.stripe_price_monthly_id != old_price
+    assert stripe_sandbox.get(f"prices/{pro.stripe_price_monthly_id}")["unit_amount"] == 11900
+    assert stripe_sandbox.get(f"prices/{old_price}")["active"] is False
+
+
+def test_sync_needs_stripe_keys(settings):
+    settings.STRIPE_SECRET_KEY = ""
+    with pytest.raises(CommandError, match="not configured"):
+        run("sync_plans_to_stripe")
+
+
+# --- reconcile_billing
+
+
+@pytest.fixture
+def drifted(stripe_sandbox, workspace):
+    """Stripe bills 'pro' while the database says 'free' (a crash after Stripe answered)."""
+    subscribe(client_for(workspace.owner), workspace, stripe_sandbox, plan="pro")
+    type(workspace).objects.filter(pk=workspace.pk).update(plan=Plan.objects.get(code="free"))
+    return workspace
+
+
+def test_dry_run_reports_drift_and_changes_nothing(drifted):
+    output = run("reconcile_billing", "--dry-run")
+
+    assert f"{drifted.slug}: plan_mismatch: plan is 'free' but Stripe bills 'pro' [found]" in output
+    assert "drift(s) would repair" in output
+    drifted.refresh_from_db()
+    assert drifted.plan.code == "free"
+
+
+def test_reconcile_repairs_the_plan_from_the_subscription(drifted):
+    output = run("reconcile_billing", "--workspace", drifted.slug)
+
+    assert "[repaired]" in output
+    assert "Checked 1 workspace(s): 1 drift(s) repaired (plan_mismatch 1)." in output
+    drifted.refresh_from_db()
+    assert drifted.plan.code == "pro"
+    change = AuditEvent.objects.filter(workspace_id=drifted.pk, type="plan.changed").latest("id")
+    assert change.actor_type == "system"
+    assert "0 drift(s)" in run("reconcile_billing", "--workspace", drifted.slug)
+
+
+def test_reconcile_finds_a_customer_that_was_never_synced(stripe_sandbox, workspace):
+    stripe_sandbox.post(
+        "customers", email=workspace.email, **{"metadata[djstripe_subscriber]": str(workspace.pk)}
+    )
+
+    output = run("reconcile_billing", "--workspace", workspace.slug)
+
+    assert "missing_customer" in output
+    assert workspace.djstripe_customers.exists()
+
+
+def test_reconcile_syncs_invoices_and_cards_it_had_missed(stripe_sandbox, workspace):
+    client = client_for(workspace.owner)
+    subscribe(client, workspace, stripe_sandbox, plan="starter")
+    customer = workspace.djstripe_customers.get()
+    customer.invoices.all().delete()
+    add_card(client, workspace, stripe_sandbox, make_default=False)  # attached in Stripe, never listed here
+
+    output = run("reconcile_billing", "--workspace", workspace.slug)
+
+    assert "unsynced_invoice" in output and "unsynced_payment_method" in output
+    assert customer.invoices.count() == 1
+    assert customer.payment_methods.count() == 2
+
+
+def test_a_paid_plan_without_any_stripe_customer_falls_back_to_free(stripe_sandbox, workspace):
+    type(workspace).objects.filter(pk=workspace.pk).update(plan=Plan.objects.get(code="pro"))
+
+    output = run("reconcile_billing")
+
+    assert "plan 'pro' is paid but there is no Stripe customer" in output
+    workspace.refresh_from_db()
+    assert workspace.plan.code == "free"
+
+
+def test_reconcile_reports_workspaces_it_could_not_reach_stripe_for(drifted, stripe_unreachable):
+    with pytest.raises(CommandError, match="1 workspace"):
+        run("reconcile_billing")
+    drifted.refresh_from_db()
+    assert drifted.plan.code == "free"
+
+
+def test_reconcile_leaves_other_workspaces_alone(drifted, other_workspace):
+    run("reconcile_billing", "--workspace", other_workspace.slug)
+    drifted.refresh_from_db()
+    assert drifted.plan.code == "free"
+
+
+def test_unknown_workspace_is_an_error(stripe_sandbox):
+    with pytest.raises(CommandError, match="No workspace"):
+        run("reconcile_billing", "--workspace", "nope")
+
+
+def test_a_customer_deleted_in_stripe_is_reported(stripe_sandbox, workspace):
+    add_card(client_for(workspace.owner), workspace, stripe_sandbox)
+    customer = workspace.djstripe_customers.get()
+    requests.delete(f"{stripe_sandbox.url}/v1/customers/{customer.id}", auth=(SECRET_KEY, ""), timeout=10)
+
+    assert "customer_gone" in run("reconcile_billing", "--workspace", workspace.slug)
