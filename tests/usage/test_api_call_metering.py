@@ -1,0 +1,75 @@
+"""This service's own API calls count as the workspace's api_calls, through the cache, never a DB write per call."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from freezegun import freeze_time
+
+from tests.helpers import API, client_for
+from tests.usage.conftest import utc
+from usage.middleware import count_api_call
+from usage.models import DailyUsage
+from usage.services import API_CALLS_FLUSHED_THROUGH_KEY, flush_api_call_counts
+
+pytestmark = pytest.mark.django_db
+
+NOW = utc(2026, 3, 18, 15, 0, 10)
+
+
+def _api_calls(workspace):
+    row = DailyUsage.objects.filter(workspace=workspace, metric="api_calls").first()
+    return row.value if row else 0
+
+
+def test_calls_are_counted_per_workspace_once_their_minute_is_flushed(workspace, other_workspace):
+    with freeze_time(NOW):
+        owner = client_for(workspace.owner)
+        for _ in range(3):
+            owner.get(f"{API}/{workspace.slug}")
+        client_for(other_workspace.owner).get(f"{API}/{other_workspace.slug}/usage/current")
+
+        assert flush_api_call_counts() == 0  # the minute is still open
+    with freeze_time(NOW + timedelta(minutes=2)):
+        assert flush_api_call_counts() == 2
+
+    assert (_api_calls(workspace), _api_calls(other_workspace)) == (3, 1)
+
+
+def test_a_call_costs_no_database_write(workspace, django_assert_num_queries):
+    owner = client_for(workspace.owner)
+    with django_assert_num_queries(2):  # the user and the membership, as without metering
+        owner.get(f"{API}/{workspace.slug}")
+
+
+def test_flushing_a_minute_twice_counts_it_once(workspace):
+    """Two beat runs may both read a minute before either clears it: its events' ids are the same."""
+    with freeze_time(NOW):
+        count_api_call(workspace.slug, NOW)
+    with freeze_time(NOW + timedelta(minutes=2)):
+        flush_api_call_counts()
+        with freeze_time(NOW):
+            count_api_call(workspace.slug, NOW)  # the counters as the second run read them
+        cache.delete(API_CALLS_FLUSHED_THROUGH_KEY)
+
+        assert flush_api_call_counts() == 0
+
+    assert _api_calls(workspace) == 1
+
+
+def test_refused_calls_are_not_counted(workspace, other_workspace, member_of):
+    with freeze_time(NOW):
+        member_of(other_workspace).get(f"{API}/{workspace.slug}")  # 403: not a member
+    with freeze_time(NOW + timedelta(minutes=2)):
+        flush_api_call_counts()
+
+    assert _api_calls(workspace) == 0
+
+
+def test_internal_endpoints_are_not_counted(workspace, service_client):
+    with freeze_time(NOW):
+        service_client.get(f"{API}/internal/workspaces/{workspace.slug}/quota")
+    with freeze_time(NOW + timedelta(minutes=2)):
+        flush_api_call_counts()
+
+    assert _api_calls(workspace) == 0

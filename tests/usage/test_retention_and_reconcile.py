@@ -1,0 +1,122 @@
+"""manage.py reconcile_usage rebuilds rollups from raw events; beat prunes raw events past retention."""
+
+from datetime import date, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from freezegun import freeze_time
+
+from centrali.exports import export_sections
+from tests.usage.conftest import utc
+from usage.models import DailyUsage, UsageEvent
+from usage.tasks import prune_raw_events
+
+pytestmark = pytest.mark.django_db
+
+NOW = utc(2026, 3, 18, 12, 0)
+
+
+@pytest.fixture(autouse=True)
+def frozen_now():
+    with freeze_time(NOW):
+        yield
+
+
+def _reconcile(*args):
+    out = StringIO()
+    call_command("reconcile_usage", *args, stdout=out)
+    return out.getvalue()
+
+
+def _rollup(workspace, metric, day):
+    return DailyUsage.objects.get(workspace=workspace, metric=metric, day=day).value
+
+
+def test_matching_rollups_report_no_difference(workspace, report):
+    report(workspace, "api_calls", 5, NOW)
+    report(workspace, "records", 7, NOW)
+
+    assert "0 rollup difference(s) fixed" in _reconcile()
+
+
+def test_a_drifted_rollup_is_reported_and_rebuilt_from_raw_events(workspace, other_workspace, report):
+    report(workspace, "api_calls", 5, NOW)
+    report(workspace, "api_calls", 6, NOW - timedelta(hours=1))
+    report(workspace, "records", 9, NOW - timedelta(hours=1))
+    report(workspace, "records", 7, NOW)
+    DailyUsage.objects.filter(workspace=workspace, metric="api_calls").update(value=1)
+    DailyUsage.objects.filter(workspace=workspace, metric="records").update(value=9)
+    DailyUsage.objects.create(workspace=other_workspace, metric="files", day=NOW.date(), value=3,
+                              last_event_at=NOW, updated_at=NOW)
+
+    output = _reconcile()
+
+    assert f"{workspace.id} api_calls {NOW.date()}: stored 1, raw events say 11" in output
+    assert f"{workspace.id} records {NOW.date()}: stored 9, raw events say 7" in output
+    assert f"{other_workspace.id} files {NOW.date()}: stored 3, raw events say nothing" in output
+    assert "3 rollup difference(s) fixed" in output
+    assert (_rollup(workspace, "api_calls", NOW.date()), _rollup(workspace, "records", NOW.date())) == (11, 7)
+    assert not DailyUsage.objects.filter(workspace=other_workspace).exists()
+
+
+def test_a_dry_run_reports_without_fixing(workspace, report):
+    report(workspace, "api_calls", 5, NOW)
+    DailyUsage.objects.filter(workspace=workspace).update(value=1)
+
+    assert "1 rollup difference(s) found" in _reconcile("--dry-run")
+    assert _rollup(workspace, "api_calls", NOW.date()) == 1
+
+
+def test_workspace_and_since_narrow_the_rebuild(workspace, other_workspace, report):
+    report(workspace, "api_calls", 5, NOW - timedelta(days=3))
+    report(workspace, "api_calls", 5, NOW)
+    report(other_workspace, "api_calls", 5, NOW)
+    DailyUsage.objects.update(value=1)
+
+    output = _reconcile("--workspace", workspace.slug, "--since", str(NOW.date()))
+
+    assert "1 rollup difference(s) fixed" in output
+    assert _rollup(workspace, "api_calls", NOW.date() - timedelta(days=3)) == 1
+    assert _rollup(other_workspace, "api_calls", NOW.date()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--workspace", "nope"], "Unknown workspace 'nope'."),
+        (["--since", "yesterday"], "--since must be a date, YYYY-MM-DD."),
+        (["--since", "2026-01-01"], "Raw events before 2026-02-11 are pruned; reconcile from 2026-02-11 or later."),
+    ],
+)
+def test_bad_arguments_are_refused(args, message):
+    with pytest.raises(CommandError, match=message):
+        _reconcile(*args)
+
+
+def test_raw_events_past_retention_are_pruned_and_their_rollups_kept(workspace):
+    from usage.services import ingest_events
+
+    with freeze_time(utc(2026, 2, 5)):
+        ingest_events(events=[{"id": "old", "workspace": workspace.slug, "metric": "api_calls", "value": 4,
+                               "timestamp": "2026-02-05T00:00:00Z"}])
+    with freeze_time(NOW):
+        ingest_events(events=[{"id": "new", "workspace": workspace.slug, "metric": "api_calls", "value": 1,
+                               "timestamp": "2026-03-18T00:00:00Z"}])
+
+        assert prune_raw_events() == 1
+
+    assert list(UsageEvent.objects.values_list("event_id", flat=True)) == ["new"]
+    assert _rollup(workspace, "api_calls", date(2026, 2, 5)) == 4
+
+
+def test_usage_is_a_section_of_the_workspace_export(workspace, other_workspace, report):
+    report(workspace, "api_calls", 5, NOW)
+    report(other_workspace, "api_calls", 9, NOW)
+    section = next(section for section in export_sections() if section.name == "usage")
+
+    rows = [section.serialize(row) for row in section.queryset(workspace)]
+
+    assert rows == [
+        {"day": "2026-03-18", "metric": "api_calls", "value": "5", "last_event_at": "2026-03-18T12:00:00+00:00"}
+    ]
