@@ -157,6 +157,10 @@ CELERY_BEAT_SCHEDULE = {
     "usage.prune-raw-events": {"task": "usage.prune_raw_events", "schedule": timedelta(hours=6)},
     "usage.flush-api-calls": {"task": "usage.flush_api_calls", "schedule": timedelta(minutes=1)},
     # -- support and audit
+    "audit.verify-audit-chains": {
+        "task": "audit.verify_audit_chains",
+        "schedule": crontab(minute=0, hour=env.int("AUDIT_VERIFY_HOUR_UTC", default=4)),
+    },
 }
 
 # --- REST framework
@@ -318,6 +322,10 @@ EXPORT_DOWNLOAD_LINK_TTL = timedelta(seconds=env.int("EXPORT_DOWNLOAD_LINK_TTL_S
 EXPORT_HEARTBEAT_TIMEOUT = timedelta(seconds=env.int("EXPORT_HEARTBEAT_TIMEOUT_SECONDS", default=600))
 EXPORT_QUEUED_TIMEOUT = timedelta(seconds=env.int("EXPORT_QUEUED_TIMEOUT_SECONDS", default=3600))
 PURGE_BATCH_SIZE = env.int("PURGE_BATCH_SIZE", default=50)
+
+# --- support and audit
+# Where staff open an issue from a notification email (the admin's support queue).
+SUPPORT_CONSOLE_URL = env("SUPPORT_CONSOLE_URL", default="http://127.0.0.1:8000/admin/support/supportissue/")
 
 # --- Production hardening: on unless DEBUG.
 if not DEBUG:

@@ -3,6 +3,7 @@ from django.core.management import CommandError, call_command
 
 from audit.chain import entry_hash
 from audit.models import AuditEvent
+from audit.tasks import verify_audit_chains
 from tests.audit.helpers import add_event
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +82,11 @@ def test_workspace_option_checks_only_that_workspace(logged, workspace, other_wo
 def test_an_unknown_workspace_is_an_error(logged):
     with pytest.raises(CommandError, match="No workspace"):
         _verify("--workspace", "no-such-workspace")
+
+
+def test_the_nightly_task_counts_broken_chains(logged):
+    assert verify_audit_chains() == 0
+
+    AuditEvent.objects.filter(pk=logged[0].pk).update(metadata={"forged": True})
+
+    assert verify_audit_chains() == 1

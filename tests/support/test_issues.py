@@ -82,14 +82,16 @@ def test_staff_are_emailed_about_high_and_urgent_issues(
     workspace, owner_client, support_staff, settings, priority, django_capture_on_commit_callbacks
 ):
     settings.SUPPORT_STAFF_EMAILS = ["oncall@centrali.test"]
+    settings.SUPPORT_CONSOLE_URL = "https://ops.centrali.test/admin/support/supportissue/"
 
     with django_capture_on_commit_callbacks(execute=True):
-        owner_client.post(_issues(workspace), {**NEW_ISSUE, "priority": priority}, format="json")
+        response = owner_client.post(_issues(workspace), {**NEW_ISSUE, "priority": priority}, format="json")
 
     (email,) = mail.outbox
     assert sorted(email.to) == ["oncall@centrali.test", "sam@centrali.test"]
     assert workspace.slug in email.subject and "Exports stall at 90%" in email.subject
     assert "Since Monday." in email.body
+    assert f"https://ops.centrali.test/admin/support/supportissue/{response.json()['id']}/change/" in email.body
 
 
 def test_staff_are_not_emailed_about_low_and_medium_issues(
