@@ -87,12 +87,17 @@ LIMIT_OF_METRIC = {metric: limit for limit in LIMITS.values() for metric in limi
 
 @dataclass(frozen=True)
 class OverageRate:
-    """A Plan overage rate (currency units per `unit_size` metric units) and the metric it prices."""
+    """A Plan overage rate (currency units per `unit_size` metric units) and the metric it prices.
+
+    A metric with a limit is billed beyond it. A metric without one names the limited metric it
+    is `billed_with`: it is billed for the share of that metric's usage past its limit.
+    """
 
     metric: str
     plan_field: str
     unit_size: int = 1
     unit_label: str = ""
+    billed_with: str | None = None
 
     def rate_of(self, plan):
         return getattr(plan, self.plan_field)
@@ -102,8 +107,14 @@ OVERAGE_RATES = {
     rate.metric: rate
     for rate in [
         OverageRate("function_invocations", "overage_rate_executions", unit_label="executions"),
-        OverageRate("cpu_seconds", "overage_rate_cpu_seconds", unit_label="CPU seconds"),
-        OverageRate("memory_gb_seconds", "overage_rate_memory_gb_seconds", unit_label="GB-seconds"),
+        # Compute time of the executions past the invocation limit.
+        OverageRate("cpu_seconds", "overage_rate_cpu_seconds", unit_label="CPU seconds", billed_with="function_invocations"),
+        OverageRate(
+            "memory_gb_seconds",
+            "overage_rate_memory_gb_seconds",
+            unit_label="GB-seconds",
+            billed_with="function_invocations",
+        ),
         OverageRate("storage_bytes", "overage_rate_storage_per_gb", unit_size=GB, unit_label="GB of file storage"),
         OverageRate(
             "blob_storage_bytes", "overage_rate_blob_storage_per_gb", unit_size=GB, unit_label="GB of blob storage"

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from audit.selectors import ActivityFilters, filtered_events, recent_activity
 from billing.selectors import current_billing_period, get_overage_settings
-from usage.metrics import COUNTERS, GAUGES, LIMITS, METRICS, OVERAGE_RATES, ZERO
+from usage.metrics import COUNTERS, GAUGES, LIMIT_OF_METRIC, LIMITS, METRICS, OVERAGE_RATES, ZERO
 from usage.models import DailyUsage
 from workspaces.selectors import member_counts
 
@@ -67,7 +67,8 @@ class LimitStatus:
 
 def limit_statuses(*, workspace, plan, period, totals=None):
     if totals is None:
-        totals = usage_totals(workspace=workspace, start_day=period_days(period)[0], end_day=period_days(period)[1])
+        start_day, end_day = period_days(period)
+        totals = usage_totals(workspace=workspace, start_day=start_day, end_day=end_day)
     statuses = []
     for limit in LIMITS.values():
         used = sum((totals[metric] for metric in limit.metrics), ZERO)
@@ -102,8 +103,7 @@ def _overage_metric_units(plan, totals):
     """{priced metric: metric units beyond what the plan includes}.
 
     A limit's allowance is shared by its metrics in order (file storage first, then blob
-    storage). CPU and memory have no allowance of their own: they are billed for the share
-    of the period's invocations that went past the invocation limit.
+    storage); a metric `billed_with` another is billed for that one's share past its limit.
     """
     over = {}
     for limit in LIMITS.values():
@@ -116,10 +116,10 @@ def _overage_metric_units(plan, totals):
                 continue
             over[metric] = max(ZERO, used - remaining)
             remaining = max(ZERO, remaining - used)
-    invocations = totals["function_invocations"]
-    over_share = over.get("function_invocations", ZERO) / invocations if invocations else ZERO
-    for metric in ("cpu_seconds", "memory_gb_seconds"):
-        over[metric] = totals[metric] * over_share
+    for rate in OVERAGE_RATES.values():
+        if rate.billed_with:
+            basis = totals[rate.billed_with]
+            over[rate.metric] = totals[rate.metric] * over[rate.billed_with] / basis if basis else ZERO
     return over
 
 
@@ -200,13 +200,13 @@ def quotas(*, workspace, period, metrics=None, totals=None, overage=None):
 
     answers = []
     for metric in metrics or METRICS:
-        limit = next((limit for limit in LIMITS.values() if metric in limit.metrics), None)
-        status = statuses.get(limit.name) if limit else None
+        limit = LIMIT_OF_METRIC.get(metric)
+        status = statuses[limit.name] if limit else None
         if status is None or status.limit is None:
             reason, allowed = "UNLIMITED", True
         elif not status.reached:
             reason, allowed = "WITHIN_LIMIT", True
-        elif overage.enabled and all(OVERAGE_RATES.get(m) and OVERAGE_RATES[m].rate_of(plan) is not None for m in limit.metrics):
+        elif overage.enabled and all(_is_priced(plan, m) for m in limit.metrics):
             reason = "SPENDING_CAP_REACHED" if cap_reached else "OVERAGE"
             allowed = not cap_reached
         else:
@@ -222,6 +222,10 @@ def quotas(*, workspace, period, metrics=None, totals=None, overage=None):
             )
         )
     return answers
+
+
+def _is_priced(plan, metric):
+    return metric in OVERAGE_RATES and OVERAGE_RATES[metric].rate_of(plan) is not None
 
 
 def quota_report(*, workspace, period, metric=None):
@@ -270,9 +274,9 @@ def current_usage(*, workspace, period, now):
 
     metrics = {}
     for name, metric in METRICS.items():
-        limit = next((limit for limit in LIMITS.values() if name in limit.metrics), None)
+        limit = LIMIT_OF_METRIC.get(name)
         status = statuses[limit.name] if limit else None
-        rate = OVERAGE_RATES.get(name)
+        unit_size = OVERAGE_RATES[name].unit_size if name in OVERAGE_RATES else 1
         metrics[name] = {
             "kind": metric.kind,
             "unit": metric.unit,
@@ -282,7 +286,8 @@ def current_usage(*, workspace, period, now):
             "percent": status.percent if status else None,
             "over_quota": not quota_by_metric[name].allowed,
             "quota_reason": quota_by_metric[name].reason,
-            "overage_units": (over_units.get(name, ZERO) / rate.unit_size).quantize(UNIT_PLACES) if rate else ZERO,
+            # beyond the plan, in the unit the overage rate prices (GB for storage)
+            "overage_units": (over_units.get(name, ZERO) / unit_size).quantize(UNIT_PLACES),
             "estimated_overage_cents": cost_by_metric.get(name, 0),
             "projected": projected[name],
         }

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from usage.metrics import METRICS
+from usage.selectors import GRANULARITIES
 from usage.services import MAX_BATCH_SIZE
 
 
@@ -132,7 +133,7 @@ class PeriodUsageSerializer(UsageTotalsSerializer):
 class HistoricalQuerySerializer(serializers.Serializer):
     startDate = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
     endDate = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
-    granularity = serializers.ChoiceField(choices=["day", "week", "month"], required=False, default="day")
+    granularity = serializers.ChoiceField(choices=GRANULARITIES, required=False, default="day")
 
 
 HistoricalBucketSerializer = type(

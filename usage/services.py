@@ -114,8 +114,7 @@ def _parse(raw, *, workspaces, now):
         raise _Invalid(f"Unknown metric {metric!r}.")
     value = _parse_value(raw.get("value"))
     if value < 0:
-        kind = "counter" if not METRICS[metric].is_gauge else "gauge"
-        raise _Invalid(f"`value` of the {kind} {metric!r} must not be negative.")
+        raise _Invalid(f"`value` of the {METRICS[metric].kind} {metric!r} must not be negative.")
     occurred_at = _parse_timestamp(raw.get("timestamp"))
     if occurred_at > now + timedelta(seconds=settings.USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS):
         raise _Invalid("`timestamp` is in the future.")
@@ -154,7 +153,10 @@ def _parse_timestamp(raw):
 
 def _insert_new_events(events, *, source, now):
     """Insert the events whose id is new; return those ids. The unique constraint decides, so two
-    concurrent batches carrying the same event count it once. Sorted inserts avoid deadlocks."""
+    concurrent batches carrying the same event count it once. Sorted inserts avoid deadlocks.
+
+    INSERT … ON CONFLICT DO NOTHING RETURNING, because bulk_create(ignore_conflicts=True) does not
+    say which rows it inserted (and only the inserted ones may be rolled up)."""
     if not events:
         return set()
     columns = ["event_id", "workspace", "metric", "value", "occurred_at", "received_at", "source"]
@@ -176,7 +178,11 @@ def _insert_new_events(events, *, source, now):
 
 
 def _fold_into_rollups(events, *, now):
-    """Upsert the events into DailyUsage: counters add up, gauges keep the value of the newest event."""
+    """Upsert the events into DailyUsage: counters add up, gauges keep the value of the newest event.
+
+    One INSERT … ON CONFLICT DO UPDATE per kind, atomic per row under concurrent batches on
+    PostgreSQL. bulk_create(update_conflicts=True) can only overwrite a column with the new value,
+    not add to it or keep it when the stored event is newer, hence the SQL."""
     counters, gauges = defaultdict(lambda: [Decimal(0), None]), {}
     for event in events:
         key = (event.workspace.pk, event.metric, event.occurred_at.date())
@@ -286,42 +292,51 @@ def raise_quota_alerts(*, workspace, now=None):
     """
     now = now or timezone.now()
     period = current_billing_period(workspace=workspace, now=now)
+    already = set(
+        QuotaAlert.objects.filter(workspace=workspace, period_start=period.start).values_list("limit", "threshold")
+    )
+    crossed = [
+        (status, threshold)
+        for status in selectors.limit_statuses(workspace=workspace, plan=workspace.plan, period=period)
+        if status.percent is not None
+        for threshold in QuotaAlert.Threshold
+        if status.percent >= threshold and (status.name, threshold) not in already
+    ]
     created = []
-    for status in selectors.limit_statuses(workspace=workspace, plan=workspace.plan, period=period):
-        if status.limit is None or status.percent is None:
-            continue
-        for threshold in QuotaAlert.Threshold:
-            if status.percent < threshold:
-                continue
-            with transaction.atomic():
-                alert, is_new = QuotaAlert.objects.get_or_create(
+    for status, threshold in crossed:
+        with transaction.atomic():
+            alert, is_new = QuotaAlert.objects.get_or_create(
+                workspace=workspace,
+                limit=status.name,
+                period_start=period.start,
+                threshold=threshold,
+                defaults={"used": status.used, "limit_value": status.limit},
+            )
+            if not is_new:
+                continue  # a concurrent check raised it first
+            if threshold == QuotaAlert.Threshold.REACHED:
+                record(
                     workspace=workspace,
-                    limit=status.name,
-                    period_start=period.start,
-                    threshold=threshold,
-                    defaults={"used": status.used, "limit_value": status.limit},
+                    event_type="quota.reached",
+                    resource_type="quota",
+                    resource_id=status.name,
+                    summary=f"Plan limit '{status.name}' reached ({_plain(status.used)} of {_plain(status.limit)})",
+                    metadata={
+                        "limit": status.name,
+                        "used": _plain(status.used),
+                        "limit_value": _plain(status.limit),
+                        "period_start": period.start.isoformat(),
+                    },
                 )
-                if not is_new:
-                    continue
-                if threshold == QuotaAlert.Threshold.REACHED:
-                    record(
-                        workspace=workspace,
-                        event_type="quota.reached",
-                        resource_type="quota",
-                        resource_id=status.name,
-                        summary=f"Plan limit '{status.name}' reached ({status.used} of {status.limit})",
-                        metadata={
-                            "limit": status.name,
-                            "used": str(status.used),
-                            "limit_value": str(status.limit),
-                            "period_start": period.start.isoformat(),
-                        },
-                    )
-                from usage.tasks import send_quota_alert_email
+            from usage.tasks import send_quota_alert_email
 
-                transaction.on_commit(lambda pk=alert.pk: send_quota_alert_email.delay(alert_id=pk))
-            created.append(alert)
+            transaction.on_commit(lambda pk=alert.pk: send_quota_alert_email.delay(alert_id=pk))
+        created.append(alert)
     return created
+
+
+def _plain(value):
+    return f"{value.normalize():f}"
 
 
 def mark_alert_emailed(*, alert, now=None):
