@@ -7,8 +7,9 @@ in production imports this module.
 Each shim below reproduces one behaviour of real Stripe that localstripe 1.15.10 lacks
 and that dj-stripe 2.11 or this service relies on:
 
-- state stays in memory: localstripe pickles its whole store to a fixed file in the
-  system temp folder on every write, so two instances clobber each other;
+- state stays in memory (or in this instance's own --state-file): localstripe pickles its
+  whole store to a fixed file in the system temp folder on every write, so two instances
+  clobber each other;
 - it binds 127.0.0.1 only (localstripe binds every interface);
 - `GET /v1/account`: dj-stripe reads the account before syncing objects;
 - Prices (`/v1/prices`): stored as localstripe Plans (real Stripe accepts a plan id
@@ -28,8 +29,11 @@ and that dj-stripe 2.11 or this service relies on:
 import argparse
 import asyncio
 import logging
+import os
+import pickle
 import socket
 import threading
+import time
 
 from localstripe import resources as ls
 from localstripe import server as ls_server
@@ -158,9 +162,29 @@ def _translate_items(data):
     return data
 
 
+_state_file = None  # set by main() for `make run`; tests keep state in memory only
+
+
+def _dump_store(store):
+    if _state_file is None:
+        return
+    temporary = f"{_state_file}.tmp"
+    with open(temporary, "wb") as f:
+        pickle.dump(dict(store), f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, _state_file)
+
+
+def _load_store(path):
+    try:
+        with open(path, "rb") as f:
+            ls.store.update(pickle.load(f))
+    except FileNotFoundError:
+        pass
+
+
 def _patch_classes():
-    # Memory only: no shared pickle file.
-    ls.Store.dump_to_disk = lambda self: None
+    # No shared pickle in the system temp folder: memory only, or this instance's own file.
+    ls.Store.dump_to_disk = _dump_store
 
     sub_init = ls.Subscription.__init__
 
@@ -346,17 +370,43 @@ class SandboxServer:
         self._thread.join(timeout=10)
 
 
+LOCAL_PORT = 8420
+# The keys `make run` uses with the sandbox; they only open the local sandbox, and match
+# the format dj-stripe insists on.
+LOCAL_ENV = {
+    "STRIPE_SECRET_KEY": "sk_test_localSandboxSecretKey000000",
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_localSandboxPublicKey000000",
+    "STRIPE_WEBHOOK_SECRET": "whsec_localSandboxWebhookSecret",
+    "STRIPE_API_BASE": f"http://127.0.0.1:{LOCAL_PORT}",
+}
+
+
+def wait_until_listening(port, *, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.1)
+    return False
+
+
 def main(argv=None):
     from aiohttp import web
 
+    global _state_file
     parser = argparse.ArgumentParser(description="Local Stripe sandbox (localstripe + shims) on 127.0.0.1.")
-    parser.add_argument("--port", type=int, default=8420)
+    parser.add_argument("--port", type=int, default=LOCAL_PORT)
+    parser.add_argument("--state-file", default="", help="Keep the sandbox's objects across restarts in this file.")
     parser.add_argument("--webhook-url", default="", help="Deliver events here, signed with --webhook-secret.")
     parser.add_argument("--webhook-secret", default="")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO)
     app = install()
+    if args.state_file:
+        _load_store(args.state_file)
+        _state_file = args.state_file
     if args.webhook_url and args.webhook_secret:
         from localstripe.webhooks import register_webhook
 
