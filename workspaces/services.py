@@ -291,7 +291,7 @@ def mark_service_failed(*, provisioning, error):
     provisioning.save(update_fields=["status", "last_error", "updated_at"])
 
 
-def retry_provisioning(*, workspace, service, actor, request=None):
+def retry_provisioning(*, workspace, service, actor, request=None, actor_type=None):
     """Re-enqueue a failed service with a fresh attempt budget."""
     with transaction.atomic():
         provisioning = (
@@ -318,6 +318,7 @@ def retry_provisioning(*, workspace, service, actor, request=None):
             actor=actor,
             metadata={"service": service, "previous_attempts": previous_attempts, "previous_error": previous_error},
             request=request,
+            actor_type=actor_type,
         )
         transaction.on_commit(partial(enqueue_provisioning, workspace_id=workspace.pk, services=[service]))
     return provisioning

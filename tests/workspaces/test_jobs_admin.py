@@ -1,0 +1,66 @@
+"""Staff views of provisioning, export jobs and purge tombstones."""
+
+import pytest
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from tests.factories import UserFactory, WorkspaceFactory
+from workspaces.models import ExportJob, PurgedWorkspace, ServiceProvisioning
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def test_workspace_page_shows_its_provisioning(staff_client, workspace):
+    ServiceProvisioning.objects.create(workspace=workspace, service="compute", status="failed", last_error="HTTP 503")
+
+    html = staff_client.get(f"/admin/workspaces/workspace/{workspace.pk}/change/").content.decode()
+
+    assert "compute" in html and "HTTP 503" in html
+
+
+def test_staff_retry_a_failed_service(staff_client, workspace, django_capture_on_commit_callbacks):
+    failed = ServiceProvisioning.objects.create(workspace=workspace, service="storage", status="failed", attempts=6)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post("/admin/workspaces/serviceprovisioning/", {"action": "retry", "_selected_action": [failed.pk]})
+
+    failed.refresh_from_db()
+    assert failed.status == "ready"  # the storage provisioner ran (eagerly) after the retry
+    assert AuditEvent.objects.get(workspace=workspace, type="provisioning.retried").actor_type == "staff"
+
+
+def test_retry_of_a_service_that_has_not_failed_reports_an_error(staff_client, workspace):
+    ready = ServiceProvisioning.objects.create(workspace=workspace, service="storage", status="ready", ready_at=timezone.now())
+
+    response = staff_client.post(
+        "/admin/workspaces/serviceprovisioning/", {"action": "retry", "_selected_action": [ready.pk]}, follow=True
+    )
+
+    assert "only a failed service can be retried" in response.content.decode()
+
+
+def test_export_jobs_are_listed_and_filterable_by_status(staff_client):
+    failed = ExportJob.objects.create(workspace=WorkspaceFactory(slug="has-failed"), status="failed")
+    ExportJob.objects.create(workspace=WorkspaceFactory(slug="is-queued"))
+
+    html = staff_client.get("/admin/workspaces/exportjob/", {"status__exact": "failed"}).content.decode()
+
+    assert str(failed.pk) in html and "is-queued" not in html
+
+
+def test_tombstones_are_searchable_and_read_only(staff_client):
+    tombstone = PurgedWorkspace.objects.create(
+        workspace_id="7a1d5bb8-5a4f-4a43-9b0c-0b0f8a3b8f10", slug="gone-corp", name="Gone", purged_at=timezone.now()
+    )
+
+    html = staff_client.get("/admin/workspaces/purgedworkspace/", {"q": "gone"}).content.decode()
+    change = staff_client.get(f"/admin/workspaces/purgedworkspace/{tombstone.pk}/change/")
+
+    assert "gone-corp" in html
+    assert change.status_code == 200 and 'name="_save"' not in change.content.decode()
