@@ -256,13 +256,6 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Centrali <no-reply@centrali.local>")
 SUPPORT_STAFF_EMAILS = env.list("SUPPORT_STAFF_EMAILS", default=[])
 
-# --- usage: metering
-# Raw usage events are kept this many days (then pruned; their rollups stay). Events older
-# than this are refused on ingest, so a replay can never be counted twice.
-USAGE_RAW_EVENT_RETENTION_DAYS = env.int("USAGE_RAW_EVENT_RETENTION_DAYS", default=35)
-# How far in the future (clock skew) an event's timestamp may be.
-USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS = env.int("USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS", default=300)
-
 # --- workspaces: provisioning, exports, workspace file storage
 # Each provisioned service maps a name to a provisioner class and its options. `storage` creates the
 # workspace's area in the file storage; the platform services are provisioned over HTTP when
@@ -322,6 +315,13 @@ EXPORT_DOWNLOAD_LINK_TTL = timedelta(seconds=env.int("EXPORT_DOWNLOAD_LINK_TTL_S
 EXPORT_HEARTBEAT_TIMEOUT = timedelta(seconds=env.int("EXPORT_HEARTBEAT_TIMEOUT_SECONDS", default=600))
 EXPORT_QUEUED_TIMEOUT = timedelta(seconds=env.int("EXPORT_QUEUED_TIMEOUT_SECONDS", default=3600))
 PURGE_BATCH_SIZE = env.int("PURGE_BATCH_SIZE", default=50)
+
+# --- usage: metering
+# Raw usage events are kept this many days (then pruned; their rollups stay). Events older
+# than this are refused on ingest, so a replay can never be counted twice.
+USAGE_RAW_EVENT_RETENTION_DAYS = env.int("USAGE_RAW_EVENT_RETENTION_DAYS", default=35)
+# How far in the future (clock skew) an event's timestamp may be.
+USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS = env.int("USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS", default=300)
 
 # --- support and audit
 # Where staff open an issue from a notification email (the admin's support queue).

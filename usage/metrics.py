@@ -108,7 +108,9 @@ OVERAGE_RATES = {
     for rate in [
         OverageRate("function_invocations", "overage_rate_executions", unit_label="executions"),
         # Compute time of the executions past the invocation limit.
-        OverageRate("cpu_seconds", "overage_rate_cpu_seconds", unit_label="CPU seconds", billed_with="function_invocations"),
+        OverageRate(
+            "cpu_seconds", "overage_rate_cpu_seconds", unit_label="CPU seconds", billed_with="function_invocations"
+        ),
         OverageRate(
             "memory_gb_seconds",
             "overage_rate_memory_gb_seconds",

@@ -192,7 +192,9 @@ def quotas(*, workspace, period, metrics=None, totals=None, overage=None):
     if overage is None:
         overage = get_overage_settings(workspace=workspace)
     plan = workspace.plan
-    statuses = {status.name: status for status in limit_statuses(workspace=workspace, plan=plan, period=period, totals=totals)}
+    statuses = {
+        status.name: status for status in limit_statuses(workspace=workspace, plan=plan, period=period, totals=totals)
+    }
     cap_reached = False
     if overage.enabled and overage.spending_cap_cents is not None:
         uncapped = overage_estimate(plan=plan, totals=totals, spending_cap_cents=None)
@@ -397,7 +399,10 @@ def overview_usage(*, workspace, today):
         return counters.get(name, (ZERO, ZERO))[0]
 
     blocks = {
-        "structures": {"total": gauge("structures"), "recentlyCreated": counters.get("structures_created", (ZERO, ZERO))[1]},
+        "structures": {
+            "total": gauge("structures"),
+            "recentlyCreated": counters.get("structures_created", (ZERO, ZERO))[1],
+        },
         "records": {"total": gauge("records"), "createdToday": today_of("records_created")},
         "storage": {"usedBytes": gauge("storage_bytes"), "fileCount": gauge("files")},
         "compute": {
@@ -407,9 +412,7 @@ def overview_usage(*, workspace, today):
         },
         "scheduler": {"activeJobs": gauge("scheduler_active_jobs"), "failedToday": today_of("scheduler_failures")},
     }
-    return {
-        name: block if reported & set(OVERVIEW_BLOCKS[name]) else None for name, block in blocks.items()
-    }
+    return {name: block if reported & set(OVERVIEW_BLOCKS[name]) else None for name, block in blocks.items()}
 
 
 OVERVIEW_RECENT_ACTIVITY = 10

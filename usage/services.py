@@ -119,9 +119,8 @@ def _parse(raw, *, workspaces, now):
     if occurred_at > now + timedelta(seconds=settings.USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS):
         raise _Invalid("`timestamp` is in the future.")
     if occurred_at < raw_event_retention_cutoff(now):
-        raise _Invalid(
-            f"`timestamp` is older than the {settings.USAGE_RAW_EVENT_RETENTION_DAYS}-day window late events may arrive in."
-        )
+        days = settings.USAGE_RAW_EVENT_RETENTION_DAYS
+        raise _Invalid(f"`timestamp` is older than the {days}-day window late events may arrive in.")
     return _Event(event_id, workspaces[workspace_ref], metric, value, occurred_at)
 
 
@@ -165,7 +164,7 @@ def _insert_new_events(events, *, source, now):
         for event in sorted(events, key=lambda e: e.event_id)
     ]
     inserted = set()
-    for chunk in _chunks(rows, 500):
+    for chunk in _chunks(rows, MAX_BATCH_SIZE):
         sql, params = _insert_sql(UsageEvent, columns, chunk)
         sql += " ON CONFLICT (%s) DO NOTHING RETURNING %s" % (
             _column(UsageEvent, "event_id"),
@@ -218,7 +217,7 @@ def _upsert_rollups(windows, update_clause, *, now):
     # Sorted by the unique key, so concurrent batches lock rollup rows in the same order.
     rows = [(*key, value, last_at, now) for key, (value, last_at) in sorted(windows.items(), key=lambda kv: str(kv[0]))]
     conflict = ", ".join(_column(DailyUsage, name) for name in ("workspace", "metric", "day"))
-    for chunk in _chunks(rows, 500):
+    for chunk in _chunks(rows, MAX_BATCH_SIZE):
         sql, params = _insert_sql(DailyUsage, columns, chunk)
         with connection.cursor() as cursor:
             cursor.execute(f"{sql} ON CONFLICT ({conflict}) DO UPDATE SET {update_clause}", params)
@@ -228,7 +227,9 @@ def _insert_sql(model, field_names, rows):
     fields = [model._meta.get_field(name) for name in field_names]
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     params = [
-        model_field.get_db_prep_save(value, connection) for row in rows for model_field, value in zip(fields, row)
+        model_field.get_db_prep_save(value, connection)
+        for row in rows
+        for model_field, value in zip(fields, row, strict=True)
     ]
     sql = "INSERT INTO %s (%s) VALUES %s" % (
         connection.ops.quote_name(model._meta.db_table),
@@ -271,7 +272,13 @@ def flush_api_call_counts(*, now=None):
         counts = cache.get_many([middleware.count_key(minute, slug) for slug in slugs])
         at = datetime.fromtimestamp(minute * 60, dt_timezone.utc).isoformat()
         events = [
-            {"id": f"api_calls:{minute}:{slug}", "workspace": slug, "metric": "api_calls", "value": count, "timestamp": at}
+            {
+                "id": f"api_calls:{minute}:{slug}",
+                "workspace": slug,
+                "metric": "api_calls",
+                "value": count,
+                "timestamp": at,
+            }
             for slug in slugs
             if (count := counts.get(middleware.count_key(minute, slug)))
         ]
@@ -382,9 +389,11 @@ def reconcile_rollups(*, since, workspace=None, apply=True, now=None):
         events, stored_rows = events.filter(workspace=workspace), stored_rows.filter(workspace=workspace)
 
     rebuilt = {}
-    for workspace_id, metric, value, occurred_at in events.order_by("occurred_at", "pk").values_list(
-        "workspace_id", "metric", "value", "occurred_at"
-    ).iterator(chunk_size=5000):
+    for workspace_id, metric, value, occurred_at in (
+        events.order_by("occurred_at", "pk")
+        .values_list("workspace_id", "metric", "value", "occurred_at")
+        .iterator(chunk_size=5000)
+    ):
         key = (workspace_id, metric, occurred_at.date())
         if METRICS[metric].is_gauge:
             rebuilt[key] = (value, occurred_at)
@@ -393,9 +402,7 @@ def reconcile_rollups(*, since, workspace=None, apply=True, now=None):
             rebuilt[key] = (total + value, occurred_at)
 
     with transaction.atomic():
-        stored = {
-            (row.workspace_id, row.metric, row.day): row for row in stored_rows.select_for_update().iterator()
-        }
+        stored = {(row.workspace_id, row.metric, row.day): row for row in stored_rows.select_for_update().iterator()}
         differences = []
         for key in sorted(set(stored) | set(rebuilt), key=str):
             row, fresh = stored.get(key), rebuilt.get(key)

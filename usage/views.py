@@ -93,7 +93,11 @@ class HistoricalUsageView(WorkspaceAPIView):
             )
         buckets = selectors.historical_usage(workspace=self.workspace, start=start, end=end, granularity=granularity)
         rows = [
-            {"periodStart": selectors.start_of_day(first), "periodEnd": selectors.start_of_day(following), "values": values}
+            {
+                "periodStart": selectors.start_of_day(first),
+                "periodEnd": selectors.start_of_day(following),
+                "values": values,
+            }
             for first, following, values in buckets
         ]
         return Response(HistoricalBucketSerializer(rows, many=True).data)
@@ -117,9 +121,7 @@ class PeriodUsageView(WorkspaceAPIView):
             "value. 400 for a malformed period; 404 for a month before the workspace existed or in the future."
         ),
         parameters=[
-            OpenApiParameter(
-                "billingPeriod", str, OpenApiParameter.PATH, description="Billing period (e.g., 2024-01)"
-            )
+            OpenApiParameter("billingPeriod", str, OpenApiParameter.PATH, description="Billing period (e.g., 2024-01)")
         ],
         responses=PeriodUsageSerializer,
     )

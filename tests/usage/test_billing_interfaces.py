@@ -85,7 +85,9 @@ def test_blob_storage_shares_the_storage_allowance_file_storage_leaves(starter, 
 
     lines = overage_for_period(workspace=starter, period=MARCH)
 
-    assert [(line.metric, line.units, line.amount_cents) for line in lines] == [("blob_storage_bytes", Decimal("10"), 50)]
+    assert [(line.metric, line.units, line.amount_cents) for line in lines] == [
+        ("blob_storage_bytes", Decimal("10"), 50)
+    ]
 
 
 def test_overage_total_never_exceeds_the_spending_cap(starter, report):
@@ -95,7 +97,10 @@ def test_overage_total_never_exceeds_the_spending_cap(starter, report):
 
     lines = overage_for_period(workspace=starter, period=MARCH)
 
-    assert [(line.metric, line.amount_cents) for line in lines] == [("function_invocations", 100), ("storage_bytes", 20)]
+    assert [(line.metric, line.amount_cents) for line in lines] == [
+        ("function_invocations", 100),
+        ("storage_bytes", 20),
+    ]
 
 
 def test_overage_of_a_period_ignores_other_periods(starter, report):

@@ -55,7 +55,12 @@ def test_each_metric_shows_used_limit_and_percent(owner_client, workspace, repor
     records = _current(owner_client, workspace)["metrics"]["records"]
 
     assert records["kind"] == "gauge"
-    assert (records["used"], records["limit_name"], records["limit"], records["percent"]) == (8_000, "records", 10_000, 80)
+    assert (records["used"], records["limit_name"], records["limit"], records["percent"]) == (
+        8_000,
+        "records",
+        10_000,
+        80,
+    )
     assert records["over_quota"] is False and records["quota_reason"] == "WITHIN_LIMIT"
     assert _current(owner_client, workspace)["metrics"]["smart_queries"]["limit"] is None
 

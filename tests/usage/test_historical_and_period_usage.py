@@ -43,7 +43,9 @@ def test_weekly_buckets_are_iso_weeks_starting_monday(owner_client, workspace, r
     report(workspace, "function_invocations", 3, utc(2026, 3, 8))  # Sunday: the week of Mon 2 March
     report(workspace, "function_invocations", 4, utc(2026, 3, 9))  # Monday: a new week
 
-    buckets = _historical(owner_client, workspace, startDate="2026-03-04", endDate="2026-03-10", granularity="week").json()
+    buckets = _historical(
+        owner_client, workspace, startDate="2026-03-04", endDate="2026-03-10", granularity="week"
+    ).json()
 
     assert [(b["periodStart"], b["function_invocations"]) for b in buckets] == [
         ("2026-03-02T00:00:00Z", 3),
@@ -56,15 +58,29 @@ def test_monthly_buckets_show_a_gauges_last_value_and_carry_it_into_silent_month
     from usage.services import ingest_events
 
     with freeze_time("2026-01-10"):
-        ingest_events(events=[_event(workspace, "records", 10, "2026-01-05"), _event(workspace, "records", 30, "2026-01-09")])
+        ingest_events(
+            events=[_event(workspace, "records", 10, "2026-01-05"), _event(workspace, "records", 30, "2026-01-09")]
+        )
     with freeze_time(NOW):
-        buckets = _historical(owner_client, workspace, startDate="2026-01-01", endDate="2026-03-31", granularity="month").json()
+        buckets = _historical(
+            owner_client, workspace, startDate="2026-01-01", endDate="2026-03-31", granularity="month"
+        ).json()
 
-    assert [(b["periodStart"][:7], b["records"]) for b in buckets] == [("2026-01", 30), ("2026-02", 30), ("2026-03", 30)]
+    assert [(b["periodStart"][:7], b["records"]) for b in buckets] == [
+        ("2026-01", 30),
+        ("2026-02", 30),
+        ("2026-03", 30),
+    ]
 
 
 def _event(workspace, metric, value, day):
-    return {"id": f"{metric}-{day}", "workspace": workspace.slug, "metric": metric, "value": value, "timestamp": f"{day}T12:00:00Z"}
+    return {
+        "id": f"{metric}-{day}",
+        "workspace": workspace.slug,
+        "metric": metric,
+        "value": value,
+        "timestamp": f"{day}T12:00:00Z",
+    }
 
 
 def test_defaults_are_the_last_30_days(owner_client, workspace):
@@ -128,14 +144,21 @@ def test_a_months_totals_in_the_def1_shape(owner_client, workspace, other_worksp
     body = response.json()
     assert body["workspace_id"] == str(workspace.id)
     assert (body["period_start"], body["period_end"]) == ("2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z")
-    assert (body["function_invocations"], body["storage_bytes"], body["records_count"], body["api_calls"]) == (7, 2_048, 0, 0)
+    assert (body["function_invocations"], body["storage_bytes"], body["records_count"], body["api_calls"]) == (
+        7,
+        2_048,
+        0,
+        0,
+    )
     assert body["billing_period"] == "2026-02"
     assert body["metrics"]["function_invocations"] == 7
 
 
 @pytest.mark.parametrize("period", ["2026-2", "2026-13", "march", "2026-02-01"])
 def test_a_malformed_period_is_400(owner_client, workspace, period):
-    body = assert_error(owner_client.get(f"{API}/{workspace.slug}/usage/{period}"), status=400, code="INVALID_BILLING_PERIOD")
+    body = assert_error(
+        owner_client.get(f"{API}/{workspace.slug}/usage/{period}"), status=400, code="INVALID_BILLING_PERIOD"
+    )
 
     assert list(body["details"]) == ["billingPeriod"]
 

@@ -83,14 +83,15 @@ def test_events_may_name_the_workspace_by_id(service_client, workspace):
         ({"timestamp": "2026-03-15T12:06:00Z"}, "`timestamp` is in the future."),
         ({"timestamp": "2026-03-15T12:00:00"}, "`timestamp` must carry a timezone (e.g. a trailing Z)."),
         ({"timestamp": "yesterday"}, "`timestamp` must be an ISO 8601 date-time."),
-        ({"timestamp": "2026-02-01T00:00:00Z"}, "`timestamp` is older than the 35-day window late events may arrive in."),
+        (
+            {"timestamp": "2026-02-01T00:00:00Z"},
+            "`timestamp` is older than the 35-day window late events may arrive in.",
+        ),
         ({"id": ""}, "`id` is required: a non-empty string."),
         ({"id": "x" * 129}, "`id` is longer than 128 characters."),
     ],
 )
-def test_an_invalid_event_is_rejected_with_its_reason_and_the_rest_accepted(
-    service_client, workspace, change, reason
-):
+def test_an_invalid_event_is_rejected_with_its_reason_and_the_rest_accepted(service_client, workspace, change, reason):
     good = event(workspace, "api_calls", 1, NOW)
     bad = {**event(workspace, "api_calls", 1, NOW), **change}
 
@@ -157,9 +158,7 @@ def test_a_gauge_takes_the_newest_value_within_one_batch(service_client, workspa
 
 
 def test_a_workspace_members_token_is_refused(workspace):
-    response = client_for(workspace.owner).post(
-        URL, {"events": [event(workspace, "api_calls", 1, NOW)]}, format="json"
-    )
+    response = client_for(workspace.owner).post(URL, {"events": [event(workspace, "api_calls", 1, NOW)]}, format="json")
 
     assert_error(response, status=401, code="INVALID_TOKEN")
     assert not UsageEvent.objects.exists()
@@ -178,3 +177,19 @@ def test_a_service_jwt_is_accepted(api_client, workspace):
 
     assert response.json()["accepted"] == 1
     assert UsageEvent.objects.get().source == "compute"
+
+
+def test_a_full_batch_takes_a_fixed_number_of_queries(
+    service_client, workspace, other_workspace, django_assert_num_queries
+):
+    batch = [
+        event(ws, metric, n, NOW - timedelta(minutes=n))
+        for n in range(500)
+        for ws, metric in [(workspace, "api_calls"), (other_workspace, "records")]
+    ]
+
+    # the workspaces; savepoint, events, counter rollups, gauge rollups, release
+    with django_assert_num_queries(6):
+        response = service_client.post(URL, {"events": batch}, format="json")
+
+    assert response.json()["accepted"] == 1000

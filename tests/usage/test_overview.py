@@ -66,10 +66,24 @@ def test_users_are_the_members_and_those_active_in_the_audit_log_this_week(owner
     active = MembershipFactory(workspace=workspace).user
     MembershipFactory(workspace=workspace)  # never did anything
     long_ago = MembershipFactory(workspace=workspace).user
-    record(workspace=workspace, event_type="workspace.updated", resource_type="workspace", resource_id=workspace.pk,
-           summary="renamed", actor=active, occurred_at=NOW - timedelta(days=2))
-    record(workspace=workspace, event_type="workspace.updated", resource_type="workspace", resource_id=workspace.pk,
-           summary="renamed", actor=long_ago, occurred_at=NOW - timedelta(days=9))
+    record(
+        workspace=workspace,
+        event_type="workspace.updated",
+        resource_type="workspace",
+        resource_id=workspace.pk,
+        summary="renamed",
+        actor=active,
+        occurred_at=NOW - timedelta(days=2),
+    )
+    record(
+        workspace=workspace,
+        event_type="workspace.updated",
+        resource_type="workspace",
+        resource_id=workspace.pk,
+        summary="renamed",
+        actor=long_ago,
+        occurred_at=NOW - timedelta(days=9),
+    )
     MembershipFactory(workspace=other_workspace)
 
     assert _overview(owner_client, workspace)["users"] == {"total": 4, "activeThisWeek": 1}
@@ -77,10 +91,22 @@ def test_users_are_the_members_and_those_active_in_the_audit_log_this_week(owner
 
 def test_recent_activity_is_the_newest_audit_events_in_the_spec_shape(owner_client, workspace, other_workspace):
     for n in range(12):
-        record(workspace=workspace, event_type="workspace.updated", resource_type="workspace",
-               resource_id=workspace.pk, summary=f"change {n}", actor=workspace.owner)
-    record(workspace=other_workspace, event_type="workspace.updated", resource_type="workspace",
-           resource_id=other_workspace.pk, summary="elsewhere", actor=other_workspace.owner)
+        record(
+            workspace=workspace,
+            event_type="workspace.updated",
+            resource_type="workspace",
+            resource_id=workspace.pk,
+            summary=f"change {n}",
+            actor=workspace.owner,
+        )
+    record(
+        workspace=other_workspace,
+        event_type="workspace.updated",
+        resource_type="workspace",
+        resource_id=other_workspace.pk,
+        summary="elsewhere",
+        actor=other_workspace.owner,
+    )
 
     activity = _overview(owner_client, workspace)["recentActivity"]
 

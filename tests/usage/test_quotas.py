@@ -45,7 +45,13 @@ def test_a_metric_within_its_limit_may_grow(service_client, workspace, report):
         "period_end": "2026-04-01T00:00:00Z",
         "overage_enabled": False,
         "metrics": {
-            "records": {"allowed": True, "reason": "WITHIN_LIMIT", "limit_name": "records", "used": 9_999, "limit": 10_000}
+            "records": {
+                "allowed": True,
+                "reason": "WITHIN_LIMIT",
+                "limit_name": "records",
+                "used": 9_999,
+                "limit": 10_000,
+            }
         },
     }
 
@@ -56,7 +62,13 @@ def test_a_reached_limit_without_overage_stops_growth(service_client, workspace,
     metrics = _quota(service_client, workspace).json()["metrics"]
 
     assert metrics["records"]["allowed"] is False and metrics["records"]["reason"] == "QUOTA_EXCEEDED"
-    assert metrics["smart_queries"] == {"allowed": True, "reason": "UNLIMITED", "limit_name": None, "used": 0, "limit": None}
+    assert metrics["smart_queries"] == {
+        "allowed": True,
+        "reason": "UNLIMITED",
+        "limit_name": None,
+        "used": 0,
+        "limit": None,
+    }
     assert _quota(service_client, other_workspace).json()["metrics"]["records"]["allowed"] is True
 
 
@@ -77,7 +89,9 @@ def test_overage_never_lifts_a_limit_the_plan_does_not_price(service_client, wor
     OverageSettings.objects.create(workspace=workspace, enabled=True, enabled_at=NOW)
     report(workspace, "records", 250_000, NOW)
 
-    assert _quota(service_client, workspace, metric="records").json()["metrics"]["records"]["reason"] == "QUOTA_EXCEEDED"
+    assert (
+        _quota(service_client, workspace, metric="records").json()["metrics"]["records"]["reason"] == "QUOTA_EXCEEDED"
+    )
 
 
 def test_growth_stops_once_the_overage_estimate_reaches_the_spending_cap(service_client, workspace, report):

@@ -47,8 +47,9 @@ def test_a_drifted_rollup_is_reported_and_rebuilt_from_raw_events(workspace, oth
     report(workspace, "records", 7, NOW)
     DailyUsage.objects.filter(workspace=workspace, metric="api_calls").update(value=1)
     DailyUsage.objects.filter(workspace=workspace, metric="records").update(value=9)
-    DailyUsage.objects.create(workspace=other_workspace, metric="files", day=NOW.date(), value=3,
-                              last_event_at=NOW, updated_at=NOW)
+    DailyUsage.objects.create(
+        workspace=other_workspace, metric="files", day=NOW.date(), value=3, last_event_at=NOW, updated_at=NOW
+    )
 
     output = _reconcile()
 
@@ -98,11 +99,29 @@ def test_raw_events_past_retention_are_pruned_and_their_rollups_kept(workspace):
     from usage.services import ingest_events
 
     with freeze_time(utc(2026, 2, 5)):
-        ingest_events(events=[{"id": "old", "workspace": workspace.slug, "metric": "api_calls", "value": 4,
-                               "timestamp": "2026-02-05T00:00:00Z"}])
+        ingest_events(
+            events=[
+                {
+                    "id": "old",
+                    "workspace": workspace.slug,
+                    "metric": "api_calls",
+                    "value": 4,
+                    "timestamp": "2026-02-05T00:00:00Z",
+                }
+            ]
+        )
     with freeze_time(NOW):
-        ingest_events(events=[{"id": "new", "workspace": workspace.slug, "metric": "api_calls", "value": 1,
-                               "timestamp": "2026-03-18T00:00:00Z"}])
+        ingest_events(
+            events=[
+                {
+                    "id": "new",
+                    "workspace": workspace.slug,
+                    "metric": "api_calls",
+                    "value": 1,
+                    "timestamp": "2026-03-18T00:00:00Z",
+                }
+            ]
+        )
 
         assert prune_raw_events() == 1
 
