@@ -9,8 +9,12 @@ Without REDIS_URL the cache is each process's memory, which the worker cannot re
 are metered only with Redis configured.
 """
 
+import logging
+
 from django.core.cache import cache
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 WORKSPACE_ROUTE_PREFIX = "workspace/api/v1/<slug:slug>"
 # Refused calls are not the workspace's usage: not authenticated, not a member, rate limited.
@@ -64,5 +68,9 @@ class ApiCallMeteringMiddleware:
             and match.route.startswith(WORKSPACE_ROUTE_PREFIX)
             and response.status_code not in UNCOUNTED_STATUSES
         ):
-            count_api_call(match.kwargs["slug"], timezone.now())
+            try:
+                count_api_call(match.kwargs["slug"], timezone.now())
+            except Exception:
+                # Metering never fails a request: a cache outage loses these counts, nothing else.
+                logger.warning("Could not count an API call of %s", match.kwargs["slug"], exc_info=True)
         return response

@@ -73,3 +73,15 @@ def test_internal_endpoints_are_not_counted(workspace, service_client):
         flush_api_call_counts()
 
     assert _api_calls(workspace) == 0
+
+
+def test_a_cache_outage_never_fails_the_call(workspace, settings, caplog):
+    # A real Redis client against a loopback port nothing listens on.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:18599/0"}
+    }
+
+    response = client_for(workspace.owner).get(f"{API}/{workspace.slug}")
+
+    assert response.status_code == 200
+    assert f"Could not count an API call of {workspace.slug}" in caplog.text
