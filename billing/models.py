@@ -4,6 +4,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from workspaces.models import Workspace
+
 
 class Plan(models.Model):
     """A commercial plan: prices, limits, quotas, overage rates and feature flags.
@@ -179,3 +181,12 @@ class OverageCharge(models.Model):
 
     def __str__(self):
         return f"{self.metric} {self.period_start:%Y-%m-%d}: {self.amount_cents}c"
+
+
+class WorkspaceBilling(Workspace):
+    """The billing console's view of a workspace (admin only; the workspaces app owns the model)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "workspace billing"
+        verbose_name_plural = "workspace billing"
