@@ -5,6 +5,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from tests.e2e.conftest import celery_worker_process, e2e, live_api, start_celery_worker  # noqa: F401  (the e2e harness)
 from usage.services import API_CALLS_FLUSHED_THROUGH_KEY, ingest_events
 
 _ids = itertools.count(1)
