@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 
 from drf_spectacular.types import OpenApiTypes
@@ -130,9 +131,18 @@ class PeriodUsageSerializer(UsageTotalsSerializer):
     metrics = serializers.DictField(child=QuantityField(), source="totals")
 
 
+HISTORICAL_DATE_RANGE = (date(2000, 1, 1), date(2999, 12, 31))
+
+
+def _within_date_range(day):
+    first, last = HISTORICAL_DATE_RANGE
+    if not first <= day <= last:
+        raise serializers.ValidationError(f"Must be between {first} and {last}.")
+
+
 class HistoricalQuerySerializer(serializers.Serializer):
-    startDate = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
-    endDate = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
+    startDate = serializers.DateField(required=False, input_formats=["%Y-%m-%d"], validators=[_within_date_range])
+    endDate = serializers.DateField(required=False, input_formats=["%Y-%m-%d"], validators=[_within_date_range])
     granularity = serializers.ChoiceField(choices=GRANULARITIES, required=False, default="day")
 
 

@@ -147,7 +147,10 @@ def _parse_timestamp(raw):
         raise _Invalid("`timestamp` must be an ISO 8601 date-time.")
     if timezone.is_naive(moment):
         raise _Invalid("`timestamp` must carry a timezone (e.g. a trailing Z).")
-    return moment.astimezone(dt_timezone.utc)
+    try:
+        return moment.astimezone(dt_timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00
+        raise _Invalid("`timestamp` is out of range.") from None
 
 
 def _insert_new_events(events, *, source, now):

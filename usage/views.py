@@ -26,7 +26,7 @@ from usage.serializers import (
 )
 from workspaces.selectors import get_workspace_by_ref
 
-BILLING_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+BILLING_PERIOD = re.compile(r"^([1-9]\d{3})-(0[1-9]|1[0-2])$")
 
 # GET /usage/historical: without dates, the last 30 days / 12 ISO weeks / 12 months up to today.
 HISTORICAL_DEFAULT_BUCKETS = {"day": 30, "week": 12, "month": 12}

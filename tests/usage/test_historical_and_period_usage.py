@@ -96,11 +96,20 @@ def test_weekly_defaults_are_the_last_12_weeks(owner_client, workspace):
     assert len(buckets) == 12 and buckets[-1]["periodStart"] == "2026-03-16T00:00:00Z"
 
 
-@pytest.mark.parametrize("params", [{"startDate": "2026-13-01"}, {"endDate": "03/01/2026"}, {"granularity": "hour"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"startDate": "2026-13-01"},
+        {"endDate": "03/01/2026"},
+        {"granularity": "hour"},
+        {"startDate": "0001-01-01"},
+        {"endDate": "9999-12-31", "startDate": "9999-12-01"},
+    ],
+)
 def test_malformed_parameters_are_400_naming_the_field(owner_client, workspace, params):
     body = assert_error(_historical(owner_client, workspace, **params), status=400, code="VALIDATION_ERROR")
 
-    assert list(body["details"]) == list(params)
+    assert set(body["details"]) == set(params)
 
 
 def test_end_before_start_is_400(owner_client, workspace):
@@ -154,7 +163,7 @@ def test_a_months_totals_in_the_def1_shape(owner_client, workspace, other_worksp
     assert body["metrics"]["function_invocations"] == 7
 
 
-@pytest.mark.parametrize("period", ["2026-2", "2026-13", "march", "2026-02-01"])
+@pytest.mark.parametrize("period", ["2026-2", "2026-13", "march", "2026-02-01", "0000-01"])
 def test_a_malformed_period_is_400(owner_client, workspace, period):
     body = assert_error(
         owner_client.get(f"{API}/{workspace.slug}/usage/{period}"), status=400, code="INVALID_BILLING_PERIOD"

@@ -83,6 +83,7 @@ def test_events_may_name_the_workspace_by_id(service_client, workspace):
         ({"timestamp": "2026-03-15T12:06:00Z"}, "`timestamp` is in the future."),
         ({"timestamp": "2026-03-15T12:00:00"}, "`timestamp` must carry a timezone (e.g. a trailing Z)."),
         ({"timestamp": "yesterday"}, "`timestamp` must be an ISO 8601 date-time."),
+        ({"timestamp": "0001-01-01T00:00:00+05:00"}, "`timestamp` is out of range."),
         (
             {"timestamp": "2026-02-01T00:00:00Z"},
             "`timestamp` is older than the 35-day window late events may arrive in.",
