@@ -9,7 +9,7 @@ from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from audit.selectors import ActivityFilters, filtered_events, recent_activity
-from billing.selectors import current_billing_period, get_overage_settings
+from billing.selectors import calendar_month_period, current_billing_period, get_overage_settings
 from usage.metrics import COUNTERS, GAUGES, LIMIT_OF_METRIC, LIMITS, METRICS, OVERAGE_RATES, ZERO
 from usage.models import DailyUsage
 from workspaces.selectors import member_counts
@@ -302,6 +302,14 @@ def current_usage(*, workspace, period, now):
         "projected_overage_cents": sum(line.amount_cents for line in projected_lines),
         "currency": plan.currency,
     }
+
+
+def month_usage(*, workspace, month):
+    """A calendar month's (UTC) totals: `month` is its first day."""
+    period = calendar_month_period(start_of_day(month))
+    start_day, end_day = period_days(period)
+    totals = usage_totals(workspace=workspace, start_day=start_day, end_day=end_day)
+    return {"period_start": period.start, "period_end": period.end, "totals": totals}
 
 
 GRANULARITIES = ("day", "week", "month")

@@ -8,7 +8,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.selectors import calendar_month_period, current_billing_period
+from billing.selectors import current_billing_period
 from centrali.api.authentication import PlatformServiceAuthentication
 from centrali.api.errors import NotFoundError, field_error
 from centrali.api.views import WorkspaceAPIView
@@ -136,19 +136,9 @@ class PeriodUsageView(WorkspaceAPIView):
                 f"No usage period {billingPeriod}: it is before the workspace existed or in the future.",
                 code="BILLING_PERIOD_NOT_FOUND",
             )
-        period = calendar_month_period(selectors.start_of_day(month))
-        start_day, end_day = selectors.period_days(period)
-        totals = selectors.usage_totals(workspace=self.workspace, start_day=start_day, end_day=end_day)
+        usage = selectors.month_usage(workspace=self.workspace, month=month)
         return Response(
-            PeriodUsageSerializer(
-                {
-                    "workspace": self.workspace,
-                    "billing_period": billingPeriod,
-                    "period_start": period.start,
-                    "period_end": period.end,
-                    "totals": totals,
-                }
-            ).data
+            PeriodUsageSerializer({**usage, "workspace": self.workspace, "billing_period": billingPeriod}).data
         )
 
 
