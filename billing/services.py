@@ -151,21 +151,28 @@ def _default_is_required(workspace):
 
 
 def delete_payment_method(*, workspace, payment_method_id, actor=None, actor_type=None, request=None):
-    """Detach a card. The default card cannot go while a paid plan or overage billing needs it."""
-    customer, payment_method = _owned_payment_method(workspace, payment_method_id)
-    stripe_customer = stripe_call(stripe.Customer.retrieve, customer.id)
-    is_default = (stripe_customer.get("invoice_settings") or {}).get("default_payment_method") == payment_method_id
-    if is_default and _default_is_required(workspace):
-        raise ApiError(
-            "This is the default payment method and the plan or overage billing needs it; "
-            "make another card the default first.",
-            code="DEFAULT_PAYMENT_METHOD_REQUIRED",
-            details={"pmId": ["The default payment method is in use."]},
-        )
-    if is_default:
-        stripe_customer = stripe_call(stripe.Customer.modify, customer.id, invoice_settings={"default_payment_method": ""})
-    detached = stripe_call(stripe.PaymentMethod.detach, payment_method_id)
+    """Detach a card. The default card cannot go while a paid plan or overage billing needs it.
+
+    Holds the workspace row like change_plan, so an upgrade cannot slip in between the
+    check and the detach.
+    """
     with transaction.atomic():
+        workspace = _locked(workspace)
+        customer, payment_method = _owned_payment_method(workspace, payment_method_id)
+        stripe_customer = stripe_call(stripe.Customer.retrieve, customer.id)
+        is_default = (stripe_customer.get("invoice_settings") or {}).get("default_payment_method") == payment_method_id
+        if is_default and _default_is_required(workspace):
+            raise ApiError(
+                "This is the default payment method and the plan or overage billing needs it; "
+                "make another card the default first.",
+                code="DEFAULT_PAYMENT_METHOD_REQUIRED",
+                details={"pmId": ["The default payment method is in use."]},
+            )
+        if is_default:
+            stripe_customer = stripe_call(
+                stripe.Customer.modify, customer.id, invoice_settings={"default_payment_method": ""}
+            )
+        detached = stripe_call(stripe.PaymentMethod.detach, payment_method_id)
         _sync(PaymentMethod, detached)
         PaymentMethod.objects.filter(id=payment_method_id).update(customer=None)
         _sync(Customer, stripe_customer)
@@ -215,7 +222,19 @@ def change_plan(*, workspace, plan, actor=None, actor_type=None, request=None):
     free -> paid creates the subscription; paid -> paid swaps its price with proration;
     paid -> free cancels it at the period end (the workspace keeps the paid plan until
     Stripe ends the subscription, see the `customer.subscription.deleted` webhook).
+
+    The workspace row stays locked from the checks to the write, so two plan changes (or a
+    plan change and the removal of the default card) never interleave. If the database
+    write fails after Stripe answered, reconciliation brings the plan in line with Stripe.
     """
+    with transaction.atomic():
+        locked = _locked(workspace)
+        change = _change_plan(locked, plan, actor=actor, actor_type=actor_type, request=request)
+    workspace.plan = change.plan
+    return change
+
+
+def _change_plan(workspace, plan, *, actor, actor_type, request):
     previous = workspace.plan
     subscription = selectors.live_subscription(workspace=workspace)
     pending_cancel = subscription is not None and subscription.cancel_at_period_end
@@ -230,6 +249,7 @@ def change_plan(*, workspace, plan, actor=None, actor_type=None, request=None):
             details={"newPlan": [f"Usage exceeds the '{limit}' limit." for limit in exceeded]},
         )
 
+    data, new_plan, scheduled = None, plan, None
     if plan.is_paid:
         if not selectors.has_default_payment_method(workspace=workspace):
             raise ApiError(
@@ -238,59 +258,63 @@ def change_plan(*, workspace, plan, actor=None, actor_type=None, request=None):
                 details={"newPlan": ["No default payment method."]},
             )
         price = _price_id(plan)
-        customer = selectors.customer_for(workspace=workspace)
+        metadata = {"workspace_id": str(workspace.pk), "plan": plan.code}
         if subscription is None:
+            customer_id = selectors.customer_for(workspace=workspace).id
             data = stripe_call(
                 stripe.Subscription.create,
-                customer=customer.id,
+                customer=customer_id,
                 items=[{"price": price}],
                 payment_behavior="error_if_incomplete",
-                metadata={"workspace_id": str(workspace.pk), "plan": plan.code},
+                metadata=metadata,
             )
         else:
-            item_id = subscription.stripe_data["items"]["data"][0]["id"]
             data = stripe_call(
                 stripe.Subscription.modify,
                 subscription.id,
-                items=[{"id": item_id, "price": price}],
+                items=[{"id": subscription.stripe_data["items"]["data"][0]["id"], "price": price}],
                 proration_behavior="create_prorations",
                 cancel_at_period_end=False,
-                metadata={"workspace_id": str(workspace.pk), "plan": plan.code},
+                metadata=metadata,
             )
-        invoices = stripe_call(stripe.Invoice.list, customer=customer.id, limit=10)
-        new_plan, scheduled = plan, None
     elif subscription is not None:
         data = stripe_call(stripe.Subscription.modify, subscription.id, cancel_at_period_end=True)
-        invoices = None
         new_plan, scheduled = previous, plan
-    else:
-        data = invoices = None
-        new_plan, scheduled = plan, None
 
-    with transaction.atomic():
-        locked = _locked(workspace)
-        if data is not None:
-            subscription = _sync(Subscription, data)
-        for invoice in (invoices or {}).get("data", []):
-            _sync(Invoice, invoice)
-        effective_at = selectors.subscription_period(subscription)[1] if scheduled is not None else None
-        if new_plan.pk != locked.plan_id:
-            _set_plan(locked, new_plan, actor=actor, actor_type=actor_type, request=request,
-                      subscription_id=getattr(subscription, "id", None))
-        if scheduled is not None:
-            record(
-                workspace=locked,
-                event_type="subscription.updated",
-                resource_type="subscription",
-                resource_id=subscription.id,
-                summary=f"Change to plan '{scheduled.code}' scheduled for the end of the billing period",
-                actor=actor,
-                actor_type=actor_type,
-                metadata={"scheduled_plan": scheduled.code, "effective_at": effective_at.isoformat()},
-                request=request,
-            )
-    workspace.plan = new_plan
+    if data is not None:
+        subscription = _sync(Subscription, data)
+        _sync_recent_invoices(subscription.customer_id)
+    effective_at = selectors.subscription_period(subscription)[1] if scheduled is not None else None
+    if new_plan.pk != previous.pk:
+        _set_plan(workspace, new_plan, actor=actor, actor_type=actor_type, request=request,
+                  subscription_id=getattr(subscription, "id", None))
+    if scheduled is not None:
+        record(
+            workspace=workspace,
+            event_type="subscription.updated",
+            resource_type="subscription",
+            resource_id=subscription.id,
+            summary=f"Change to plan '{scheduled.code}' scheduled for the end of the billing period",
+            actor=actor,
+            actor_type=actor_type,
+            metadata={"scheduled_plan": scheduled.code, "effective_at": effective_at.isoformat()},
+            request=request,
+        )
     return PlanChange(previous, new_plan, scheduled, effective_at, subscription)
+
+
+def _sync_recent_invoices(customer_id):
+    """The invoices a plan change just produced, so /invoices shows them at once.
+
+    Best effort: the plan change already happened in Stripe; a missed invoice arrives by
+    webhook or reconciliation.
+    """
+    try:
+        invoices = stripe_call(stripe.Invoice.list, customer=customer_id, limit=10)
+    except (StripeUnavailable, StripeUpstreamError):
+        return
+    for invoice in invoices["data"]:
+        _sync(Invoice, invoice)
 
 
 def _set_plan(workspace, plan, *, actor=None, actor_type=None, request=None, subscription_id=None, reason=""):
@@ -316,21 +340,21 @@ def _set_plan(workspace, plan, *, actor=None, actor_type=None, request=None, sub
 
 def update_overage(*, workspace, enabled, spending_cap_cents=UNSET, actor=None, actor_type=None, request=None):
     """Turn overage billing on/off and set its cap (None = no cap; UNSET = keep)."""
-    if enabled:
-        if workspace.plan.overage_rates is None:
-            raise ApiError(
-                f"Plan '{workspace.plan.code}' does not offer overage; upgrade first.",
-                code="OVERAGE_NOT_OFFERED",
-                details={"overageEnabled": ["Not offered on this plan."]},
-            )
-        if not selectors.has_default_payment_method(workspace=workspace):
-            raise ApiError(
-                "Overage billing needs a default payment method; add a card first.",
-                code="PAYMENT_METHOD_REQUIRED",
-                details={"overageEnabled": ["No default payment method."]},
-            )
     with transaction.atomic():
-        _locked(workspace)
+        workspace = _locked(workspace)
+        if enabled:
+            if workspace.plan.overage_rates is None:
+                raise ApiError(
+                    f"Plan '{workspace.plan.code}' does not offer overage; upgrade first.",
+                    code="OVERAGE_NOT_OFFERED",
+                    details={"overageEnabled": ["Not offered on this plan."]},
+                )
+            if not selectors.has_default_payment_method(workspace=workspace):
+                raise ApiError(
+                    "Overage billing needs a default payment method; add a card first.",
+                    code="PAYMENT_METHOD_REQUIRED",
+                    details={"overageEnabled": ["No default payment method."]},
+                )
         settings_row, _ = OverageSettings.objects.select_for_update().get_or_create(workspace=workspace)
         before = {"enabled": settings_row.enabled, "spending_cap_cents": settings_row.spending_cap_cents}
         if enabled and not settings_row.enabled:

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from djstripe.models import Event, PaymentMethod
+from djstripe.models import Event, PaymentMethod, Subscription
 
 from audit.events import ActorType
 from audit.services import record
@@ -151,7 +151,9 @@ def on_subscription_changed(workspace, data, event):
         f"Subscription {data['id']} {'cancelled' if deleted else 'updated'} (status {data.get('status')})",
         {"status": data.get("status"), "cancel_at_period_end": data.get("cancel_at_period_end")},
     )
-    services.apply_subscription_state(workspace=workspace, subscription_data=data)
+    # Events can arrive out of order: follow the subscription as dj-stripe just re-fetched it, not the snapshot.
+    synced = Subscription.objects.filter(id=data["id"]).values_list("stripe_data", flat=True).first()
+    services.apply_subscription_state(workspace=workspace, subscription_data=synced or data)
 
 
 def on_payment_method_attached(workspace, data, event):

@@ -236,3 +236,14 @@ def test_concurrent_duplicate_deliveries_apply_once(stripe_sandbox, workspace, o
     assert sorted(answers) == [(200, False), (200, True), (200, True), (200, True)]
     assert StripeWebhookEvent.objects.filter(stripe_event_id=event["id"]).count() == 1
     assert _audit_types(workspace, "invoice.paid") == ["invoice.paid"]
+
+
+def test_a_late_subscription_event_cannot_undo_a_newer_plan(subscribed, stripe_sandbox, deliver, owner_client):
+    [subscription] = stripe_sandbox.get("subscriptions", customer=_customer_id(subscribed))["data"]
+    stale_snapshot = {**subscription}  # Stripe's view while the workspace was on pro
+    assert owner_client.patch(f"{API}/{subscribed.slug}/plan/enterprise").status_code == 200
+
+    deliver(stripe_event("customer.subscription.updated", stale_snapshot))
+
+    subscribed.refresh_from_db()
+    assert subscribed.plan.code == "enterprise"
