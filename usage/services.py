@@ -391,21 +391,12 @@ def reconcile_rollups(*, since, workspace=None, apply=True, now=None):
     if workspace is not None:
         events, stored_rows = events.filter(workspace=workspace), stored_rows.filter(workspace=workspace)
 
-    rebuilt = {}
-    for workspace_id, metric, value, occurred_at in (
-        events.order_by("occurred_at", "pk")
-        .values_list("workspace_id", "metric", "value", "occurred_at")
-        .iterator(chunk_size=5000)
-    ):
-        key = (workspace_id, metric, occurred_at.date())
-        if METRICS[metric].is_gauge:
-            rebuilt[key] = (value, occurred_at)
-        else:
-            total, _ = rebuilt.get(key, (Decimal(0), None))
-            rebuilt[key] = (total + value, occurred_at)
-
     with transaction.atomic():
-        stored = {(row.workspace_id, row.metric, row.day): row for row in stored_rows.select_for_update().iterator()}
+        # Lock the stored rollups before reading the raw events: an ingest that would change one
+        # of them waits for this rebuild, and one that committed earlier is in the events read next.
+        locked_rows = stored_rows.select_for_update() if apply else stored_rows
+        stored = {(row.workspace_id, row.metric, row.day): row for row in locked_rows.iterator()}
+        rebuilt = _rollups_from_raw_events(events)
         differences = []
         for key in sorted(set(stored) | set(rebuilt), key=str):
             row, fresh = stored.get(key), rebuilt.get(key)
@@ -431,6 +422,21 @@ def reconcile_rollups(*, since, workspace=None, apply=True, now=None):
                     day=key[2],
                     defaults={"value": fresh[0], "last_event_at": fresh[1], "updated_at": now},
                 )
-        if not apply:
-            transaction.set_rollback(True)
     return differences
+
+
+def _rollups_from_raw_events(events):
+    """{(workspace id, metric, day): (value, newest event time)} folded as ingestion folds them."""
+    rebuilt = {}
+    for workspace_id, metric, value, occurred_at in (
+        events.order_by("occurred_at", "pk")
+        .values_list("workspace_id", "metric", "value", "occurred_at")
+        .iterator(chunk_size=5000)
+    ):
+        key = (workspace_id, metric, occurred_at.astimezone(dt_timezone.utc).date())
+        if METRICS[metric].is_gauge:
+            rebuilt[key] = (value, occurred_at)
+        else:
+            total, _ = rebuilt.get(key, (Decimal(0), None))
+            rebuilt[key] = (total + value, occurred_at)
+    return rebuilt
