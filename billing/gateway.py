@@ -14,10 +14,6 @@ from django.dispatch import receiver
 
 from centrali.api.errors import ApiError, NotFoundError, ServiceUnavailableError
 
-
-class StripeObjectMissing(NotFoundError):
-    code = "STRIPE_OBJECT_MISSING"
-
 DEFAULT_API_BASE = "https://api.stripe.com"
 
 
@@ -64,6 +60,12 @@ class StripeUnavailable(ApiError):
 class StripeUpstreamError(ApiError):
     status_code = 502
     code = "STRIPE_ERROR"
+
+
+class StripeObjectMissing(NotFoundError):
+    """Stripe answered 404 for an object we expected (raise it via `stripe_call(..., not_found=...)`)."""
+
+    code = "STRIPE_OBJECT_MISSING"
 
 
 @contextlib.contextmanager

@@ -9,7 +9,6 @@ the two is repaired by `reconcile_workspace` (nightly, or `manage.py reconcile_b
 from dataclasses import dataclass
 
 import stripe
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from djstripe.models import Customer, Invoice, PaymentMethod, Subscription
