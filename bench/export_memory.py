@@ -15,14 +15,14 @@ import tempfile
 import time
 import tracemalloc
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bench.harness import markdown_table, throwaway_database
 
 SMALL_MEMBERS = int(os.environ.get("EXPORT_BENCH_MEMBERS", 1_000))
 SMALL_EVENTS = int(os.environ.get("EXPORT_BENCH_EVENTS", 10_000))
 SCALE = int(os.environ.get("EXPORT_BENCH_SCALE", 10))
-START = datetime(2025, 1, 1, tzinfo=timezone.utc)
+START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def _workspace_with(*, members, events, label):

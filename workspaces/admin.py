@@ -77,7 +77,14 @@ class ServiceProvisioningAdmin(admin.ModelAdmin):
     search_fields = ("workspace__slug", "service")
     list_select_related = ("workspace",)
     readonly_fields = (
-        "workspace", "service", "status", "attempts", "last_error", "ready_at", "created_at", "updated_at",
+        "workspace",
+        "service",
+        "status",
+        "attempts",
+        "last_error",
+        "ready_at",
+        "created_at",
+        "updated_at",
     )
     actions = ["retry"]
 

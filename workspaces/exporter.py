@@ -35,7 +35,10 @@ def _json_line(record):
 
 
 def write_archive(*, workspace, job_id, sections, fileobj, batch_size, on_batch):
-    """Write the archive into `fileobj`; calls on_batch(section_name, rows_done) as rows stream. Returns the manifest."""
+    """Write the archive into `fileobj` and return its manifest.
+
+    on_batch(section_name, rows_done) is called after each batch and at the end of each section.
+    """
     files = {}
     rows_done = 0
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as archive:

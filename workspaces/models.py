@@ -49,9 +49,7 @@ class Workspace(models.Model):
             models.Index(fields=["status", "restore_deadline"], name="workspace_status_deadline"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=WorkspaceStatus.values), name="workspace_status_valid"
-            ),
+            models.CheckConstraint(condition=Q(status__in=WorkspaceStatus.values), name="workspace_status_valid"),
             # Soft-deleted <=> both timestamps are set.
             models.CheckConstraint(
                 condition=(

@@ -63,7 +63,11 @@ def _available_slug(name):
 
 def _assert_identity_free(*, email, username):
     if User.objects.filter(email__iexact=email).exists():
-        raise ConflictError("A user with this email already exists.", code="EMAIL_ALREADY_EXISTS", details={"email": ["Already registered."]})
+        raise ConflictError(
+            "A user with this email already exists.",
+            code="EMAIL_ALREADY_EXISTS",
+            details={"email": ["Already registered."]},
+        )
     if User.objects.filter(username__iexact=username).exists():
         raise ConflictError(
             "A user with this username already exists.",
@@ -177,9 +181,7 @@ def restore_workspace(*, workspace, actor, request=None, actor_type=None):
         if not workspace.is_pending_deletion:
             raise ApiError("This workspace is not pending deletion.", code="WORKSPACE_NOT_DELETED")
         if timezone.now() > workspace.restore_deadline:
-            raise ApiError(
-                "The restore deadline for this workspace has passed.", code="RESTORE_DEADLINE_PASSED"
-            )
+            raise ApiError("The restore deadline for this workspace has passed.", code="RESTORE_DEADLINE_PASSED")
         workspace.status = WorkspaceStatus.ACTIVE
         workspace.deleted_at = None
         workspace.restore_deadline = None
@@ -209,7 +211,9 @@ def unsuspend_workspace(*, workspace, actor=None, actor_type=ActorType.STAFF, re
 
 def _set_suspension(*, workspace, suspended, actor, actor_type, reason):
     before, after = (
-        (WorkspaceStatus.ACTIVE, WorkspaceStatus.SUSPENDED) if suspended else (WorkspaceStatus.SUSPENDED, WorkspaceStatus.ACTIVE)
+        (WorkspaceStatus.ACTIVE, WorkspaceStatus.SUSPENDED)
+        if suspended
+        else (WorkspaceStatus.SUSPENDED, WorkspaceStatus.ACTIVE)
     )
     with transaction.atomic():
         workspace = _locked(workspace)
@@ -222,7 +226,8 @@ def _set_suspension(*, workspace, suspended, actor, actor_type, reason):
             event_type="workspace.suspended" if suspended else "workspace.unsuspended",
             resource_type="workspace",
             resource_id=workspace.pk,
-            summary=("Workspace suspended" if suspended else "Workspace unsuspended") + (f": {reason}" if reason else ""),
+            summary=("Workspace suspended" if suspended else "Workspace unsuspended")
+            + (f": {reason}" if reason else ""),
             actor=actor,
             actor_type=actor_type,
             metadata={"status": {"before": before, "after": after}, "reason": reason},

@@ -9,9 +9,7 @@ urlpatterns = [
     path("<slug:slug>/restore", views.WorkspaceRestoreView.as_view(), name="workspace-restore"),
     path("<slug:slug>/capabilities", views.WorkspaceCapabilitiesView.as_view(), name="workspace-capabilities"),
     path("<slug:slug>/provision-status", views.ProvisionStatusView.as_view(), name="workspace-provision-status"),
-    path(
-        "<slug:slug>/provision-status/retry", views.ProvisionRetryView.as_view(), name="workspace-provision-retry"
-    ),
+    path("<slug:slug>/provision-status/retry", views.ProvisionRetryView.as_view(), name="workspace-provision-retry"),
     path("<slug:slug>/export", views.ExportView.as_view(), name="workspace-export"),
     path("<slug:slug>/export/<str:jobId>", views.ExportJobView.as_view(), name="workspace-export-job"),
     path(

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 import redis
-from django.conf import settings
 from django.db import connection
 
 from centrali.celery import app as celery_app
@@ -95,9 +94,22 @@ class CeleryWorker:
         self.log = open(log_path, "ab")
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "centrali", "worker", "--loglevel", "INFO",
-                "--pool", "prefork", "--concurrency", "1", "--hostname", self.hostname,
-                "--without-gossip", "--without-mingle",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "centrali",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "1",
+                "--hostname",
+                self.hostname,
+                "--without-gossip",
+                "--without-mingle",
             ],
             cwd=REPO,
             env=env,
@@ -144,7 +156,8 @@ def start_celery_worker(e2e, settings, tmp_path):
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "centrali.settings",
             "DATABASE_URL": _database_url(),
-            "DATABASE_CONN_MAX_AGE": "0",  # no idle connection may outlive a task (the test DB is flushed, then dropped)
+            # No idle connection may outlive a task: the test database is flushed, then dropped.
+            "DATABASE_CONN_MAX_AGE": "0",
             "REDIS_URL": settings.REDIS_URL,
             "MEDIA_ROOT": settings.MEDIA_ROOT,
             "DJANGO_SECRET_KEY": settings.SECRET_KEY,

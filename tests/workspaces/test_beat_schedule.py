@@ -16,6 +16,8 @@ def test_beat_runs_the_workspaces_periodic_tasks():
 
 def test_every_scheduled_workspaces_task_is_registered():
     app.loader.import_default_modules()
-    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values() if entry["task"].startswith("workspaces.")}
+    scheduled = {
+        entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values() if entry["task"].startswith("workspaces.")
+    }
 
     assert scheduled and scheduled <= set(app.tasks)

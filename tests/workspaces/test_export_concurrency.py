@@ -25,7 +25,9 @@ def test_the_database_refuses_a_second_active_export(workspace, active):
 @pytest.mark.django_db
 def test_finished_exports_do_not_count_as_active(workspace):
     for status in ("completed", "failed", "expired"):
-        ExportJob.objects.create(workspace=workspace, status=status, file_name="x.zip", expires_at="2030-01-01T00:00:00Z")
+        ExportJob.objects.create(
+            workspace=workspace, status=status, file_name="x.zip", expires_at="2030-01-01T00:00:00Z"
+        )
 
     ExportJob.objects.create(workspace=workspace)
 

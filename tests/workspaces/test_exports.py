@@ -89,7 +89,9 @@ def test_another_workspaces_running_export_does_not_block(
     assert response.status_code == 202
 
 
-def test_a_new_export_is_accepted_once_the_previous_one_finished(exported, workspace, owner_client, django_capture_on_commit_callbacks):
+def test_a_new_export_is_accepted_once_the_previous_one_finished(
+    exported, workspace, owner_client, django_capture_on_commit_callbacks
+):
     second = request_export(owner_client, workspace, django_capture_on_commit_callbacks)
 
     assert second.pk != exported.pk and second.status == "completed"
@@ -219,8 +221,15 @@ def test_completed_job_has_progress_and_an_expiring_link(exported, workspace, ow
 
     assert body["jobId"] == str(exported.pk)
     assert body["status"] == "completed"
-    assert body["progress"] == {"stage": "done", "rowsDone": exported.rows_total, "rowsTotal": exported.rows_total, "percent": 100}
-    assert body["downloadUrl"].startswith(f"http://testserver{API}/{workspace.slug}/export/{exported.pk}/download?token=")
+    assert body["progress"] == {
+        "stage": "done",
+        "rowsDone": exported.rows_total,
+        "rowsTotal": exported.rows_total,
+        "percent": 100,
+    }
+    assert body["downloadUrl"].startswith(
+        f"http://testserver{API}/{workspace.slug}/export/{exported.pk}/download?token="
+    )
     assert body["downloadExpiresAt"] == expected_expiry.isoformat().replace("+00:00", "Z")
     assert body["errorMessage"] is None
     assert body["createdAt"].endswith("Z")
@@ -236,7 +245,9 @@ def test_queued_job_has_no_link_yet(workspace, owner_client):
 
 
 def test_progress_percent_of_a_running_job(workspace, owner_client):
-    job = ExportJob.objects.create(workspace=workspace, status="running", stage="writing:members", rows_done=50, rows_total=200)
+    job = ExportJob.objects.create(
+        workspace=workspace, status="running", stage="writing:members", rows_done=50, rows_total=200
+    )
 
     body = owner_client.get(f"{API}/{workspace.slug}/export/{job.pk}").json()
 
@@ -285,7 +296,9 @@ def test_download_serves_the_archive_and_records_it(exported, workspace, owner_c
     assert AuditEvent.objects.filter(workspace=workspace, type="export.downloaded").count() == 1
 
 
-def test_an_expired_link_is_gone_and_a_new_read_hands_out_a_fresh_one(exported, workspace, owner_client, api_client, settings):
+def test_an_expired_link_is_gone_and_a_new_read_hands_out_a_fresh_one(
+    exported, workspace, owner_client, api_client, settings
+):
     url = owner_client.get(f"{API}/{workspace.slug}/export/{exported.pk}").json()["downloadUrl"]
 
     with freeze_time(timezone.now() + settings.EXPORT_DOWNLOAD_LINK_TTL + timedelta(seconds=5)):
@@ -309,7 +322,9 @@ def test_a_link_without_token_is_forbidden(exported, workspace, api_client):
     assert_error(response, status=403, code="INVALID_DOWNLOAD_LINK")
 
 
-def test_a_link_is_bound_to_its_workspace(exported, workspace, owner_client, api_client, django_capture_on_commit_callbacks):
+def test_a_link_is_bound_to_its_workspace(
+    exported, workspace, owner_client, api_client, django_capture_on_commit_callbacks
+):
     other = WorkspaceFactory()
     foreign_job = request_export(client_for(other.owner), other, django_capture_on_commit_callbacks)
     token = owner_client.get(f"{API}/{workspace.slug}/export/{exported.pk}").json()["downloadUrl"].split("token=")[1]
@@ -367,7 +382,9 @@ def broken_section(monkeypatch):
     monkeypatch.setitem(
         export_registry._sections,
         "broken",
-        ExportSection(name="broken", queryset=lambda workspace: type(workspace.owner).objects.order_by("pk"), serialize=explode),
+        ExportSection(
+            name="broken", queryset=lambda workspace: type(workspace.owner).objects.order_by("pk"), serialize=explode
+        ),
     )
 
 
@@ -384,7 +401,9 @@ def test_a_failed_export_records_its_error_and_leaves_no_file(
     assert AuditEvent.objects.filter(workspace=workspace, type="export.failed").count() == 1
 
 
-def test_after_a_failed_export_a_new_one_is_accepted(broken_section, workspace, owner_client, django_capture_on_commit_callbacks):
+def test_after_a_failed_export_a_new_one_is_accepted(
+    broken_section, workspace, owner_client, django_capture_on_commit_callbacks
+):
     request_export(owner_client, workspace, django_capture_on_commit_callbacks)
 
     with django_capture_on_commit_callbacks(execute=False):
@@ -393,13 +412,20 @@ def test_after_a_failed_export_a_new_one_is_accepted(broken_section, workspace, 
     assert response.status_code == 202
 
 
-def test_sweeper_fails_a_job_whose_worker_stopped_beating(settings, workspace, owner_client, django_capture_on_commit_callbacks, workspace_files):
+def test_sweeper_fails_a_job_whose_worker_stopped_beating(
+    settings, workspace, owner_client, django_capture_on_commit_callbacks, workspace_files
+):
     """What a worker killed mid-export leaves behind: `running`, a stale heartbeat, maybe a partial file."""
     settings.EXPORT_HEARTBEAT_TIMEOUT = timedelta(minutes=10)
     started = timezone.now() - timedelta(minutes=11)
     job = ExportJob.objects.create(
-        workspace=workspace, status="running", stage="writing:members", rows_done=10, rows_total=40,
-        started_at=started, heartbeat_at=started,
+        workspace=workspace,
+        status="running",
+        stage="writing:members",
+        rows_done=10,
+        rows_total=40,
+        started_at=started,
+        heartbeat_at=started,
     )
     partial = workspace_files.save(f"workspaces/{workspace.pk}/exports/{job.pk}.zip", io.BytesIO(b"PK\x03\x04partial"))
 
@@ -415,7 +441,9 @@ def test_sweeper_fails_a_job_whose_worker_stopped_beating(settings, workspace, o
 
 def test_sweeper_leaves_a_job_with_a_recent_heartbeat_alone(settings, workspace):
     settings.EXPORT_HEARTBEAT_TIMEOUT = timedelta(minutes=10)
-    job = ExportJob.objects.create(workspace=workspace, status="running", heartbeat_at=timezone.now() - timedelta(minutes=9))
+    job = ExportJob.objects.create(
+        workspace=workspace, status="running", heartbeat_at=timezone.now() - timedelta(minutes=9)
+    )
 
     assert services.sweep_stalled_exports(now=timezone.now()) == 0
     job.refresh_from_db()
@@ -443,7 +471,9 @@ def test_a_redelivered_task_does_not_run_a_job_twice(exported, workspace_files):
     assert sorted(workspace_files.listdir(f"workspaces/{exported.workspace_id}/exports")[1]) == [f"{exported.pk}.zip"]
 
 
-def test_an_export_failed_by_the_sweeper_midway_discards_its_file(workspace, owner_client, django_capture_on_commit_callbacks, monkeypatch, workspace_files):
+def test_an_export_failed_by_the_sweeper_midway_discards_its_file(
+    workspace, owner_client, django_capture_on_commit_callbacks, monkeypatch, workspace_files
+):
     record_progress = services.record_export_progress
 
     def sweeper_strikes_during_upload(**kwargs):  # the sweeper fails the job while its file is being stored

@@ -28,7 +28,9 @@ def test_staff_retry_a_failed_service(staff_client, workspace, django_capture_on
     failed = ServiceProvisioning.objects.create(workspace=workspace, service="storage", status="failed", attempts=6)
 
     with django_capture_on_commit_callbacks(execute=True):
-        staff_client.post("/admin/workspaces/serviceprovisioning/", {"action": "retry", "_selected_action": [failed.pk]})
+        staff_client.post(
+            "/admin/workspaces/serviceprovisioning/", {"action": "retry", "_selected_action": [failed.pk]}
+        )
 
     failed.refresh_from_db()
     assert failed.status == "ready"  # the storage provisioner ran (eagerly) after the retry
@@ -36,7 +38,9 @@ def test_staff_retry_a_failed_service(staff_client, workspace, django_capture_on
 
 
 def test_retry_of_a_service_that_has_not_failed_reports_an_error(staff_client, workspace):
-    ready = ServiceProvisioning.objects.create(workspace=workspace, service="storage", status="ready", ready_at=timezone.now())
+    ready = ServiceProvisioning.objects.create(
+        workspace=workspace, service="storage", status="ready", ready_at=timezone.now()
+    )
 
     response = staff_client.post(
         "/admin/workspaces/serviceprovisioning/", {"action": "retry", "_selected_action": [ready.pk]}, follow=True

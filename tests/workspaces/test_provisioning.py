@@ -40,7 +40,9 @@ def test_sign_up_provisions_every_registered_service(api_client, platform_servic
     assert statuses(workspace) == {"storage": "ready", "compute": "ready"}
 
 
-def test_nothing_is_enqueued_before_the_workspace_commits(api_client, platform_service, django_capture_on_commit_callbacks):
+def test_nothing_is_enqueued_before_the_workspace_commits(
+    api_client, platform_service, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         api_client.post(f"{API}/", SIGN_UP, format="json")
 
@@ -112,7 +114,9 @@ def test_a_rejected_request_fails_at_once_without_retrying(
     assert "HTTP 422" in compute.last_error
 
 
-def test_an_unreachable_service_is_a_transient_failure(settings, api_client, django_capture_on_commit_callbacks, closed_port):
+def test_an_unreachable_service_is_a_transient_failure(
+    settings, api_client, django_capture_on_commit_callbacks, closed_port
+):
     settings.WORKSPACE_PROVISIONERS = {
         "search": {"class": "workspaces.provisioning.HttpProvisioner", "url": f"http://127.0.0.1:{closed_port}/search"}
     }
@@ -145,7 +149,9 @@ def test_status_lists_each_service_and_derives_the_overall_status(
 ):
     platform_service.fail_always(503)
     workspace = sign_up(api_client, django_capture_on_commit_callbacks)
-    ServiceProvisioning.objects.create(workspace=other_workspace, service="compute", status="ready", ready_at=timezone.now())
+    ServiceProvisioning.objects.create(
+        workspace=other_workspace, service="compute", status="ready", ready_at=timezone.now()
+    )
 
     response = client_for(workspace.owner).get(f"{API}/{workspace.slug}/provision-status")
 
@@ -230,7 +236,9 @@ def test_retry_requeues_a_failed_service_which_then_succeeds(
 
 
 def test_retry_of_an_unknown_service_is_a_400(workspace, owner_client):
-    response = owner_client.post(f"{API}/{workspace.slug}/provision-status/retry", {"service": "teleport"}, format="json")
+    response = owner_client.post(
+        f"{API}/{workspace.slug}/provision-status/retry", {"service": "teleport"}, format="json"
+    )
 
     body = assert_error(response, status=400, code="UNKNOWN_SERVICE")
     assert "service" in body["details"]
@@ -239,7 +247,9 @@ def test_retry_of_an_unknown_service_is_a_400(workspace, owner_client):
 def test_retry_of_a_service_that_has_not_failed_is_a_400(workspace, owner_client):
     ServiceProvisioning.objects.create(workspace=workspace, service="storage", status="ready", ready_at=timezone.now())
 
-    response = owner_client.post(f"{API}/{workspace.slug}/provision-status/retry", {"service": "storage"}, format="json")
+    response = owner_client.post(
+        f"{API}/{workspace.slug}/provision-status/retry", {"service": "storage"}, format="json"
+    )
 
     body = assert_error(response, status=400, code="SERVICE_NOT_FAILED")
     assert "service" in body["details"]
@@ -256,7 +266,9 @@ def test_retry_without_a_service_is_a_validation_error(workspace, owner_client):
 def test_retry_of_another_workspaces_service_is_unknown_here(workspace, owner_client, other_workspace):
     ServiceProvisioning.objects.create(workspace=other_workspace, service="compute", status="failed")
 
-    response = owner_client.post(f"{API}/{workspace.slug}/provision-status/retry", {"service": "compute"}, format="json")
+    response = owner_client.post(
+        f"{API}/{workspace.slug}/provision-status/retry", {"service": "compute"}, format="json"
+    )
 
     assert_error(response, status=400, code="UNKNOWN_SERVICE")
     assert ServiceProvisioning.objects.get(workspace=other_workspace).status == "failed"

@@ -1,11 +1,10 @@
 """Purge: hard delete after the grace period, with tombstones, files removed and billing told."""
 
 import io
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
 from freezegun import freeze_time
 
 from audit.models import AuditEvent
@@ -17,7 +16,7 @@ from workspaces.signals import workspace_purging
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=dt_timezone.utc)
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def cancelled(*, deadline_days_ago, **kwargs):
@@ -40,13 +39,21 @@ def due(workspace_files):
     workspace = cancelled(deadline_days_ago=1)
     MembershipFactory(workspace=workspace)
     job = ExportJob.objects.create(
-        workspace=workspace, status="completed", file_name=f"workspaces/{workspace.pk}/exports/x.zip",
+        workspace=workspace,
+        status="completed",
+        file_name=f"workspaces/{workspace.pk}/exports/x.zip",
         expires_at=NOW + timedelta(days=1),
     )
     workspace_files.save(job.file_name, io.BytesIO(b"PK archive"))
     workspace_files.save(f"workspaces/{workspace.pk}/.area", io.BytesIO(b""))
     ServiceProvisioning.objects.create(workspace=workspace, service="storage")
-    record(workspace=workspace, event_type="workspace.deleted", resource_type="workspace", resource_id=workspace.pk, summary="deleted")
+    record(
+        workspace=workspace,
+        event_type="workspace.deleted",
+        resource_type="workspace",
+        resource_id=workspace.pk,
+        summary="deleted",
+    )
     return workspace
 
 
@@ -115,7 +122,13 @@ def test_dry_run_lists_and_deletes_nothing(due, workspace_files):
 def test_now_decides_what_is_due():
     later = cancelled(deadline_days_ago=-10)
 
-    call_command("purge_deleted_workspaces", "--now", (NOW + timedelta(days=11)).isoformat(), stdout=io.StringIO(), stderr=io.StringIO())
+    call_command(
+        "purge_deleted_workspaces",
+        "--now",
+        (NOW + timedelta(days=11)).isoformat(),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
 
     assert not Workspace.objects.filter(pk=later.pk).exists()
 

@@ -19,7 +19,12 @@ from workspaces.models import ExportJob, ServiceProvisioning
 pytestmark = pytest.mark.django_db
 
 BUCKET = "centrali-exports"
-CREDENTIALS = {"access_key": "testing", "secret_key": "testing", "region_name": "us-east-1", "signature_version": "s3v4"}
+CREDENTIALS = {
+    "access_key": "testing",
+    "secret_key": "testing",
+    "region_name": "us-east-1",
+    "signature_version": "s3v4",
+}
 
 
 @pytest.fixture(scope="module")

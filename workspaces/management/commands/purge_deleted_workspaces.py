@@ -4,7 +4,7 @@ Runs daily from Celery beat (workspaces.purge_deleted_workspaces); run it by han
 to see what would go. A workspace still inside its grace period is never touched.
 """
 
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -19,7 +19,7 @@ def _moment(value):
     moment = parse_datetime(value)
     if moment is None:
         raise CommandError(f"--now expects an ISO 8601 date-time, e.g. 2026-05-01T00:00:00Z; got {value!r}")
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, dt_timezone.utc)
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
 
 
 class Command(BaseCommand):
