@@ -277,23 +277,25 @@ def start_provisioning_attempt(*, workspace_id, service):
     return row
 
 
+def _end_attempt(provisioning, **changes):
+    """Record an attempt's outcome, only while the row is still `provisioning` (not purged, not reset)."""
+    changes["updated_at"] = timezone.now()
+    ServiceProvisioning.objects.filter(pk=provisioning.pk, status=ProvisioningStatus.PROVISIONING).update(**changes)
+    for field, value in changes.items():
+        setattr(provisioning, field, value)
+
+
 def mark_service_ready(*, provisioning):
-    provisioning.status = ProvisioningStatus.READY
-    provisioning.ready_at = timezone.now()
-    provisioning.last_error = ""
-    provisioning.save(update_fields=["status", "ready_at", "last_error", "updated_at"])
+    _end_attempt(provisioning, status=ProvisioningStatus.READY, ready_at=timezone.now(), last_error="")
 
 
 def mark_service_retrying(*, provisioning, error):
     """A transient failure: stays `provisioning` while the task waits for its next attempt."""
-    provisioning.last_error = error[:2000]
-    provisioning.save(update_fields=["last_error", "updated_at"])
+    _end_attempt(provisioning, last_error=error[:2000])
 
 
 def mark_service_failed(*, provisioning, error):
-    provisioning.status = ProvisioningStatus.FAILED
-    provisioning.last_error = error[:2000]
-    provisioning.save(update_fields=["status", "last_error", "updated_at"])
+    _end_attempt(provisioning, status=ProvisioningStatus.FAILED, last_error=error[:2000])
 
 
 def retry_provisioning(*, workspace, service, actor, request=None, actor_type=None):

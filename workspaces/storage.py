@@ -77,6 +77,16 @@ def _remove_empty_directories(storage, prefix):
             pass
 
 
+def open_archive(job):
+    """The job's archive opened for reading, or None when it is gone (expired, deleted, never written)."""
+    if job.status != ExportStatus.COMPLETED or job.expires_at <= timezone.now():
+        return None
+    try:
+        return workspace_files().open(job.file_name, "rb")
+    except FileNotFoundError:
+        return None
+
+
 def download_link(job, *, request):
     """(url, expires_at) for a completed job's archive, (None, None) when there is no file to hand out.
 

@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.http import FileResponse, JsonResponse
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -16,7 +15,7 @@ from centrali.api.permissions import WORKSPACE_ADMINS
 from centrali.api.views import WorkspaceAPIView
 from workspaces import selectors, services
 from workspaces import storage as workspace_storage
-from workspaces.models import ExportStatus, WorkspaceStatus
+from workspaces.models import WorkspaceStatus
 from workspaces.serializers import (
     CapabilitiesResponseSerializer,
     DeletionResponseSerializer,
@@ -238,13 +237,13 @@ class ExportDownloadView(APIView):
             ) from None
         except workspace_storage.DownloadLinkInvalid:
             raise ForbiddenError("This download link is not valid.", code="INVALID_DOWNLOAD_LINK") from None
-        if job.status != ExportStatus.COMPLETED or job.expires_at <= timezone.now():
+        archive = workspace_storage.open_archive(job)
+        if archive is None:
             raise ApiError(
                 "This export's archive has been deleted after its retention period.",
                 code="EXPORT_EXPIRED",
                 status_code=status.HTTP_410_GONE,
             )
-        archive = workspace_storage.workspace_files().open(job.file_name, "rb")
         services.record_export_download(job=job, request=request)
         return FileResponse(
             archive,

@@ -516,3 +516,10 @@ def test_once_the_broker_is_back_a_new_export_is_accepted(broker_at, closed_port
 
     assert response.status_code == 202
     assert ExportJob.objects.filter(workspace=workspace, status="queued").count() == 1
+
+
+def test_a_link_to_a_file_removed_from_storage_is_gone(exported, workspace, owner_client, api_client, workspace_files):
+    url = owner_client.get(f"{API}/{workspace.slug}/export/{exported.pk}").json()["downloadUrl"]
+    workspace_files.delete(exported.file_name)  # e.g. removed by an operator or a bucket lifecycle rule
+
+    assert_error(download(api_client, url), status=410, code="EXPORT_EXPIRED")
