@@ -147,7 +147,9 @@ class OverviewView(WorkspaceAPIView):
         tags=["Workspaces"],
         description=(
             "The workspace at a glance from this service's own data: usage rollups, memberships and the audit "
-            "log. A block is null when nothing was ever reported for it."
+            "log. A block is null when nothing was ever reported for it. Totals are the latest reported levels; "
+            "`…Today` counts since midnight UTC; `recentlyCreated` and `activeThisWeek` cover the last 7 days "
+            "(active: a member who appears as an actor in the audit log)."
         ),
         responses=OverviewSerializer,
     )
