@@ -144,3 +144,15 @@ def test_reading_it_takes_a_fixed_number_of_queries(owner_client, workspace, rep
     # user, membership, billing period, counters, gauges, overage settings
     with django_assert_num_queries(6):
         owner_client.get(f"{API}/{workspace.slug}/usage/current")
+
+
+def test_a_late_event_after_the_boundary_lands_in_the_period_it_happened_in(workspace, report):
+    with freeze_time("2026-04-02 08:00:00"):
+        report(workspace, "function_invocations", 10, utc(2026, 3, 31, 23, 59, 59))
+        owner = client_for(workspace.owner)
+
+        current = _current(owner, workspace)
+        march = owner.get(f"{API}/{workspace.slug}/usage/2026-03").json()
+
+    assert current["function_invocations"] == 0
+    assert march["function_invocations"] == 10
