@@ -1,4 +1,5 @@
-"""PostgreSQL DDL that keeps the audit log append-only (installed by migration 0004).
+"""PostgreSQL-only DDL of the audit log: the append-only trigger (migration 0004) and
+the trigram indexes behind `search` (migration 0005). Both are no-ops on SQLite.
 
 The trigger refuses every UPDATE of an audit row and every DELETE unless the
 transaction set `centrali.audit_purge` (audit.services.purge_workspace_events does,
@@ -40,3 +41,29 @@ def drop_append_only_trigger(connection):
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(DROP_APPEND_ONLY_TRIGGER)
+
+
+# `search` is icontains over summary and resource id, which Django sends to PostgreSQL as
+# UPPER(col::text) LIKE UPPER('%term%'); these expression indexes answer it without a scan.
+SEARCH_INDEXES = {
+    "audit_summary_trgm": "UPPER(summary::text) gin_trgm_ops",
+    "audit_resource_id_trgm": "UPPER(resource_id::text) gin_trgm_ops",
+}
+
+
+def install_search_indexes(connection, *, concurrently=False):
+    if connection.vendor != "postgresql":
+        return
+    how = "CONCURRENTLY " if concurrently else ""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        for name, expression in SEARCH_INDEXES.items():
+            cursor.execute(f"CREATE INDEX {how}IF NOT EXISTS {name} ON audit_auditevent USING gin ({expression})")
+
+
+def drop_search_indexes(connection):
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for name in SEARCH_INDEXES:
+            cursor.execute(f"DROP INDEX IF EXISTS {name}")

@@ -14,7 +14,10 @@ class AuditEvent(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="audit_events")
+    # No index of its own: audit_ws_id (workspace, -id) serves every lookup by workspace.
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="audit_events", db_index=False
+    )
     event_id = models.CharField(
         max_length=64, null=True, blank=True, unique=True, help_text="Caller's id, for idempotent ingestion."
     )

@@ -16,7 +16,9 @@ def rechain_existing_events(apps, schema_editor):
             event.entry_hash = entry_hash(event)
             event.save(update_fields=["previous_hash", "entry_hash"])
             previous, length = event.entry_hash, length + 1
-        AuditChain.objects.update_or_create(workspace_id=workspace_id, defaults={"head_hash": previous, "length": length})
+        AuditChain.objects.update_or_create(
+            workspace_id=workspace_id, defaults={"head_hash": previous, "length": length}
+        )
 
 
 def install_trigger(apps, schema_editor):
