@@ -265,9 +265,11 @@ def flush_api_call_counts(*, now=None):
     last_closed = middleware.minute_of(now) - 2
     flushed_through = cache.get(API_CALLS_FLUSHED_THROUGH_KEY)
     first = last_closed - middleware.KEY_TIMEOUT_SECONDS // 60 if flushed_through is None else flushed_through + 1
+    minutes = range(first, last_closed + 1)
+    slot_counts = cache.get_many([middleware.slot_count_key(minute) for minute in minutes])
     accepted = 0
-    for minute in range(first, last_closed + 1):
-        slots = cache.get(middleware.slot_count_key(minute))
+    for minute in minutes:
+        slots = slot_counts.get(middleware.slot_count_key(minute))
         if not slots:
             continue
         slot_keys = [middleware.slot_key(minute, number) for number in range(1, slots + 1)]
@@ -287,7 +289,7 @@ def flush_api_call_counts(*, now=None):
         ]
         accepted += ingest_events(events=events, source="workspace-service", now=now).accepted
         cache.delete_many([middleware.slot_count_key(minute), *slot_keys, *counts])
-    cache.set(API_CALLS_FLUSHED_THROUGH_KEY, max(last_closed, flushed_through or last_closed), None)
+    cache.set(API_CALLS_FLUSHED_THROUGH_KEY, max(last_closed, flushed_through or 0), None)
     return accepted
 
 
