@@ -118,7 +118,7 @@ def update_issue(*, issue, actor, actor_type=None, request=None, **changes):
 
 
 def assign_issue(*, issue, staff):
-    """Staff: take the issue. Assigning an open issue also moves it in progress."""
+    """Staff: take the issue. Assigning an open issue also moves it in progress, in the same transaction."""
     with transaction.atomic():
         issue = _locked(issue)
         if issue.assigned_to_id == staff.pk:
@@ -136,8 +136,8 @@ def assign_issue(*, issue, staff):
             actor_type=ActorType.STAFF,
             metadata={"changes": {"assigned_to": {"before": before, "after": str(staff.pk)}}},
         )
-    if issue.status == IssueStatus.OPEN:
-        issue = update_issue(issue=issue, actor=staff, actor_type=ActorType.STAFF, status=IssueStatus.IN_PROGRESS)
+        if issue.status == IssueStatus.OPEN:
+            issue = update_issue(issue=issue, actor=staff, actor_type=ActorType.STAFF, status=IssueStatus.IN_PROGRESS)
     return issue
 
 
