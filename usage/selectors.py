@@ -387,7 +387,8 @@ def overview_usage(*, workspace, today):
     """The overview's usage blocks; a block is None when none of its metrics was ever reported.
     Two queries: counters today/this week (and which metrics were ever reported), newest gauges."""
     week_start = today - timedelta(days=6)
-    counters = {
+    # Every metric ever reported, with its sums today and over the last 7 days (read for counters).
+    sums = {
         metric: (today_sum or ZERO, week_sum or ZERO)
         for metric, today_sum, week_sum in DailyUsage.objects.filter(workspace=workspace)
         .values_list("metric")
@@ -398,18 +399,18 @@ def overview_usage(*, workspace, today):
         .order_by()
     }
     gauges = latest_gauges(workspace=workspace)
-    reported = set(counters) | set(gauges)
+    reported = set(sums) | set(gauges)
 
     def gauge(name):
         return gauges.get(name, ZERO)
 
     def today_of(name):
-        return counters.get(name, (ZERO, ZERO))[0]
+        return sums.get(name, (ZERO, ZERO))[0]
 
     blocks = {
         "structures": {
             "total": gauge("structures"),
-            "recentlyCreated": counters.get("structures_created", (ZERO, ZERO))[1],
+            "recentlyCreated": sums.get("structures_created", (ZERO, ZERO))[1],
         },
         "records": {"total": gauge("records"), "createdToday": today_of("records_created")},
         "storage": {"usedBytes": gauge("storage_bytes"), "fileCount": gauge("files")},
