@@ -59,6 +59,11 @@ class WorkspaceBillingAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # A read-only page: changes go through the list's actions (and so through Stripe).
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @staticmethod
     def _customer(workspace):
         customers = getattr(workspace, "billing_customers", None)

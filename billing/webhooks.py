@@ -47,7 +47,15 @@ def verify(*, payload, signature):
         event = json.loads(payload)
     except ValueError as exc:
         raise ApiError("The event body is not JSON.", code="MALFORMED_REQUEST") from exc
-    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("data"), dict):
+    well_formed = (
+        isinstance(event, dict)
+        and isinstance(event.get("id"), str)
+        and 0 < len(event["id"]) <= 255
+        and isinstance(event.get("type"), str)
+        and isinstance(event.get("data"), dict)
+        and isinstance(event["data"].get("object"), dict)
+    )
+    if not well_formed:
         raise ApiError("The body is not a Stripe event.", code="MALFORMED_REQUEST")
     return event
 
@@ -58,7 +66,7 @@ def process(event):
         with transaction.atomic():
             recorded = StripeWebhookEvent.objects.create(
                 stripe_event_id=event["id"],
-                type=str(event.get("type", ""))[:250],
+                type=event["type"][:250],
                 livemode=bool(event.get("livemode")),
                 stripe_created_at=_timestamp(event.get("created")),
             )

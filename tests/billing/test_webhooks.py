@@ -65,8 +65,14 @@ def test_a_signature_older_than_the_tolerance_is_refused(stripe_sandbox, deliver
     assert not StripeWebhookEvent.objects.exists()
 
 
-def test_a_signed_body_that_is_not_an_event_is_refused(stripe_sandbox, deliver):
-    assert_error(deliver(None, payload='["not", "an", "event"]'), status=400, code="MALFORMED_REQUEST")
+@pytest.mark.parametrize(
+    "payload",
+    ['["not", "an", "event"]', '{"id": "evt_1", "type": "invoice.paid", "data": {"object": []}}', "not json",
+     json.dumps({"id": "evt_" + "x" * 300, "type": "invoice.paid", "data": {"object": {}}})],
+)
+def test_a_signed_body_that_is_not_an_event_is_refused(stripe_sandbox, deliver, payload):
+    assert_error(deliver(None, payload=payload), status=400, code="MALFORMED_REQUEST")
+    assert not StripeWebhookEvent.objects.exists()
 
 
 # --- effects
