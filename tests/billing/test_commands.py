@@ -155,3 +155,21 @@ def test_a_customer_deleted_in_stripe_is_reported(stripe_sandbox, workspace):
     requests.delete(f"{stripe_sandbox.url}/v1/customers/{customer.id}", auth=(SECRET_KEY, ""), timeout=10)
 
     assert "customer_gone" in run("reconcile_billing", "--workspace", workspace.slug)
+
+
+def test_the_nightly_task_repairs_the_drift_of_every_workspace(drifted, other_workspace):
+    from billing.tasks import reconcile_billing
+
+    type(other_workspace).objects.filter(pk=other_workspace.pk).update(plan=Plan.objects.get(code="pro"))
+
+    assert reconcile_billing() == 2  # drifted: plan_mismatch; other_workspace: paid without a customer
+    drifted.refresh_from_db()
+    other_workspace.refresh_from_db()
+    assert (drifted.plan.code, other_workspace.plan.code) == ("pro", "free")
+
+
+def test_the_nightly_task_does_nothing_without_stripe(settings, workspace):
+    from billing.tasks import reconcile_billing
+
+    settings.STRIPE_SECRET_KEY = ""
+    assert reconcile_billing() == 0
