@@ -6,6 +6,8 @@ whose request did succeed) and raises TransientProvisioningError for failures wo
 PermanentProvisioningError for the rest.
 """
 
+import logging
+
 import requests
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -13,6 +15,8 @@ from django.core.files.storage import storages
 from django.utils.module_loading import import_string
 
 from workspaces import storage as workspace_storage
+
+logger = logging.getLogger(__name__)
 
 
 class ProvisioningError(Exception):
@@ -69,10 +73,14 @@ class HttpProvisioner(Provisioner):
                 self.options["url"], json=payload, headers=headers, timeout=self.options.get("timeout", 10.0)
             )
         except requests.RequestException as exc:
-            raise TransientProvisioningError(f"{self.name}: {exc.__class__.__name__}: {exc}") from exc
+            # Members can read last_error: name the failure, keep the service's address in the logs only.
+            logger.warning("provisioning %s for %s: %s", self.name, workspace.pk, exc)
+            raise TransientProvisioningError(
+                f"{self.name}: {exc.__class__.__name__} (unreachable or timed out)"
+            ) from exc
         if response.ok:
             return
-        message = f"{self.name}: HTTP {response.status_code} from {self.options['url']}: {response.text[:300]}"
+        message = f"{self.name}: HTTP {response.status_code}: {response.text[:300]}"
         if response.status_code in self.RETRYABLE_STATUSES:
             raise TransientProvisioningError(message)
         raise PermanentProvisioningError(message)
