@@ -54,33 +54,18 @@ def test_weekly_buckets_are_iso_weeks_starting_monday(owner_client, workspace, r
     assert buckets[0]["periodEnd"] == "2026-03-09T00:00:00Z"
 
 
-def test_monthly_buckets_show_a_gauges_last_value_and_carry_it_into_silent_months(owner_client, workspace):
-    from usage.services import ingest_events
-
+def test_monthly_buckets_show_a_gauges_last_value_and_carry_it_into_silent_months(owner_client, workspace, report):
     with freeze_time("2026-01-10"):
-        ingest_events(
-            events=[_event(workspace, "records", 10, "2026-01-05"), _event(workspace, "records", 30, "2026-01-09")]
-        )
-    with freeze_time(NOW):
-        buckets = _historical(
-            owner_client, workspace, startDate="2026-01-01", endDate="2026-03-31", granularity="month"
-        ).json()
+        report(workspace, "records", 10, utc(2026, 1, 5, 12))
+        report(workspace, "records", 30, utc(2026, 1, 9, 12))
 
-    assert [(b["periodStart"][:7], b["records"]) for b in buckets] == [
+    response = _historical(owner_client, workspace, startDate="2026-01-01", endDate="2026-03-31", granularity="month")
+
+    assert [(b["periodStart"][:7], b["records"]) for b in response.json()] == [
         ("2026-01", 30),
         ("2026-02", 30),
         ("2026-03", 30),
     ]
-
-
-def _event(workspace, metric, value, day):
-    return {
-        "id": f"{metric}-{day}",
-        "workspace": workspace.slug,
-        "metric": metric,
-        "value": value,
-        "timestamp": f"{day}T12:00:00Z",
-    }
 
 
 def test_defaults_are_the_last_30_days(owner_client, workspace):

@@ -10,7 +10,9 @@ from freezegun import freeze_time
 from centrali.exports import export_sections
 from tests.usage.conftest import utc
 from usage.models import DailyUsage, UsageEvent
+from usage.services import ingest_events
 from usage.tasks import prune_raw_events
+from workspaces.services import purge_workspace, soft_delete_workspace
 
 pytestmark = pytest.mark.django_db
 
@@ -96,8 +98,6 @@ def test_bad_arguments_are_refused(args, message):
 
 
 def test_raw_events_past_retention_are_pruned_and_their_rollups_kept(workspace):
-    from usage.services import ingest_events
-
     with freeze_time(utc(2026, 2, 5)):
         ingest_events(
             events=[
@@ -139,3 +139,15 @@ def test_usage_is_a_section_of_the_workspace_export(workspace, other_workspace, 
     assert rows == [
         {"day": "2026-03-18", "metric": "api_calls", "value": "5", "last_event_at": "2026-03-18T12:00:00+00:00"}
     ]
+
+
+def test_purging_a_workspace_removes_its_usage_and_only_its_usage(workspace, other_workspace, report):
+    report(workspace, "api_calls", 5, NOW)
+    report(other_workspace, "api_calls", 9, NOW)
+    cancelled = soft_delete_workspace(workspace=workspace, actor=workspace.owner)
+
+    purge_workspace(workspace=cancelled, now=NOW + timedelta(days=31))
+
+    assert not DailyUsage.objects.filter(workspace_id=workspace.pk).exists()
+    assert not UsageEvent.objects.filter(workspace_id=workspace.pk).exists()
+    assert DailyUsage.objects.filter(workspace=other_workspace).count() == 1
