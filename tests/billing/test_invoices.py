@@ -74,3 +74,11 @@ def test_another_workspaces_invoice_is_not_found(stripe_sandbox, workspace, othe
 
     assert_error(owner_client.get(f"{API}/{workspace.slug}/invoice/{foreign['id']}"), status=404, code="INVOICE_NOT_FOUND")
     assert owner_client.get(f"{API}/{workspace.slug}/invoices").json() == []
+
+
+def test_invoice_detail_query_count_is_fixed(stripe_sandbox, workspace, owner_client, django_assert_num_queries):
+    subscribe(owner_client, workspace, stripe_sandbox, plan="starter")
+    [invoice] = owner_client.get(f"{API}/{workspace.slug}/invoices").json()
+    with django_assert_num_queries(3):  # user, membership, the invoice with its customer
+        response = owner_client.get(f"{API}/{workspace.slug}/invoice/{invoice['id']}")
+    assert response.json()["id"] == invoice["id"]

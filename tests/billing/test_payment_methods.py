@@ -126,3 +126,10 @@ def test_on_the_free_plan_the_default_card_can_go(stripe_sandbox, workspace, own
 def test_public_key_is_the_publishable_key(stripe_sandbox, workspace, member_of):
     response = member_of(workspace, "member").get(f"{API}/{workspace.slug}/public-key")
     assert response.json() == {"publicKey": "pk_test_centraliSandboxPublicKey0001"}
+
+
+def test_default_card_read_is_local(stripe_sandbox, workspace, owner_client, django_assert_num_queries):
+    add_card(owner_client, workspace, stripe_sandbox)
+    with django_assert_num_queries(3):  # user, membership, customer with its default card
+        response = owner_client.get(f"{API}/{workspace.slug}/payment-methods/default")
+    assert response.json()["defaultPaymentMethod"]["last4"] == "4242"
