@@ -62,28 +62,24 @@ def test_a_block_is_null_only_when_nothing_was_ever_reported_for_it(owner_client
     assert body["storage"] is None and body["scheduler"] is None
 
 
+def _activity(workspace, actor, *, summary="renamed", at=None):
+    record(
+        workspace=workspace,
+        event_type="workspace.updated",
+        resource_type="workspace",
+        resource_id=workspace.pk,
+        summary=summary,
+        actor=actor,
+        occurred_at=at,
+    )
+
+
 def test_users_are_the_members_and_those_active_in_the_audit_log_this_week(owner_client, workspace, other_workspace):
     active = MembershipFactory(workspace=workspace).user
     MembershipFactory(workspace=workspace)  # never did anything
     long_ago = MembershipFactory(workspace=workspace).user
-    record(
-        workspace=workspace,
-        event_type="workspace.updated",
-        resource_type="workspace",
-        resource_id=workspace.pk,
-        summary="renamed",
-        actor=active,
-        occurred_at=NOW - timedelta(days=2),
-    )
-    record(
-        workspace=workspace,
-        event_type="workspace.updated",
-        resource_type="workspace",
-        resource_id=workspace.pk,
-        summary="renamed",
-        actor=long_ago,
-        occurred_at=NOW - timedelta(days=9),
-    )
+    _activity(workspace, active, at=NOW - timedelta(days=2))
+    _activity(workspace, long_ago, at=NOW - timedelta(days=9))
     MembershipFactory(workspace=other_workspace)
 
     assert _overview(owner_client, workspace)["users"] == {"total": 4, "activeThisWeek": 1}
@@ -91,22 +87,8 @@ def test_users_are_the_members_and_those_active_in_the_audit_log_this_week(owner
 
 def test_recent_activity_is_the_newest_audit_events_in_the_spec_shape(owner_client, workspace, other_workspace):
     for n in range(12):
-        record(
-            workspace=workspace,
-            event_type="workspace.updated",
-            resource_type="workspace",
-            resource_id=workspace.pk,
-            summary=f"change {n}",
-            actor=workspace.owner,
-        )
-    record(
-        workspace=other_workspace,
-        event_type="workspace.updated",
-        resource_type="workspace",
-        resource_id=other_workspace.pk,
-        summary="elsewhere",
-        actor=other_workspace.owner,
-    )
+        _activity(workspace, workspace.owner, summary=f"change {n}")
+    _activity(other_workspace, other_workspace.owner, summary="elsewhere")
 
     activity = _overview(owner_client, workspace)["recentActivity"]
 
