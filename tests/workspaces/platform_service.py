@@ -7,11 +7,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class PlatformService:
     """A platform provisioning endpoint on loopback that fails the first `failures` calls with
-    `failure_status` (None = fail until recover()), then answers 201; it records every request."""
+    `failure_status` (None = fail until recover()), or leaves the first `hangs` calls unanswered
+    until stop(), then answers 201; it records every request."""
 
     def __init__(self):
         self.failures = 0
         self.failure_status = 503
+        self.hangs = 0
+        self._release = threading.Event()
         self.requests = []
         self._lock = threading.Lock()
         service = self
@@ -22,6 +25,10 @@ class PlatformService:
                 with service._lock:
                     service.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
                     failing = service.failures is None or len(service.requests) <= service.failures
+                    hanging = len(service.requests) <= service.hangs
+                if hanging:
+                    service._release.wait(timeout=30)  # the client times out long before
+                    return
                 code = service.failure_status if failing else 201
                 payload = json.dumps({"error": "unavailable"} if failing else {"provisioned": True}).encode()
                 self.send_response(code)
@@ -36,6 +43,9 @@ class PlatformService:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def hang_first(self, n):
+        self.hangs = n
 
     def fail_first(self, n, status=503):
         self.failures, self.failure_status = n, status
@@ -54,5 +64,6 @@ class PlatformService:
         return self
 
     def stop(self):
+        self._release.set()
         self.server.shutdown()
         self.server.server_close()

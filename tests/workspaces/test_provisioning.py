@@ -114,6 +114,17 @@ def test_a_rejected_request_fails_at_once_without_retrying(
     assert "HTTP 422" in compute.last_error
 
 
+def test_a_call_that_times_out_is_retried(settings, api_client, platform_service, django_capture_on_commit_callbacks):
+    settings.WORKSPACE_PROVISIONERS["compute"]["timeout"] = 0.2
+    platform_service.hang_first(1)
+
+    workspace = sign_up(api_client, django_capture_on_commit_callbacks)
+
+    compute = ServiceProvisioning.objects.get(workspace=workspace, service="compute")
+    assert (compute.status, compute.attempts) == ("ready", 2)
+    assert len(platform_service.calls_for("compute")) == 2
+
+
 def test_an_unreachable_service_is_a_transient_failure(
     settings, api_client, django_capture_on_commit_callbacks, closed_port
 ):
