@@ -529,8 +529,8 @@ def reconcile_workspace(*, workspace, dry_run=False, actor=None, actor_type=Acto
     drifts = []
     repair = not dry_run
 
-    def drift(kind, detail):
-        drifts.append(Drift(workspace.slug, kind, detail, repair))
+    def drift(kind, detail, *, repairable=True):
+        drifts.append(Drift(workspace.slug, kind, detail, repair and repairable))
 
     customer = selectors.customer_for(workspace=workspace)
     if customer is None:
@@ -551,10 +551,10 @@ def reconcile_workspace(*, workspace, dry_run=False, actor=None, actor_type=Acto
     try:
         stripe_customer = stripe_call(stripe.Customer.retrieve, customer.id, not_found=StripeObjectMissing("customer"))
     except StripeObjectMissing:
-        drift("customer_gone", f"Stripe customer {customer.id} no longer exists")
+        drift("customer_gone", f"Stripe customer {customer.id} no longer exists", repairable=False)
         return drifts
     if stripe_customer.get("deleted"):
-        drift("customer_gone", f"Stripe customer {customer.id} was deleted")
+        drift("customer_gone", f"Stripe customer {customer.id} was deleted", repairable=False)
         return drifts
     cards = stripe_call(stripe.Customer.list_payment_methods, customer.id, type="card", limit=100)["data"]
     subscriptions = stripe_call(stripe.Subscription.list, customer=customer.id, status="all", limit=100)["data"]

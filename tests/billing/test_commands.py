@@ -79,7 +79,7 @@ def test_dry_run_reports_drift_and_changes_nothing(drifted):
     output = run("reconcile_billing", "--dry-run")
 
     assert f"{drifted.slug}: plan_mismatch: plan is 'free' but Stripe bills 'pro' [found]" in output
-    assert "drift(s) would repair" in output
+    assert "1 drift(s) (plan_mismatch 1); nothing changed (dry run)." in output
     drifted.refresh_from_db()
     assert drifted.plan.code == "free"
 
@@ -88,12 +88,12 @@ def test_reconcile_repairs_the_plan_from_the_subscription(drifted):
     output = run("reconcile_billing", "--workspace", drifted.slug)
 
     assert "[repaired]" in output
-    assert "Checked 1 workspace(s): 1 drift(s) repaired (plan_mismatch 1)." in output
+    assert "Checked 1 workspace(s): 1 drift(s) (plan_mismatch 1); 1 repaired." in output
     drifted.refresh_from_db()
     assert drifted.plan.code == "pro"
     change = AuditEvent.objects.filter(workspace_id=drifted.pk, type="plan.changed").latest("id")
     assert change.actor_type == "system"
-    assert "0 drift(s)" in run("reconcile_billing", "--workspace", drifted.slug)
+    assert "0 drift(s) (none); 0 repaired." in run("reconcile_billing", "--workspace", drifted.slug)
 
 
 def test_reconcile_finds_a_customer_that_was_never_synced(stripe_sandbox, workspace):
@@ -154,7 +154,8 @@ def test_a_customer_deleted_in_stripe_is_reported(stripe_sandbox, workspace):
     customer = workspace.djstripe_customers.get()
     requests.delete(f"{stripe_sandbox.url}/v1/customers/{customer.id}", auth=(SECRET_KEY, ""), timeout=10)
 
-    assert "customer_gone" in run("reconcile_billing", "--workspace", workspace.slug)
+    assert "customer_gone" in (output := run("reconcile_billing", "--workspace", workspace.slug))
+    assert "[needs a person]" in output
 
 
 def test_the_nightly_task_repairs_the_drift_of_every_workspace(drifted, other_workspace):

@@ -25,7 +25,7 @@ class Command(BaseCommand):
             workspaces = workspaces.model.objects.filter(slug=workspace).select_related("plan", "owner")
             if not workspaces.exists():
                 raise CommandError(f"No workspace '{workspace}'.")
-        kinds, failures = Counter(), []
+        kinds, failures, repaired = Counter(), [], 0
         progress = tqdm(list(workspaces), desc="reconciling", unit="workspace", file=self.stderr, disable=None)
         for each in progress:
             try:
@@ -35,13 +35,14 @@ class Command(BaseCommand):
                 continue
             for drift in drifts:
                 kinds[drift.kind] += 1
-                verb = "found" if dry_run else "repaired"
+                repaired += drift.repaired
+                verb = "repaired" if drift.repaired else ("found" if dry_run else "needs a person")
                 progress.write(f"{drift.workspace}: {drift.kind}: {drift.detail} [{verb}]", file=self.stdout)
-        checked = len(progress)
-        total = sum(kinds.values())
         breakdown = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())) or "none"
-        action = "would repair" if dry_run else "repaired"
-        self.stdout.write(f"Checked {checked} workspace(s): {total} drift(s) {action} ({breakdown}).")
+        outcome = "nothing changed (dry run)" if dry_run else f"{repaired} repaired"
+        self.stdout.write(
+            f"Checked {len(progress)} workspace(s): {sum(kinds.values())} drift(s) ({breakdown}); {outcome}."
+        )
         for failure in failures:
             self.stderr.write(f"failed: {failure}")
         if failures:
