@@ -3,7 +3,7 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,6 +31,10 @@ BILLING_PERIOD = re.compile(r"^([1-9]\d{3})-(0[1-9]|1[0-2])$")
 # GET /usage/historical: without dates, the last 30 days / 12 ISO weeks / 12 months up to today.
 HISTORICAL_DEFAULT_BUCKETS = {"day": 30, "week": 12, "month": 12}
 HISTORICAL_MAX_BUCKETS = 366
+
+
+# A documented 4xx of a GET (the schema hook adds 400 to writes only).
+ERROR_RESPONSE = OpenApiResponse(response={"$ref": "#/components/schemas/Error"}, description="Error")
 
 
 def _today():
@@ -74,7 +78,7 @@ class HistoricalUsageView(WorkspaceAPIView):
             OpenApiParameter("endDate", OpenApiTypes.DATE, description="Last day (YYYY-MM-DD), inclusive."),
             OpenApiParameter("granularity", str, enum=list(HISTORICAL_DEFAULT_BUCKETS), description="Default: day."),
         ],
-        responses=HistoricalBucketSerializer(many=True),
+        responses={200: HistoricalBucketSerializer(many=True), 400: ERROR_RESPONSE},
     )
     def get(self, request, slug):
         query = HistoricalQuerySerializer(data=request.query_params)
@@ -123,7 +127,7 @@ class PeriodUsageView(WorkspaceAPIView):
         parameters=[
             OpenApiParameter("billingPeriod", str, OpenApiParameter.PATH, description="Billing period (e.g., 2024-01)")
         ],
-        responses=PeriodUsageSerializer,
+        responses={200: PeriodUsageSerializer, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
     )
     def get(self, request, slug, billingPeriod):
         match = BILLING_PERIOD.match(billingPeriod)
@@ -191,7 +195,7 @@ class WorkspaceQuotaView(InternalAPIView):
             "past it on overage until the spending cap is reached."
         ),
         parameters=[QuotaQuerySerializer],
-        responses=QuotaResponseSerializer,
+        responses={200: QuotaResponseSerializer, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
     )
     def get(self, request, slug):
         query = QuotaQuerySerializer(data=request.query_params)
