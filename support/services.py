@@ -32,13 +32,14 @@ def _locked(issue):
     return SupportIssue.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=issue.pk)
 
 
-def create_issue(*, workspace, author, title, description, type, priority, category="", request=None):
+def create_issue(*, workspace, author, title, description, issue_type, priority, category="", request=None):
+    """Open an issue; staff hear of high and urgent ones once it commits."""
     with transaction.atomic():
         issue = SupportIssue.objects.create(
             workspace=workspace,
             title=title,
             description=description,
-            type=type,
+            type=issue_type,
             priority=priority,
             category=category,
             created_by=author,
@@ -50,7 +51,7 @@ def create_issue(*, workspace, author, title, description, type, priority, categ
             resource_id=issue.pk,
             summary=f"Support issue #{issue.pk} opened: {title}",
             actor=author,
-            metadata={"type": type, "priority": priority, "category": category},
+            metadata={"type": issue_type, "priority": priority, "category": category},
             request=request,
         )
         if priority in URGENT_PRIORITIES:

@@ -59,8 +59,16 @@ class SupportIssueListView(SupportAPIView):
     def post(self, request, slug):
         serializer = SupportIssueCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         issue = services.create_issue(
-            workspace=self.workspace, author=request.user, request=request, **serializer.validated_data
+            workspace=self.workspace,
+            author=request.user,
+            title=data["title"],
+            description=data["description"],
+            issue_type=data["type"],
+            priority=data["priority"],
+            category=data["category"],
+            request=request,
         )
         return Response(SupportIssueSerializer(issue).data, status=status.HTTP_201_CREATED)
 

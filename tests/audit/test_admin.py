@@ -53,3 +53,12 @@ def test_not_even_a_superuser_can_delete_an_event(staff_client, workspace):
     assert staff_client.post(f"{CHANGELIST}{event.pk}/delete/", {"post": "yes"}).status_code == 403
     staff_client.post(CHANGELIST, {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"})
     assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_staff_filter_events_by_registered_type(staff_client, workspace):
+    add_event(workspace, event_type="workspace.deleted", summary="the deletion")
+    add_event(workspace, summary="an update")
+
+    html = staff_client.get(CHANGELIST, {"type": "workspace.deleted"}).content.decode()
+
+    assert "the deletion" in html and "an update" not in html
