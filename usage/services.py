@@ -15,7 +15,7 @@ from django.utils.dateparse import parse_datetime
 from audit.services import record
 from billing.selectors import current_billing_period
 from usage import middleware, selectors
-from usage.metrics import METRICS
+from usage.metrics import LIMIT_OF_METRIC, METRICS
 from usage.models import DailyUsage, QuotaAlert, UsageEvent
 from workspaces.selectors import get_workspaces_by_refs
 
@@ -88,7 +88,8 @@ def ingest_events(*, events, source="", now=None):
         inserted_ids = _insert_new_events(valid, source=source, now=now)
         new_events = [event for event in valid if event.event_id in inserted_ids]
         _fold_into_rollups(new_events, now=now)
-        touched = sorted({str(event.workspace.pk) for event in new_events})
+        # Only usage a plan limits can cross a quota threshold.
+        touched = sorted({str(event.workspace.pk) for event in new_events if event.metric in LIMIT_OF_METRIC})
         if touched:
             from usage.tasks import check_quota_alerts
 
