@@ -153,10 +153,10 @@ def on_invoice_uncollectible(workspace, data, event):
 
 
 def on_subscription_changed(workspace, data, event):
-    deleted = event["type"] == "customer.subscription.deleted"
+    verb = event["type"].rsplit(".", 1)[-1]  # created, updated, deleted
     _record(
-        workspace, event, "subscription.deleted" if deleted else "subscription.updated", "subscription",
-        f"Subscription {data['id']} {'cancelled' if deleted else 'updated'} (status {data.get('status')})",
+        workspace, event, "subscription.deleted" if verb == "deleted" else "subscription.updated", "subscription",
+        f"Subscription {data['id']} {'cancelled' if verb == 'deleted' else verb} (status {data.get('status')})",
         {"status": data.get("status"), "cancel_at_period_end": data.get("cancel_at_period_end")},
     )
     # Events can arrive out of order: follow the subscription as dj-stripe just re-fetched it, not the snapshot.
@@ -180,6 +180,7 @@ HANDLERS = {
     "invoice.paid": on_invoice_paid,
     "invoice.payment_failed": on_invoice_payment_failed,
     "invoice.marked_uncollectible": on_invoice_uncollectible,
+    "customer.subscription.created": on_subscription_changed,
     "customer.subscription.updated": on_subscription_changed,
     "customer.subscription.deleted": on_subscription_changed,
     "payment_method.attached": on_payment_method_attached,

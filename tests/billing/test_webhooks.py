@@ -253,3 +253,17 @@ def test_a_late_subscription_event_cannot_undo_a_newer_plan(subscribed, stripe_s
 
     subscribed.refresh_from_db()
     assert subscribed.plan.code == "enterprise"
+
+
+def test_a_subscription_created_outside_the_service_sets_the_plan(stripe_sandbox, workspace, owner_client, deliver):
+    add_card(owner_client, workspace, stripe_sandbox)
+    starter_price = Plan.objects.get(code="starter").stripe_price_monthly_id
+    created = stripe_sandbox.post(
+        "subscriptions", customer=_customer_id(workspace), **{"items[0][price]": starter_price}
+    )
+
+    deliver(stripe_event("customer.subscription.created", created))
+
+    workspace.refresh_from_db()
+    assert workspace.plan.code == "starter"
+    assert AuditEvent.objects.filter(workspace_id=workspace.pk, type="plan.changed").get().actor_type == "system"
