@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import socket
 import time
 
 import pytest
@@ -81,16 +82,18 @@ def stripe_sandbox(stripe_server, settings):
     return Sandbox(stripe_server)
 
 
-@pytest.fixture
-def stripe_unreachable(stripe_sandbox, settings):
-    """Stripe configured but down: STRIPE_API_BASE points at a loopback port nothing listens on."""
-    import socket
-
+def closed_loopback_url():
+    """A loopback URL nothing listens on: connecting to it is refused, a real network fault."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    settings.STRIPE_API_BASE = f"http://127.0.0.1:{closed_port}"
-    return closed_port
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def stripe_unreachable(stripe_sandbox, settings):
+    """Stripe configured but down: STRIPE_API_BASE points at a closed loopback port."""
+    settings.STRIPE_API_BASE = closed_loopback_url()
 
 
 def sign(payload, *, secret=WEBHOOK_SECRET, timestamp=None):

@@ -10,7 +10,7 @@ from django.db import connection
 
 from audit.models import AuditEvent
 from billing.models import Plan, StripeWebhookEvent
-from tests.billing.conftest import SECRET_KEY, sign, stripe_event
+from tests.billing.conftest import SECRET_KEY, closed_loopback_url, sign, stripe_event
 from tests.billing.factories import add_card, subscribe
 from tests.helpers import API, assert_error, client_for
 from workspaces import services as workspace_services
@@ -194,7 +194,7 @@ def test_an_event_that_fails_midway_applies_nothing_and_is_retried(subscribed, s
     deliver(stripe_event("invoice.marked_uncollectible", {**invoice, "status": "uncollectible"}))
     paid = stripe_event("invoice.paid", invoice)
     sandbox_url = settings.STRIPE_API_BASE
-    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # dj-stripe re-fetches the invoice: Stripe is now unreachable
+    settings.STRIPE_API_BASE = closed_loopback_url()  # dj-stripe re-fetches the invoice: Stripe is now unreachable
 
     failed = deliver(paid)
 
