@@ -326,6 +326,8 @@ USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS = env.int("USAGE_EVENT_MAX_FUTURE_SKEW_SECON
 # --- support and audit
 # Where staff open an issue from a notification email (the admin's support queue).
 SUPPORT_CONSOLE_URL = env("SUPPORT_CONSOLE_URL", default="http://127.0.0.1:8000/admin/support/supportissue/")
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend (one file per message).
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 
 # --- Production hardening: on unless DEBUG.
 if not DEBUG:
