@@ -345,6 +345,26 @@ def sweep_stalled_provisioning(*, now):
     return len(stalled)
 
 
+def provision_missing_services(*, workspaces):
+    """Add and enqueue the registered services `workspaces` lack (a service added to
+    WORKSPACE_PROVISIONERS after they were created); returns {slug: [services added]}."""
+    registered = registered_services()
+    added = {}
+    for workspace in workspaces.filter(status__in=(WorkspaceStatus.ACTIVE, WorkspaceStatus.SUSPENDED)):
+        with transaction.atomic():
+            present = set(workspace.provisioned_services.values_list("service", flat=True))
+            missing = [service for service in registered if service not in present]
+            if not missing:
+                continue
+            ServiceProvisioning.objects.bulk_create(
+                [ServiceProvisioning(workspace=workspace, service=service) for service in missing],
+                ignore_conflicts=True,  # a concurrent run added them: the unique constraint decides
+            )
+            transaction.on_commit(partial(enqueue_provisioning, workspace_id=workspace.pk, services=missing))
+        added[workspace.slug] = missing
+    return added
+
+
 # --- Exports
 
 

@@ -1,8 +1,10 @@
 """Provisioning: one task per service when a workspace is created, retries with backoff, manual retry."""
 
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 from freezegun import freeze_time
 
@@ -323,3 +325,32 @@ def test_sign_up_still_succeeds_when_the_broker_is_down(api_client, platform_ser
     assert response.status_code == 201, response.content
     workspace = Workspace.objects.get(pk=response.json()["workspace"]["id"])
     assert statuses(workspace) == {"storage": "pending", "compute": "pending"}  # the sweeper enqueues them later
+
+
+# --- services added to the registry later
+
+
+def test_provision_workspaces_adds_a_newly_registered_service_to_existing_workspaces(
+    platform_service, django_capture_on_commit_callbacks
+):
+    existing = WorkspaceFactory()
+    ServiceProvisioning.objects.create(workspace=existing, service="storage", status="ready", ready_at=timezone.now())
+    deleted = WorkspaceFactory(pending_deletion=True)
+    out = io.StringIO()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("provision_workspaces", stdout=out)
+
+    assert statuses(existing) == {"storage": "ready", "compute": "ready"}
+    assert statuses(deleted) == {}  # a workspace pending deletion gets nothing new
+    assert f"{existing.slug}: compute" in out.getvalue()
+
+
+def test_provision_workspaces_can_be_limited_to_some_workspaces(platform_service, django_capture_on_commit_callbacks):
+    chosen, other = WorkspaceFactory(), WorkspaceFactory()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("provision_workspaces", chosen.slug, stdout=io.StringIO())
+
+    assert statuses(chosen) == {"storage": "ready", "compute": "ready"}
+    assert statuses(other) == {}
