@@ -55,13 +55,17 @@ def _default_actor_type(actor):
 
 
 def _lock_chain(workspace):
-    """The workspace's chain head, locked until the transaction ends: appends to one chain are serial."""
-    chain = AuditChain.objects.select_for_update().filter(workspace_id=workspace.pk).first()
-    if chain is None:
-        # First event of this workspace: serialize the head's creation on the workspace row.
-        type(workspace).objects.select_for_update().filter(pk=workspace.pk).values_list("pk", flat=True).get()
-        chain, _created = AuditChain.objects.select_for_update().get_or_create(workspace_id=workspace.pk)
-    return chain
+    """The workspace's chain head, read while holding a lock on the workspace row.
+
+    Every append locks the workspace first, the same order as services that lock the workspace
+    before recording, so concurrent appends queue instead of deadlocking (locking the head row
+    first deadlocks against them: inserting the event checks its foreign key to the workspace).
+    FOR NO KEY UPDATE leaves other tables' foreign-key checks against the workspace unblocked.
+    The head is read by a second statement, after the lock is granted, so it is the committed
+    head of the previous append. Returns an unsaved AuditChain for the workspace's first event.
+    """
+    type(workspace).objects.select_for_update(no_key=True).filter(pk=workspace.pk).values_list("pk", flat=True).get()
+    return AuditChain.objects.filter(workspace_id=workspace.pk).first() or AuditChain(workspace_id=workspace.pk)
 
 
 def record(
@@ -132,7 +136,10 @@ def record(
         event.save(force_insert=True)
         chain.head_hash = event.entry_hash
         chain.length += 1
-        chain.save(update_fields=["head_hash", "length"])
+        if chain._state.adding:
+            chain.save(force_insert=True)
+        else:
+            chain.save(update_fields=["head_hash", "length"])
     return event
 
 
