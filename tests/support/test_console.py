@@ -3,6 +3,8 @@
 import pytest
 from django.contrib.auth.models import Permission
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
 from audit.services import record
@@ -198,3 +200,13 @@ def test_a_customer_cannot_reach_the_console(client, workspace):
     client.force_login(UserFactory())
 
     assert client.get(QUEUE).status_code == 302  # to the admin login
+
+
+def test_the_queue_costs_the_same_queries_for_two_issues_or_twenty(console, workspace, django_assert_num_queries):
+    SupportIssueFactory.create_batch(2, workspace=workspace, assigned_to=StaffFactory())
+    with CaptureQueriesContext(connection) as few:
+        console.get(QUEUE)
+    SupportIssueFactory.create_batch(18, workspace=WorkspaceFactory(), assigned_to=StaffFactory())
+
+    with django_assert_num_queries(len(few)):
+        console.get(QUEUE)

@@ -286,3 +286,11 @@ def test_nobody_is_emailed_about_their_own_status_change(
         member_client.put(_issue(issue), {"status": "closed"}, format="json")
 
     assert mail.outbox == []
+
+
+def test_reading_an_issue_takes_three_queries(workspace, other_workspace, owner_client, django_assert_num_queries):
+    issue = SupportIssueFactory(workspace=workspace)
+
+    # the user (JWT), the membership, the issue (with its workspace)
+    with django_assert_num_queries(3):
+        owner_client.get(_issue(issue))
