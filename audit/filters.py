@@ -11,11 +11,17 @@ from centrali.api.errors import field_error
 MAX_FILTER_LENGTH = 200
 
 
-def _text(query_params, name):
-    value = query_params.get(name, "").strip()
+def checked_text(name, value):
+    """`value` if the database can compare it: not too long, no NUL character; else a 400 naming `name`."""
     if len(value) > MAX_FILTER_LENGTH:
         raise field_error(name, f"`{name}` is longer than {MAX_FILTER_LENGTH} characters.", code="INVALID_FILTER")
-    return value or None
+    if "\x00" in value:
+        raise field_error(name, f"`{name}` may not contain NUL characters.", code="INVALID_FILTER")
+    return value
+
+
+def _text(query_params, name):
+    return checked_text(name, query_params.get(name, "").strip()) or None
 
 
 def _instant(query_params, name, *, end_of_day):

@@ -1,6 +1,21 @@
+import json
+
 from rest_framework import serializers
 
 from audit.events import PLATFORM_EVENT_TYPE_PATTERN, ActorType
+
+MAX_METADATA_BYTES = 16_384
+
+
+def _contains_nul(value):
+    """PostgreSQL text and jsonb refuse NUL characters, in keys and values alike."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
 
 
 class AuditEntrySerializer(serializers.Serializer):
@@ -48,6 +63,13 @@ class PlatformEventSerializer(serializers.Serializer):
     ipAddress = serializers.IPAddressField(required=False, allow_null=True, default=None)
     userAgent = serializers.CharField(max_length=400, required=False, allow_blank=True, default="")
     requestId = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+
+    def validate_metadata(self, metadata):
+        if _contains_nul(metadata):
+            raise serializers.ValidationError("May not contain NUL characters.")
+        if len(json.dumps(metadata)) > MAX_METADATA_BYTES:
+            raise serializers.ValidationError(f"At most {MAX_METADATA_BYTES} bytes of JSON.")
+        return metadata
 
 
 class PlatformEventBatchSerializer(serializers.Serializer):

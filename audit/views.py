@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from audit import selectors, services
 from audit.csv_export import csv_lines
-from audit.filters import parse_activity_filters
+from audit.filters import checked_text, parse_activity_filters
 from audit.models import AuditEvent
 from audit.serializers import (
     AuditPageSerializer,
@@ -64,7 +64,10 @@ class AuditResourceHistoryView(WorkspaceAPIView):
         cursor = parse_cursor_params(request.query_params, model_field=_ID_FIELD)
         return _page_response(
             *selectors.resource_history_page(
-                workspace=self.workspace, resource_type=resourceType, resource_id=resourceId, cursor=cursor
+                workspace=self.workspace,
+                resource_type=checked_text("resourceType", resourceType),
+                resource_id=checked_text("resourceId", resourceId),
+                cursor=cursor,
             )
         )
 

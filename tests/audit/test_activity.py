@@ -243,3 +243,16 @@ def test_history_validates_its_paging(owner_client, workspace):
     response = owner_client.get(f"{API}/{workspace.slug}/audit/workspace/x/history", {"limit": 500})
 
     assert_error(response, status=400, code="INVALID_PAGINATION")
+
+
+@pytest.mark.parametrize("name", ["resourceType", "type", "actorId", "search"])
+def test_a_nul_character_in_a_filter_is_a_400(owner_client, workspace, name):
+    body = assert_error(_activity(owner_client, workspace, **{name: "a\x00b"}), status=400, code="INVALID_FILTER")
+
+    assert list(body["details"]) == [name]
+
+
+def test_a_nul_character_in_the_history_path_is_a_400(owner_client, workspace):
+    response = owner_client.get(f"{API}/{workspace.slug}/audit/x%00y/z/history")
+
+    assert list(assert_error(response, status=400, code="INVALID_FILTER")["details"]) == ["resourceType"]

@@ -98,3 +98,7 @@ def test_a_member_of_another_workspace_cannot_export(workspace, other_workspace,
     response = member_of(other_workspace).get(f"{API}/{workspace.slug}/audit/export")
 
     assert_error(response, status=403, code="NOT_A_MEMBER")
+
+
+def test_a_nul_character_in_a_filter_is_a_400_not_a_broken_stream(owner_client, workspace):
+    assert_error(_export(owner_client, workspace, actorId="\x00"), status=400, code="INVALID_FILTER")

@@ -122,6 +122,9 @@ def test_a_service_cannot_forge_the_workspace_services_own_events(service_client
         ({"occurredAt": "yesterday"}, "events.0.occurredAt"),
         ({"actorType": "staff"}, "events.0.actorType"),
         ({"ipAddress": "999.1.1.1"}, "events.0.ipAddress"),
+        ({"summary": "a\x00b"}, "events.0.summary"),
+        ({"metadata": {"note": "a\x00b"}}, "events.0.metadata"),
+        ({"metadata": {"blob": "x" * 20_000}}, "events.0.metadata"),
     ],
 )
 def test_malformed_events_are_a_400_naming_the_field(service_client, workspace, overrides, field):
