@@ -4,13 +4,18 @@ The test database is built without migrations, so each test installs the same tr
 (audit.db) that the migration installs, and drops it afterwards.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from audit.db import drop_append_only_trigger, install_append_only_trigger
 from audit.models import AuditEvent
 from audit.services import purge_workspace_events
 from tests.audit.helpers import add_event
+from tests.factories import WorkspaceFactory
+from workspaces.services import purge_workspace
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -78,3 +83,17 @@ def test_appends_still_work(workspace):
     add_event(workspace)
 
     assert AuditEvent.objects.filter(workspace=workspace).count() == 2
+
+
+def test_the_workspace_purge_service_passes_the_trigger(other_workspace):
+    now = timezone.now()
+    due = WorkspaceFactory(
+        pending_deletion=True, deleted_at=now - timedelta(days=31), restore_deadline=now - timedelta(days=1)
+    )
+    add_event(due)
+    kept = add_event(other_workspace)
+
+    tombstone = purge_workspace(workspace=due, now=now)
+
+    assert tombstone.counts["audit_events"] == 1
+    assert list(AuditEvent.objects.values_list("pk", flat=True)) == [kept.pk]
