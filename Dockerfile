@@ -13,7 +13,7 @@ RUN pip install -r requirements.txt
 COPY . .
 RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput --verbosity 0 \
     && useradd --system --uid 10001 --home-dir /app centrali \
-    && mkdir -p /app/var && chown -R centrali /app/var
+    && mkdir -p /app/var/media && chown -R centrali /app/var
 
 USER centrali
 EXPOSE 8000
