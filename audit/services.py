@@ -62,10 +62,11 @@ def _lock_chain(workspace):
     first deadlocks against them: inserting the event checks its foreign key to the workspace).
     FOR NO KEY UPDATE leaves other tables' foreign-key checks against the workspace unblocked.
     The head is read by a second statement, after the lock is granted, so it is the committed
-    head of the previous append. Returns an unsaved AuditChain for the workspace's first event.
+    head of the previous append. Returns (chain, is_first_event).
     """
     type(workspace).objects.select_for_update(no_key=True).filter(pk=workspace.pk).values_list("pk", flat=True).get()
-    return AuditChain.objects.filter(workspace_id=workspace.pk).first() or AuditChain(workspace_id=workspace.pk)
+    chain = AuditChain.objects.filter(workspace_id=workspace.pk).first()
+    return (chain, False) if chain else (AuditChain(workspace_id=workspace.pk), True)
 
 
 def record(
@@ -112,7 +113,7 @@ def record(
 
     # No savepoint: a failed append must fail the change it records, and it saves two queries.
     with transaction.atomic(savepoint=False):
-        chain = _lock_chain(workspace)
+        chain, is_first_event = _lock_chain(workspace)
         event = AuditEvent(
             workspace_id=workspace.pk,
             event_id=event_id,
@@ -136,7 +137,7 @@ def record(
         event.save(force_insert=True)
         chain.head_hash = event.entry_hash
         chain.length += 1
-        if chain._state.adding:
+        if is_first_event:
             chain.save(force_insert=True)
         else:
             chain.save(update_fields=["head_hash", "length"])

@@ -23,6 +23,13 @@ _PRIORITY_RANK = Case(
     default=Value(3),
     output_field=IntegerField(),
 )
+# Issues still waiting on someone come before resolved and closed ones.
+_STATUS_RANK = Case(
+    When(status__in=[IssueStatus.OPEN, IssueStatus.IN_PROGRESS], then=Value(0)),
+    When(status=IssueStatus.RESOLVED, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
 _PRIORITY_COLOURS = {IssuePriority.URGENT: "#ba2121", IssuePriority.HIGH: "#c86400"}
 
 
@@ -50,12 +57,13 @@ class SupportIssueAdmin(admin.ModelAdmin):
         # Annotated before ordering, so the queue can sort by urgency.
         return (
             SupportIssue.objects.select_related("workspace__plan", "created_by", "assigned_to")
-            .annotate(priority_rank=_PRIORITY_RANK)
+            .annotate(status_rank=_STATUS_RANK, priority_rank=_PRIORITY_RANK)
             .order_by(*self.get_ordering(request))
         )
 
     def get_ordering(self, request):
-        return ("priority_rank", "-created_at")  # urgent first, then newest
+        # The queue: waiting issues, most urgent first, longest-waiting first.
+        return ("status_rank", "priority_rank", "created_at")
 
     # Issues come from workspaces through the API, and the thread is their record.
     def has_add_permission(self, request):

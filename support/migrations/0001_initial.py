@@ -6,88 +6,179 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('workspaces', '0002_provisioning_exports_purge_tombstone'),
+        ("workspaces", "0002_provisioning_exports_purge_tombstone"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SupportIssue',
+            name="SupportIssue",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField()),
-                ('type', models.CharField(choices=[('bug', 'Bug'), ('feature-request', 'Feature request'), ('question', 'Question')], default='question', max_length=20)),
-                ('priority', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('urgent', 'Urgent')], default='medium', max_length=10)),
-                ('category', models.CharField(blank=True, default='', max_length=64)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('in_progress', 'In progress'), ('resolved', 'Resolved'), ('closed', 'Closed')], default='open', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('assigned_to', models.ForeignKey(blank=True, limit_choices_to={'is_staff': True}, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='support_issues_assigned', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='support_issues_created', to=settings.AUTH_USER_MODEL)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='support_issues', to='workspaces.workspace')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField()),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[("bug", "Bug"), ("feature-request", "Feature request"), ("question", "Question")],
+                        default="question",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[("low", "Low"), ("medium", "Medium"), ("high", "High"), ("urgent", "Urgent")],
+                        default="medium",
+                        max_length=10,
+                    ),
+                ),
+                ("category", models.CharField(blank=True, default="", max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("in_progress", "In progress"),
+                            ("resolved", "Resolved"),
+                            ("closed", "Closed"),
+                        ],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "assigned_to",
+                    models.ForeignKey(
+                        blank=True,
+                        limit_choices_to={"is_staff": True},
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="support_issues_assigned",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="support_issues_created",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="support_issues",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Comment',
+            name="Comment",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('comment', 'Comment'), ('staff_reply', 'Staff reply'), ('internal_note', 'Staff internal note')], default='comment', max_length=16)),
-                ('body', models.TextField()),
-                ('display_name', models.CharField(max_length=120)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('edited_at', models.DateTimeField(blank=True, null=True)),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('issue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comments', to='support.supportissue')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("comment", "Comment"),
+                            ("staff_reply", "Staff reply"),
+                            ("internal_note", "Staff internal note"),
+                        ],
+                        default="comment",
+                        max_length=16,
+                    ),
+                ),
+                ("body", models.TextField()),
+                ("display_name", models.CharField(max_length=120)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("edited_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "issue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="comments", to="support.supportissue"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddIndex(
-            model_name='supportissue',
-            index=models.Index(fields=['workspace', '-created_at', '-id'], name='support_issue_ws_created'),
+            model_name="supportissue",
+            index=models.Index(fields=["workspace", "-created_at", "-id"], name="support_issue_ws_created"),
         ),
         migrations.AddIndex(
-            model_name='supportissue',
-            index=models.Index(fields=['workspace', 'status', '-created_at', '-id'], name='support_issue_ws_status'),
+            model_name="supportissue",
+            index=models.Index(fields=["workspace", "status", "-created_at", "-id"], name="support_issue_ws_status"),
         ),
         migrations.AddIndex(
-            model_name='supportissue',
-            index=models.Index(fields=['status', 'priority'], name='support_issue_console'),
+            model_name="supportissue",
+            index=models.Index(fields=["status", "priority"], name="support_issue_console"),
         ),
         migrations.AddConstraint(
-            model_name='supportissue',
-            constraint=models.CheckConstraint(condition=models.Q(('type__in', ['bug', 'feature-request', 'question'])), name='support_issue_type_valid'),
+            model_name="supportissue",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("type__in", ["bug", "feature-request", "question"])),
+                name="support_issue_type_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='supportissue',
-            constraint=models.CheckConstraint(condition=models.Q(('priority__in', ['low', 'medium', 'high', 'urgent'])), name='support_issue_priority_valid'),
+            model_name="supportissue",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("priority__in", ["low", "medium", "high", "urgent"])),
+                name="support_issue_priority_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='supportissue',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['open', 'in_progress', 'resolved', 'closed'])), name='support_issue_status_valid'),
+            model_name="supportissue",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["open", "in_progress", "resolved", "closed"])),
+                name="support_issue_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='supportissue',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'closed'), _negated=True), ('closed_at__isnull', False), _connector='OR'), name='support_issue_closed_has_time'),
+            model_name="supportissue",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "closed"), _negated=True), ("closed_at__isnull", False), _connector="OR"
+                ),
+                name="support_issue_closed_has_time",
+            ),
         ),
         migrations.AddIndex(
-            model_name='comment',
-            index=models.Index(fields=['issue', '-id'], name='support_comment_issue'),
+            model_name="comment",
+            index=models.Index(fields=["issue", "-id"], name="support_comment_issue"),
         ),
         migrations.AddConstraint(
-            model_name='comment',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['comment', 'staff_reply', 'internal_note'])), name='support_comment_kind_valid'),
+            model_name="comment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["comment", "staff_reply", "internal_note"])),
+                name="support_comment_kind_valid",
+            ),
         ),
     ]

@@ -210,3 +210,15 @@ def test_the_queue_costs_the_same_queries_for_two_issues_or_twenty(console, work
 
     with django_assert_num_queries(len(few)):
         console.get(QUEUE)
+
+
+def test_the_queue_puts_waiting_issues_before_closed_ones_and_the_longest_waiting_first(console, workspace):
+    SupportIssueFactory(
+        workspace=workspace, title="Closed urgent", priority="urgent", status="closed", closed_at="2026-11-01T00:00:00Z"
+    )
+    SupportIssueFactory(workspace=workspace, title="Older high", priority="high")
+    SupportIssueFactory(workspace=workspace, title="Newer high", priority="high")
+
+    html = console.get(QUEUE).content.decode()
+
+    assert html.index("Older high") < html.index("Newer high") < html.index("Closed urgent")
