@@ -1,8 +1,8 @@
-"""PostgreSQL-only DDL of the audit log: the append-only trigger (migration 0004) and
+"""PostgreSQL-only DDL of the audit log: the append-only triggers (migrations 0004, 0007) and
 the trigram indexes behind `search` (migration 0005). Both are no-ops on SQLite.
 
-The trigger refuses every UPDATE of an audit row and every DELETE unless the
-transaction set `centrali.audit_purge` (audit.services.purge_workspace_events does,
+The triggers refuse every UPDATE and TRUNCATE of the audit table and every DELETE unless
+the transaction set `centrali.audit_purge` (audit.services.purge_workspace_events does,
 with set_config(..., is_local => true), so the permission ends with that transaction).
 """
 
@@ -23,9 +23,15 @@ DROP TRIGGER IF EXISTS audit_event_append_only ON audit_auditevent;
 CREATE TRIGGER audit_event_append_only
     BEFORE UPDATE OR DELETE ON audit_auditevent
     FOR EACH ROW EXECUTE FUNCTION audit_event_append_only();
+
+DROP TRIGGER IF EXISTS audit_event_no_truncate ON audit_auditevent;
+CREATE TRIGGER audit_event_no_truncate
+    BEFORE TRUNCATE ON audit_auditevent
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_event_append_only();
 """
 
 DROP_APPEND_ONLY_TRIGGER = """
+DROP TRIGGER IF EXISTS audit_event_no_truncate ON audit_auditevent;
 DROP TRIGGER IF EXISTS audit_event_append_only ON audit_auditevent;
 DROP FUNCTION IF EXISTS audit_event_append_only();
 """

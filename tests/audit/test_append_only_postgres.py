@@ -97,3 +97,13 @@ def test_the_workspace_purge_service_passes_the_trigger(other_workspace):
 
     assert tombstone.counts["audit_events"] == 1
     assert list(AuditEvent.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+def test_truncating_the_table_is_refused(workspace):
+    add_event(workspace)
+
+    with pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE audit_auditevent")
+
+    assert AuditEvent.objects.count() == 1
