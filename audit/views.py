@@ -19,6 +19,8 @@ from centrali.api.pagination import parse_cursor_params
 from centrali.api.views import WorkspaceAPIView
 
 _ID_FIELD = AuditEvent._meta.get_field("id")
+# A documented 400 of a GET (the schema hook adds 400 to writes only): bad paging or filters.
+ERROR_RESPONSE = OpenApiResponse(response={"$ref": "#/components/schemas/Error"}, description="Error")
 
 PAGE_PARAMETERS = [
     OpenApiParameter("limit", int, description="1..100, default 50"),
@@ -41,7 +43,11 @@ def _page_response(events, next_cursor, has_more):
 class AuditActivityView(WorkspaceAPIView):
     """GET /{slug}/audit/activity — the workspace's audit log, newest first, keyset-paged."""
 
-    @extend_schema(parameters=PAGE_PARAMETERS + FILTER_PARAMETERS, responses=AuditPageSerializer, tags=["Audit Log"])
+    @extend_schema(
+        parameters=PAGE_PARAMETERS + FILTER_PARAMETERS,
+        responses={200: AuditPageSerializer, 400: ERROR_RESPONSE},
+        tags=["Audit Log"],
+    )
     def get(self, request, slug):
         cursor = parse_cursor_params(request.query_params, model_field=_ID_FIELD)
         filters = parse_activity_filters(request.query_params)
@@ -57,7 +63,7 @@ class AuditResourceHistoryView(WorkspaceAPIView):
             OpenApiParameter("resourceType", str, OpenApiParameter.PATH, description="e.g. structure, function, user"),
             OpenApiParameter("resourceId", str, OpenApiParameter.PATH),
         ],
-        responses=AuditPageSerializer,
+        responses={200: AuditPageSerializer, 400: ERROR_RESPONSE},
         tags=["Audit Log"],
     )
     def get(self, request, slug, resourceType, resourceId):
@@ -77,7 +83,10 @@ class AuditExportView(WorkspaceAPIView):
 
     @extend_schema(
         parameters=FILTER_PARAMETERS,
-        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, one row per event")},
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, one row per event"),
+            400: ERROR_RESPONSE,
+        },
         tags=["Audit Log"],
     )
     def get(self, request, slug):

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -23,6 +23,8 @@ TAGS = ["Support"]
 ISSUE_ID = OpenApiParameter("id", str, OpenApiParameter.PATH)
 COMMENT_ID = OpenApiParameter("commentId", str, OpenApiParameter.PATH)
 _COMMENT_ID_FIELD = Comment._meta.get_field("id")
+# A documented 400 of a GET (the schema hook adds 400 to writes only): bad paging or filters.
+ERROR_RESPONSE = OpenApiResponse(response={"$ref": "#/components/schemas/Error"}, description="Error")
 
 
 class SupportAPIView(WorkspaceAPIView):
@@ -41,7 +43,7 @@ class SupportIssueListView(SupportAPIView):
             OpenApiParameter("limit", int, default=20, description="1..100"),
             OpenApiParameter("status", str, enum=IssueStatus.values),
         ],
-        responses=SupportIssuePageSerializer,
+        responses={200: SupportIssuePageSerializer, 400: ERROR_RESPONSE},
         tags=TAGS,
         operation_id="support_issues_list",
     )
@@ -100,7 +102,7 @@ class CommentListView(SupportAPIView):
             OpenApiParameter("cursor", str),
             OpenApiParameter("limit", int, default=20, description="1..100"),
         ],
-        responses=CommentPageSerializer,
+        responses={200: CommentPageSerializer, 400: ERROR_RESPONSE},
         tags=TAGS,
         operation_id="support_issue_comments_list",
     )
