@@ -45,6 +45,10 @@ EVENT_TYPES = {
     "support_issue.internal_note_added": "Staff internal note added to a support issue",
 }
 
+# Recorded like any event, but only staff see them (admin): they are about staff-only
+# records, such as internal notes on a support issue, that a workspace never sees.
+STAFF_ONLY_EVENT_TYPES = frozenset({"support_issue.internal_note_added"})
+
 # Platform services (POST internal/audit-events) report events about resources they own,
 # e.g. `structure.created`; names are dotted lowercase and never one of ours above.
 PLATFORM_EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"

@@ -1,6 +1,6 @@
 """The "audit_events" section of the workspace export archive."""
 
-from audit.models import AuditEvent
+from audit.selectors import workspace_visible_events
 from centrali.exports import ExportSection
 
 
@@ -25,6 +25,6 @@ def serialize_event(event):
 
 AUDIT_EVENTS_SECTION = ExportSection(
     name="audit_events",
-    queryset=lambda workspace: AuditEvent.objects.filter(workspace=workspace).order_by("id"),
+    queryset=lambda workspace: workspace_visible_events(workspace=workspace).order_by("id"),
     serialize=serialize_event,
 )

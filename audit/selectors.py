@@ -6,6 +6,7 @@ from datetime import datetime
 from django.db.models import Q
 
 from audit.chain import find_break
+from audit.events import STAFF_ONLY_EVENT_TYPES
 from audit.models import AuditChain, AuditEvent
 from centrali.api.pagination import keyset_page
 
@@ -20,14 +21,19 @@ class ActivityFilters:
     search: str | None = None
 
 
+def workspace_visible_events(*, workspace):
+    """The events a workspace's members may read: all of its log but the staff-only types."""
+    return AuditEvent.objects.filter(workspace=workspace).exclude(type__in=STAFF_ONLY_EVENT_TYPES)
+
+
 def recent_activity(*, workspace, limit=10):
     """The workspace's newest audit events, newest first."""
-    return list(AuditEvent.objects.filter(workspace=workspace).order_by("-id")[:limit])
+    return list(workspace_visible_events(workspace=workspace).order_by("-id")[:limit])
 
 
 def filtered_events(*, workspace, filters):
     """The workspace's events matching `filters`, unordered (callers order by -id)."""
-    events = AuditEvent.objects.filter(workspace=workspace)
+    events = workspace_visible_events(workspace=workspace)
     if filters.resource_type:
         events = events.filter(resource_type=filters.resource_type)
     if filters.type:
@@ -49,7 +55,7 @@ def activity_page(*, workspace, filters, cursor):
 
 
 def resource_history_page(*, workspace, resource_type, resource_id, cursor):
-    events = AuditEvent.objects.filter(workspace=workspace, resource_type=resource_type, resource_id=resource_id)
+    events = workspace_visible_events(workspace=workspace).filter(resource_type=resource_type, resource_id=resource_id)
     return keyset_page(events, cursor)
 
 

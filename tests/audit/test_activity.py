@@ -256,3 +256,21 @@ def test_a_nul_character_in_the_history_path_is_a_400(owner_client, workspace):
     response = owner_client.get(f"{API}/{workspace.slug}/audit/x%00y/z/history")
 
     assert list(assert_error(response, status=400, code="INVALID_FILTER")["details"]) == ["resourceType"]
+
+
+def test_staff_only_events_are_recorded_but_never_shown_to_the_workspace(owner_client, workspace, other_workspace):
+    visible = add_event(workspace, event_type="support_issue.updated", resource_type="support_issue", resource_id="7")
+    add_event(
+        workspace,
+        event_type="support_issue.internal_note_added",
+        resource_type="support_issue",
+        resource_id="7",
+        summary="Staff added an internal note",
+        actor_type="staff",
+    )
+
+    activity = _activity(owner_client, workspace)
+    history = owner_client.get(f"{API}/{workspace.slug}/audit/support_issue/7/history")
+
+    assert _ids(activity) == _ids(history) == [str(visible.pk)]
+    assert "internal note" not in owner_client.get(f"{API}/{workspace.slug}/audit/export").getvalue().decode()

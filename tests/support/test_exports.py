@@ -45,3 +45,10 @@ def test_audit_events_are_in_the_export_with_their_hashes(workspace, other_works
 
     assert [row["id"] for row in rows] == [str(first.pk), str(second.pk)]
     assert rows[1]["previousHash"] == rows[0]["hash"] == first.entry_hash
+
+
+def test_staff_only_audit_events_are_not_in_the_export(workspace):
+    issue = SupportIssueFactory(workspace=workspace)
+    add_internal_note(issue=issue, staff=StaffFactory(), body="staff only")
+
+    assert [row["type"] for row in _export("audit_events", workspace)] == []
