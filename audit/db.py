@@ -1,5 +1,5 @@
 """PostgreSQL-only DDL of the audit log: the append-only triggers (migrations 0004, 0007) and
-the trigram indexes behind `search` (migration 0005). Both are no-ops on SQLite.
+the trigram indexes behind `search` (migrations 0005, 0008). Both are no-ops on SQLite.
 
 The triggers refuse every UPDATE and TRUNCATE of the audit table and every DELETE unless
 the transaction set `centrali.audit_purge` (audit.services.purge_workspace_events does,
@@ -50,11 +50,15 @@ def drop_append_only_trigger(connection):
 
 
 # `search` is icontains over summary and resource id, which Django sends to PostgreSQL as
-# UPPER(col::text) LIKE UPPER('%term%'); these expression indexes answer it without a scan.
+# UPPER(col::text) LIKE UPPER('%term%'). GIN trigram indexes answer it; leading with the
+# workspace (btree_gin) keeps the bitmap to one tenant's rows, which also keeps the planner
+# from preferring a backward walk of the primary key when a term is rare.
 SEARCH_INDEXES = {
-    "audit_summary_trgm": "UPPER(summary::text) gin_trgm_ops",
-    "audit_resource_id_trgm": "UPPER(resource_id::text) gin_trgm_ops",
+    "audit_ws_summary_trgm": "workspace_id, UPPER(summary::text) gin_trgm_ops",
+    "audit_ws_resource_id_trgm": "workspace_id, UPPER(resource_id::text) gin_trgm_ops",
 }
+# The first version (migration 0005), without the workspace.
+SUPERSEDED_SEARCH_INDEXES = ("audit_summary_trgm", "audit_resource_id_trgm")
 
 
 def install_search_indexes(connection, *, concurrently=False):
@@ -63,13 +67,15 @@ def install_search_indexes(connection, *, concurrently=False):
     how = "CONCURRENTLY " if concurrently else ""
     with connection.cursor() as cursor:
         cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
         for name, expression in SEARCH_INDEXES.items():
             cursor.execute(f"CREATE INDEX {how}IF NOT EXISTS {name} ON audit_auditevent USING gin ({expression})")
 
 
-def drop_search_indexes(connection):
+def drop_search_indexes(connection, *, names=tuple(SEARCH_INDEXES), concurrently=False):
     if connection.vendor != "postgresql":
         return
+    how = "CONCURRENTLY " if concurrently else ""
     with connection.cursor() as cursor:
-        for name in SEARCH_INDEXES:
-            cursor.execute(f"DROP INDEX IF EXISTS {name}")
+        for name in names:
+            cursor.execute(f"DROP INDEX {how}IF EXISTS {name}")
