@@ -14,11 +14,16 @@ class CentraliUserAdmin(UserAdmin):
 
 
 class MembershipInline(admin.TabularInline):
+    """Shown, not edited: membership changes belong to the IAM flows, and each must be audited."""
+
     model = Membership
     extra = 0
-    autocomplete_fields = ("user",)
+    can_delete = False
     fields = ("user", "role", "created_at")
-    readonly_fields = ("created_at",)
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class ServiceProvisioningInline(admin.TabularInline):
@@ -38,10 +43,21 @@ class WorkspaceAdmin(admin.ModelAdmin):
     list_filter = ("status", "plan")
     search_fields = ("slug", "name", "owner__email")
     list_select_related = ("owner", "plan")
-    readonly_fields = ("id", "status", "deleted_at", "restore_deadline", "created_at", "updated_at")
-    autocomplete_fields = ("owner",)
+    # Staff change a workspace only through the actions below, which go through the services
+    # and write a staff audit event; the form is read-only and deletion is the purge's alone
+    # (on PostgreSQL the audit trigger would refuse a cascade from here anyway).
+    readonly_fields = (
+        "id", "name", "slug", "description", "owner", "plan", "status", "deleted_at", "restore_deadline",
+        "created_at", "updated_at",
+    )
     inlines = [MembershipInline, ServiceProvisioningInline]
     actions = ["suspend", "unsuspend", "restore"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     @admin.display(ordering="owner__email", description="Owner email")
     def owner_email(self, workspace):

@@ -2,6 +2,7 @@ import pytest
 
 from audit.models import AuditEvent
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +69,21 @@ def test_restore_action_restores_within_grace_period(staff_client):
     workspace.refresh_from_db()
     assert workspace.status == "active"
     assert AuditEvent.objects.get(workspace=workspace, type="workspace.restored").actor_type == "staff"
+
+
+def test_staff_cannot_delete_a_workspace_from_the_admin(staff_client):
+    workspace = WorkspaceFactory()
+
+    response = staff_client.post(f"{CHANGELIST}{workspace.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 403
+    assert Workspace.objects.filter(pk=workspace.pk).exists()
+
+
+def test_workspace_form_is_read_only(staff_client):
+    workspace = WorkspaceFactory(name="Original")
+
+    staff_client.post(f"{CHANGELIST}{workspace.pk}/change/", {"name": "Edited by staff"})
+
+    workspace.refresh_from_db()
+    assert workspace.name == "Original"
