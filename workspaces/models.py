@@ -3,6 +3,7 @@ import uuid
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 
 class User(AbstractUser):
@@ -13,6 +14,11 @@ class User(AbstractUser):
 
     class Meta:
         db_table = "workspaces_user"
+        constraints = [
+            # Sign-up treats Ada@x and ada@x (and usernames alike) as the same person; so does the database.
+            models.UniqueConstraint(Lower("email"), name="user_email_unique_ignoring_case"),
+            models.UniqueConstraint(Lower("username"), name="user_username_unique_ignoring_case"),
+        ]
 
 
 class WorkspaceStatus(models.TextChoices):
