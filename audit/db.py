@@ -1,5 +1,5 @@
-"""PostgreSQL-only DDL of the audit log: the append-only triggers (migrations 0004, 0007) and
-the trigram indexes behind `search` (migrations 0005, 0008). Both are no-ops on SQLite.
+"""PostgreSQL-only DDL of the audit log: the append-only triggers (migration 0002) and the
+trigram indexes behind `search` (migration 0003). Both are no-ops on SQLite.
 
 The triggers refuse every UPDATE and TRUNCATE of the audit table and every DELETE unless
 the transaction set `centrali.audit_purge` (audit.services.purge_workspace_events does,
@@ -57,8 +57,6 @@ SEARCH_INDEXES = {
     "audit_ws_summary_trgm": "workspace_id, UPPER(summary::text) gin_trgm_ops",
     "audit_ws_resource_id_trgm": "workspace_id, UPPER(resource_id::text) gin_trgm_ops",
 }
-# The first version (migration 0005), without the workspace.
-SUPERSEDED_SEARCH_INDEXES = ("audit_summary_trgm", "audit_resource_id_trgm")
 
 
 def install_search_indexes(connection, *, concurrently=False):

@@ -10,7 +10,7 @@ class AuditEvent(models.Model):
     Entries of a workspace form a hash chain (audit.chain): `entry_hash` covers the
     entry's content and `previous_hash`, the hash of the workspace's entry before it.
     On PostgreSQL a trigger refuses UPDATE and DELETE outside the purge path
-    (migration 0004).
+    (migration 0002).
     """
 
     id = models.BigAutoField(primary_key=True)

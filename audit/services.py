@@ -16,7 +16,7 @@ from workspaces.selectors import get_workspace_by_ref
 
 _SECRET_KEYS = ("password", "secret", "token", "client_secret", "card_number", "cvc", "api_key", "authorization")
 
-# The PostgreSQL trigger of migration 0004 lets DELETE through only while this
+# The PostgreSQL trigger of migration 0002 lets DELETE through only while this
 # transaction-local setting is on; purge_workspace_events() is the one place that sets it.
 PURGE_SETTING = "centrali.audit_purge"
 

@@ -1,4 +1,4 @@
-"""The database itself refuses to rewrite history (PostgreSQL trigger of migration 0004).
+"""The database itself refuses to rewrite history (PostgreSQL trigger of migration 0002).
 
 The test database is built without migrations, so each test installs the same trigger
 (audit.db) that the migration installs, and drops it afterwards.

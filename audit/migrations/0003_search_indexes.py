@@ -8,14 +8,14 @@ def install(apps, schema_editor):
     install_search_indexes(schema_editor.connection, concurrently=True)
 
 
-def drop(apps, schema_editor):
-    drop_search_indexes(schema_editor.connection)
+def uninstall(apps, schema_editor):
+    drop_search_indexes(schema_editor.connection, concurrently=True)
 
 
 class Migration(migrations.Migration):
     atomic = False  # CREATE INDEX CONCURRENTLY cannot run inside a transaction
 
-    dependencies = [("audit", "0004_rechain_and_append_only_trigger")]
+    dependencies = [("audit", "0002_append_only_triggers")]
 
-    # PostgreSQL only (pg_trgm); a no-op on SQLite.
-    operations = [migrations.RunPython(install, drop)]
+    # PostgreSQL only (pg_trgm, btree_gin); a no-op on SQLite.
+    operations = [migrations.RunPython(install, uninstall)]
