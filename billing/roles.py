@@ -6,6 +6,8 @@ billing records, and read dj-stripe's synced Stripe objects in its admin. They c
 edit Stripe objects directly, edit plans, or reach other admin pages.
 """
 
+from centrali.staff_groups import sync_staff_group
+
 BILLING_GROUP_NAME = "Billing"
 
 BILLING_GROUP_PERMISSIONS = [
@@ -30,10 +32,6 @@ BILLING_GROUP_PERMISSIONS = [
 
 def sync_billing_group(*, group_model, permission_model):
     """Create or reset the group to exactly BILLING_GROUP_PERMISSIONS (migration 0006 and tests)."""
-    group, _created = group_model.objects.get_or_create(name=BILLING_GROUP_NAME)
-    permissions = [
-        permission_model.objects.get(content_type__app_label=app_label, codename=codename)
-        for app_label, codename in BILLING_GROUP_PERMISSIONS
-    ]
-    group.permissions.set(permissions)
-    return group
+    return sync_staff_group(
+        name=BILLING_GROUP_NAME, permissions=BILLING_GROUP_PERMISSIONS, group_model=group_model, permission_model=permission_model
+    )

@@ -5,6 +5,8 @@ write replies and internal notes (add comment). They cannot add or delete issues
 edit or delete comments, or reach other admin pages.
 """
 
+from centrali.staff_groups import sync_staff_group
+
 SUPPORT_GROUP_NAME = "Support"
 
 SUPPORT_GROUP_PERMISSIONS = [
@@ -17,10 +19,9 @@ SUPPORT_GROUP_PERMISSIONS = [
 
 def sync_support_group(*, group_model, permission_model):
     """Create or reset the group to exactly SUPPORT_GROUP_PERMISSIONS (used by migration 0002 and tests)."""
-    group, _created = group_model.objects.get_or_create(name=SUPPORT_GROUP_NAME)
-    permissions = [
-        permission_model.objects.get(content_type__app_label=app_label, codename=codename)
-        for app_label, codename in SUPPORT_GROUP_PERMISSIONS
-    ]
-    group.permissions.set(permissions)
-    return group
+    return sync_staff_group(
+        name=SUPPORT_GROUP_NAME,
+        permissions=SUPPORT_GROUP_PERMISSIONS,
+        group_model=group_model,
+        permission_model=permission_model,
+    )
