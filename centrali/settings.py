@@ -174,6 +174,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "centrali.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DATETIME_FORMAT": "iso-8601",
+    # Reverse proxies in front of the service; X-Forwarded-For is trusted only this many hops deep
+    # (rate limits and audit IPs). 0 = clients connect directly and the header is ignored.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 
 # `RATE_LIMITS=workspace_create=10/min,anon=120/min`; `off` disables every limit.

@@ -9,12 +9,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
-from kombu.exceptions import OperationalError as BrokerError
 
 from audit.events import ActorType
 from audit.services import purge_workspace_events, record
 from billing.selectors import get_default_plan
 from centrali.api.errors import ApiError, ConflictError, ServiceUnavailableError, field_error
+from centrali.tasks import publish
 from workspaces import storage as workspace_storage
 from workspaces.models import (
     ExportJob,
@@ -32,11 +32,6 @@ from workspaces.provisioning import registered_services
 from workspaces.signals import workspace_purging
 
 logger = logging.getLogger(__name__)
-
-# Publishing fails fast when the broker is down: a couple of quick retries, then the caller decides.
-PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
-# Errors of publishing a task: the broker is unreachable (or, for the filesystem broker, its folder).
-PUBLISH_ERRORS = (BrokerError, OSError)
 
 SLUG_MAX_LENGTH = 50
 
@@ -253,10 +248,7 @@ def enqueue_provisioning(*, workspace_id, services):
     from workspaces.tasks import provision_service
 
     for service in services:
-        try:
-            provision_service.apply_async(args=[str(workspace_id), service], retry_policy=PUBLISH_RETRY_POLICY)
-        except PUBLISH_ERRORS:
-            logger.warning("could not enqueue provisioning of %s for %s; the sweeper will retry", service, workspace_id)
+        publish(provision_service, str(workspace_id), service)
 
 
 def start_provisioning_attempt(*, workspace_id, service):
@@ -403,10 +395,7 @@ def request_export(*, workspace, actor, request=None):
 def _publish_export(*, job):
     from workspaces.tasks import run_export
 
-    try:
-        run_export.apply_async(args=[str(job.pk)], retry_policy=PUBLISH_RETRY_POLICY)
-    except PUBLISH_ERRORS:
-        logger.exception("could not enqueue export %s", job.pk)
+    if not publish(run_export, str(job.pk)):
         fail_export_job(job=job, message="The export could not be queued: the task queue is unavailable.")
         raise ServiceUnavailableError(
             "The task queue is unavailable; the export was not started. Try again shortly.", code="QUEUE_UNAVAILABLE"
