@@ -29,7 +29,7 @@ from workspaces.models import (
     WorkspaceStatus,
 )
 from workspaces.provisioning import registered_services
-from workspaces.signals import workspace_purging
+from workspaces.signals import workspace_purging, workspace_restored, workspace_soft_deleted
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +166,7 @@ def soft_delete_workspace(*, workspace, actor, request=None):
             },
             request=request,
         )
+        transaction.on_commit(partial(workspace_soft_deleted.send, sender=Workspace, workspace=workspace))
     return workspace
 
 
@@ -192,6 +193,7 @@ def restore_workspace(*, workspace, actor, request=None, actor_type=None):
             metadata={"status": {"before": WorkspaceStatus.CANCELLED, "after": WorkspaceStatus.ACTIVE}},
             request=request,
         )
+        transaction.on_commit(partial(workspace_restored.send, sender=Workspace, workspace=workspace))
     return workspace
 
 

@@ -7,6 +7,7 @@ from freezegun import freeze_time
 from audit.models import AuditEvent
 from tests.factories import WorkspaceFactory
 from tests.helpers import API, assert_error, client_for
+from workspaces.signals import workspace_restored, workspace_soft_deleted
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +86,45 @@ def test_restore_after_the_deadline_is_a_400():
     assert_error(response, status=400, code="RESTORE_DEADLINE_PASSED")
     workspace.refresh_from_db()
     assert workspace.status == "cancelled"
+
+
+@pytest.fixture
+def announcements():
+    """What workspace_soft_deleted and workspace_restored said, in order."""
+    heard = []
+
+    def on_soft_deleted(sender, workspace, **kwargs):
+        heard.append(("soft_deleted", workspace.pk))
+
+    def on_restored(sender, workspace, **kwargs):
+        heard.append(("restored", workspace.pk))
+
+    workspace_soft_deleted.connect(on_soft_deleted)
+    workspace_restored.connect(on_restored)
+    yield heard
+    workspace_soft_deleted.disconnect(on_soft_deleted)
+    workspace_restored.disconnect(on_restored)
+
+
+def test_soft_delete_is_announced_only_after_commit(
+    owner_client, workspace, announcements, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        owner_client.delete(f"{API}/{workspace.slug}")
+    assert announcements == []
+
+    for callback in callbacks:
+        callback()
+
+    assert announcements == [("soft_deleted", workspace.pk)]
+
+
+def test_restore_is_announced_after_commit(
+    owner_client, workspace, announcements, django_capture_on_commit_callbacks
+):
+    owner_client.delete(f"{API}/{workspace.slug}")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post(f"{API}/{workspace.slug}/restore")
+
+    assert announcements[-1] == ("restored", workspace.pk)
