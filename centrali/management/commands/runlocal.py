@@ -75,7 +75,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, bind, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
-        for folder in ("celery-broker", "celery-processed"):
+        for folder in ("celery-broker", "celery-processed", "celery-control"):
             (settings.VAR_DIR / folder).mkdir(exist_ok=True)
         children = {}
         env = self.environment()
