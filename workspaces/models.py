@@ -78,6 +78,10 @@ class Workspace(models.Model):
     def is_pending_deletion(self):
         return self.status == WorkspaceStatus.CANCELLED
 
+    @property
+    def is_suspended(self):
+        return self.status == WorkspaceStatus.SUSPENDED
+
 
 class Membership(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")

@@ -163,10 +163,11 @@ class ProvisionRetryView(WorkspaceAPIView):
 
 
 class ExportView(WorkspaceAPIView):
-    """GET/POST /{slug}/export — owner/admin; a cancelled workspace stays exportable."""
+    """GET/POST /{slug}/export — owner/admin; a cancelled or suspended workspace stays exportable."""
 
     required_roles = {"*": WORKSPACE_ADMINS}
     allowed_when_pending_deletion = frozenset({"POST"})
+    allowed_when_suspended = frozenset({"POST"})
 
     @extend_schema(
         operation_id="export_latest",

@@ -32,14 +32,16 @@ class IsWorkspaceMember(BasePermission):
                 code="INSUFFICIENT_ROLE",
             )
         workspace = membership.workspace
-        if (
-            request.method not in SAFE_METHODS
-            and workspace.is_pending_deletion
-            and request.method not in view.allowed_when_pending_deletion
-        ):
-            raise ApiError(
-                "This workspace is pending deletion; restore it first.", code="WORKSPACE_PENDING_DELETION"
-            )
+        if request.method not in SAFE_METHODS:
+            if workspace.is_pending_deletion and request.method not in view.allowed_when_pending_deletion:
+                raise ApiError(
+                    "This workspace is pending deletion; restore it first.", code="WORKSPACE_PENDING_DELETION"
+                )
+            if workspace.is_suspended and request.method not in view.allowed_when_suspended:
+                raise ForbiddenError(
+                    "This workspace is suspended; settle billing or contact support to reactivate it.",
+                    code="WORKSPACE_SUSPENDED",
+                )
         request.workspace = workspace
         request.membership = membership
         return True

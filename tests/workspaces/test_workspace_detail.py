@@ -94,3 +94,35 @@ def test_capabilities_come_from_the_plan(owner_client, workspace):
     assert set(body["capabilities"]) == {
         "ai", "compute", "scheduler", "storage", "search", "billing", "advancedRbac", "supportTickets", "backups",
     }
+
+
+def test_settings_of_a_suspended_workspace_cannot_change(owner_client, workspace):
+    workspace.status = "suspended"
+    workspace.save()
+
+    response = owner_client.put(f"{API}/{workspace.slug}", {"name": "New name"}, format="json")
+
+    assert_error(response, status=403, code="WORKSPACE_SUSPENDED")
+    workspace.refresh_from_db()
+    assert workspace.name != "New name"
+
+
+def test_a_suspended_workspace_stays_readable(owner_client, workspace):
+    workspace.status = "suspended"
+    workspace.save()
+
+    assert owner_client.get(f"{API}/{workspace.slug}").json()["status"] == "suspended"
+
+
+def test_a_suspended_workspace_cannot_be_deleted_and_restored_back_to_active(owner_client, workspace):
+    workspace.status = "suspended"
+    workspace.save()
+
+    assert_error(owner_client.delete(f"{API}/{workspace.slug}"), status=403, code="WORKSPACE_SUSPENDED")
+
+
+def test_a_suspended_workspace_may_still_export_its_data(owner_client, workspace):
+    workspace.status = "suspended"
+    workspace.save()
+
+    assert owner_client.post(f"{API}/{workspace.slug}/export").status_code == 202
