@@ -4,12 +4,13 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from centrali.api.validators import single_line_text
 from workspaces import storage as workspace_storage
 from workspaces.models import User
 
 
 class WorkspaceCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
+    name = serializers.CharField(max_length=120, validators=[single_line_text])
     email = serializers.EmailField(max_length=254)
     username = serializers.RegexField(
         r"^[\w.@+-]+\Z",
@@ -32,7 +33,7 @@ class WorkspaceCreateSerializer(serializers.Serializer):
 
 
 class WorkspaceUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120, required=False)
+    name = serializers.CharField(max_length=120, required=False, validators=[single_line_text])
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
     def validate(self, attrs):

@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+import uuid
 from datetime import timedelta
 from functools import partial
 
@@ -36,9 +37,18 @@ logger = logging.getLogger(__name__)
 SLUG_MAX_LENGTH = 50
 
 
+def _looks_like_uuid(value):
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _slug_base(name):
     base = slugify(name)[:SLUG_MAX_LENGTH].strip("-") or "workspace"
-    if base in settings.WORKSPACE_RESERVED_SLUGS:
+    # Platform services name workspaces by slug or id: a slug must never read as another's id.
+    if base in settings.WORKSPACE_RESERVED_SLUGS or _looks_like_uuid(base):
         base = f"{base}-workspace"
     return base
 

@@ -49,6 +49,14 @@ def render_metrics():
     return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
+
+
+def _method_of(request):
+    """Clients choose the method: any other one is `OTHER`, so labels stay a bounded set."""
+    return request.method if request.method in _KNOWN_METHODS else "OTHER"
+
+
 def _route_of(request):
     match = getattr(request, "resolver_match", None)
     if match is None:
@@ -64,6 +72,7 @@ class PrometheusMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         route = _route_of(request)
-        LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
-        REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        method = _method_of(request)
+        LATENCY.labels(route, method).observe(time.perf_counter() - started)
+        REQUESTS.labels(route, method, str(response.status_code)).inc()
         return response

@@ -33,6 +33,10 @@ def _positive_int(query_params, name, *, default, maximum=None):
     return value
 
 
+# Far beyond any real list; keeps OFFSET within what databases accept.
+MAX_PAGE = 1_000_000
+
+
 @dataclass(frozen=True)
 class PageParams:
     page: int
@@ -45,7 +49,7 @@ class PageParams:
 
 def parse_page_params(query_params, *, default_limit=20, max_limit=100):
     return PageParams(
-        page=_positive_int(query_params, "page", default=1),
+        page=_positive_int(query_params, "page", default=1, maximum=MAX_PAGE),
         limit=_positive_int(query_params, "limit", default=default_limit, maximum=max_limit),
     )
 

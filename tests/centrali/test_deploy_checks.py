@@ -6,18 +6,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_check_deploy_is_clean_with_production_like_env():
-    env = {
-        **os.environ,
-        "DJANGO_SECRET_KEY": "x" * 30 + "-production-like-secret-key-with-entropy-Q7#kP2",
-        "DJANGO_DEBUG": "false",
-        "ALLOWED_HOSTS": "api.centrali.io",
-        "SECURE_HSTS_SECONDS": "31536000",
-        "SECURE_SSL_REDIRECT": "true",
-    }
-    result = subprocess.run(
+PRODUCTION_LIKE = {
+    "DJANGO_SECRET_KEY": "x" * 30 + "-production-like-secret-key-with-entropy-Q7#kP2",
+    "DJANGO_DEBUG": "false",
+    "ALLOWED_HOSTS": "api.centrali.io",
+    "SECURE_HSTS_SECONDS": "31536000",
+    "SECURE_SSL_REDIRECT": "true",
+}
+
+
+def _check_deploy(env):
+    environment = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT, env={**environment, **env}, capture_output=True, text=True, timeout=60,
     )
 
+
+def test_check_deploy_is_clean_with_production_like_env():
+    result = _check_deploy(PRODUCTION_LIKE)
+
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_fails_on_the_public_local_secret_key():
+    result = _check_deploy({k: v for k, v in PRODUCTION_LIKE.items() if k != "DJANGO_SECRET_KEY"})
+
+    assert result.returncode != 0
+    assert "security.W009" in result.stdout + result.stderr

@@ -93,3 +93,23 @@ def test_non_json_body_is_415(api_client):
     response = api_client.post(f"{API}/", "name=x", content_type="application/x-www-form-urlencoded")
 
     assert_error(response, status=415, code="UNSUPPORTED_MEDIA_TYPE")
+
+
+def test_page_beyond_the_maximum_is_a_400_naming_page():
+    from django.http import QueryDict
+
+    from centrali.api.errors import ApiError
+    from centrali.api.pagination import MAX_PAGE, parse_page_params
+
+    with pytest.raises(ApiError) as raised:
+        parse_page_params(QueryDict(f"page={MAX_PAGE + 1}"))
+
+    assert raised.value.details == {"page": [f"`page` must be between 1 and {MAX_PAGE}."]}
+
+
+def test_unknown_http_methods_share_one_metrics_label(api_client):
+    api_client.generic("FROBNICATE", f"{API}/version")
+
+    text = api_client.get(f"{API}/metrics").content.decode()
+
+    assert 'method="OTHER"' in text and "FROBNICATE" not in text

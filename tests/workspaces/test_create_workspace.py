@@ -136,3 +136,17 @@ def test_creation_is_rate_limited_when_configured(api_client, settings):
     body = assert_error(response, status=429, code="RATE_LIMITED")
     assert response["Retry-After"]
     assert body["message"]
+
+
+def test_a_name_with_a_newline_is_refused(api_client):
+    response = api_client.post(f"{API}/", {**VALID, "name": "Acme\nBcc: everyone@example.com"}, format="json")
+
+    assert list(assert_error(response, status=400, code="VALIDATION_ERROR")["details"]) == ["name"]
+
+
+def test_a_name_that_reads_as_a_uuid_never_becomes_a_slug_that_does(api_client):
+    other = WorkspaceFactory()
+
+    body = api_client.post(f"{API}/", {**VALID, "name": str(other.id)}, format="json").json()
+
+    assert body["workspace"]["slug"] == f"{other.id}-workspace"
