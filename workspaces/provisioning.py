@@ -80,7 +80,11 @@ class HttpProvisioner(Provisioner):
             ) from exc
         if response.ok:
             return
-        message = f"{self.name}: HTTP {response.status_code}: {response.text[:300]}"
+        # The body is the platform service's, not the member's: log it, show only the status.
+        logger.warning(
+            "provisioning %s for %s: HTTP %s: %s", self.name, workspace.pk, response.status_code, response.text[:500]
+        )
+        message = f"{self.name}: the service answered HTTP {response.status_code}"
         if response.status_code in self.RETRYABLE_STATUSES:
             raise TransientProvisioningError(message)
         raise PermanentProvisioningError(message)

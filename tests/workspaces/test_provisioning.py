@@ -116,6 +116,17 @@ def test_a_rejected_request_fails_at_once_without_retrying(
     assert "HTTP 422" in compute.last_error
 
 
+def test_the_error_members_can_read_leaves_out_the_services_answer(
+    api_client, platform_service, django_capture_on_commit_callbacks
+):
+    platform_service.fail_always(422)
+
+    workspace = sign_up(api_client, django_capture_on_commit_callbacks)
+
+    compute = ServiceProvisioning.objects.get(workspace=workspace, service="compute")
+    assert "unavailable" not in compute.last_error
+
+
 def test_a_call_that_times_out_is_retried(settings, api_client, platform_service, django_capture_on_commit_callbacks):
     settings.WORKSPACE_PROVISIONERS["compute"]["timeout"] = 0.2
     platform_service.hang_first(1)
