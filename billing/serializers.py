@@ -150,10 +150,18 @@ class OverageSerializer(serializers.Serializer):
     overageRates = OverageRatesSerializer(source="rates", allow_null=True)
 
 
+# The largest value a bigint column (OverageSettings.spending_cap_cents on PostgreSQL) holds.
+MAX_SPENDING_CAP_CENTS = 2**63 - 1
+
+
 class OverageUpdateSerializer(serializers.Serializer):
     overageEnabled = serializers.BooleanField()
     overageSpendingCapCents = serializers.IntegerField(
-        required=False, allow_null=True, min_value=0, help_text="Most overage billed per period, in cents; null = no cap."
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=MAX_SPENDING_CAP_CENTS,
+        help_text="Most overage billed per period, in cents; null = no cap.",
     )
 
     def to_internal_value(self, data):

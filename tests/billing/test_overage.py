@@ -103,3 +103,15 @@ def test_omitting_the_cap_keeps_it(stripe_sandbox, workspace, owner_client):
 def test_members_cannot_change_overage(stripe_sandbox, workspace, member_of):
     response = member_of(workspace, "member").patch(f"{API}/{workspace.slug}/overage", {"overageEnabled": False}, format="json")
     assert_error(response, status=403, code="INSUFFICIENT_ROLE")
+
+
+@pytest.mark.parametrize("cap", [2**63, 10**30])
+def test_a_cap_beyond_what_can_be_stored_is_refused(stripe_sandbox, workspace, owner_client, cap):
+    subscribe(owner_client, workspace, stripe_sandbox, plan="pro")
+
+    response = owner_client.patch(
+        f"{API}/{workspace.slug}/overage", {"overageEnabled": True, "overageSpendingCapCents": cap}, format="json"
+    )
+
+    body = assert_error(response, status=400, code="VALIDATION_ERROR")
+    assert list(body["details"]) == ["overageSpendingCapCents"]
