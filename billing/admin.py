@@ -1,7 +1,6 @@
 """The billing console: per-workspace billing pages and the staff actions, all through billing.services."""
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Prefetch
@@ -11,7 +10,7 @@ from django.utils.html import format_html, format_html_join
 from djstripe.models import Customer
 
 from audit.events import ActorType
-from billing import selectors, services
+from billing import gateway, selectors, services
 from billing.models import OverageCharge, Plan, StripeWebhookEvent, WorkspaceBilling
 from centrali.api.errors import ApiError
 
@@ -29,7 +28,7 @@ class ChangePlanForm(forms.Form):
 
 
 def _customers():
-    return Customer.objects.filter(livemode=settings.STRIPE_LIVE_MODE, date_purged__isnull=True).select_related(
+    return Customer.objects.filter(livemode=gateway.livemode(), date_purged__isnull=True).select_related(
         "default_payment_method"
     )
 

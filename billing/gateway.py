@@ -48,8 +48,13 @@ def api_key():
     return settings.STRIPE_SECRET_KEY
 
 
+# Secret keys and restricted keys of the live mode; anything else (sk_test_, rk_test_) is test mode.
+LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
+
+
 def livemode():
-    return settings.STRIPE_SECRET_KEY.startswith("sk_live_")
+    """Whether STRIPE_SECRET_KEY opens the live mode (the mode of the objects this service reads)."""
+    return settings.STRIPE_SECRET_KEY.startswith(LIVE_KEY_PREFIXES)
 
 
 class StripeUnavailable(ApiError):

@@ -8,6 +8,7 @@ from django.db.models import Q
 from djstripe.models import Customer, Invoice, PaymentMethod, Subscription
 from djstripe.utils import convert_tstamp
 
+from billing import gateway
 from billing.models import OverageSettings, Plan
 
 # Subscription states in which the workspace is being billed for its plan.
@@ -93,7 +94,7 @@ def previous_billing_period(*, workspace, now):
 def customer_for(*, workspace):
     """The workspace's Stripe customer (dj-stripe), or None before the first billing action."""
     return (
-        Customer.objects.filter(subscriber=workspace, livemode=settings.STRIPE_LIVE_MODE, date_purged__isnull=True)
+        Customer.objects.filter(subscriber=workspace, livemode=gateway.livemode(), date_purged__isnull=True)
         .select_related("default_payment_method")
         .first()
     )
@@ -102,7 +103,7 @@ def customer_for(*, workspace):
 def live_subscription(*, workspace):
     """The subscription that bills the workspace's paid plan, or None (free plan)."""
     return (
-        Subscription.objects.filter(customer__subscriber=workspace, livemode=settings.STRIPE_LIVE_MODE)
+        Subscription.objects.filter(customer__subscriber=workspace, livemode=gateway.livemode())
         .filter(stripe_data__status__in=LIVE_SUBSCRIPTION_STATUSES)
         .order_by("-created")
         .first()
@@ -134,14 +135,14 @@ def payment_methods(*, workspace):
     """The workspace's cards as last synced, oldest first."""
     return list(
         PaymentMethod.objects.filter(
-            customer__subscriber=workspace, stripe_data__type="card", livemode=settings.STRIPE_LIVE_MODE
+            customer__subscriber=workspace, stripe_data__type="card", livemode=gateway.livemode()
         )
         .order_by("created")
     )
 
 
 def workspace_invoices(*, workspace, status=None):
-    invoices = Invoice.objects.filter(customer__subscriber=workspace, livemode=settings.STRIPE_LIVE_MODE).select_related(
+    invoices = Invoice.objects.filter(customer__subscriber=workspace, livemode=gateway.livemode()).select_related(
         "customer"
     )
     if status:
