@@ -73,6 +73,12 @@ class StripeObjectMissing(NotFoundError):
     code = "STRIPE_OBJECT_MISSING"
 
 
+_RECONCILED = (
+    "Billing reconciliation brings this workspace in line with the payment provider; "
+    "check the current state before trying again."
+)
+
+
 @contextlib.contextmanager
 def translated_stripe_errors(*, not_found=None):
     """Stripe's exceptions -> ApiError: unreachable 503, its own failures 502, card refusals 400.
@@ -82,7 +88,11 @@ def translated_stripe_errors(*, not_found=None):
     try:
         yield
     except stripe.APIConnectionError as exc:
-        raise StripeUnavailable("The payment provider is unreachable; nothing was changed. Try again shortly.") from exc
+        # A timeout is an APIConnectionError too: Stripe may have applied the request before the answer was lost.
+        raise StripeUnavailable(
+            "The payment provider could not be reached or did not answer in time; the change may have been applied. "
+            f"{_RECONCILED}"
+        ) from exc
     except stripe.CardError as exc:
         raise ApiError(exc.user_message or "The card was declined.", code="CARD_DECLINED") from exc
     except stripe.InvalidRequestError as exc:
@@ -90,7 +100,9 @@ def translated_stripe_errors(*, not_found=None):
             raise not_found from exc
         raise StripeUpstreamError(f"The payment provider rejected the request: {exc.user_message or exc}") from exc
     except stripe.StripeError as exc:
-        raise StripeUpstreamError("The payment provider failed to answer; nothing was changed.") from exc
+        raise StripeUpstreamError(
+            f"The payment provider failed to answer; the change may have been applied. {_RECONCILED}"
+        ) from exc
 
 
 def stripe_call(function, *args, not_found=None, **kwargs):

@@ -23,17 +23,26 @@ and that dj-stripe 2.11 or this service relies on:
   and `invoice_pdf` are set once finalized;
 - confirming a SetupIntent attaches its payment method to the SetupIntent's customer;
 - the events localstripe never sends: `setup_intent.succeeded`, `payment_method.attached`,
-  `payment_method.detached`, `invoice.paid`.
+  `payment_method.detached`, `invoice.paid`;
+- `Idempotency-Key`: a POST repeated with the same key gets the first answer again, and
+  the key reused with other parameters is refused (400 idempotency_error), as Stripe does.
+
+For tests, `on_request()` reproduces what cannot be caused from outside: Stripe being
+slow after it applied a change (a client-side timeout), answering a chosen error or
+body, or running a callback while a request is in flight.
 """
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import pickle
+import re
 import socket
 import threading
 import time
+from dataclasses import dataclass
 
 from localstripe import resources as ls
 from localstripe import server as ls_server
@@ -298,19 +307,111 @@ def _add_routes(app):
                 route._handler = ls_server.api_extra(func, info["formatter"])
 
 
+# --- Idempotency-Key (real Stripe keeps a key's first answer for 24 hours)
+
+_idempotent_answers = {}  # (secret key, idempotency key) -> (request body, status, answer body)
+
+
+def _idempotency_middleware():
+    from aiohttp import web
+
+    @web.middleware
+    async def idempotency(request, handler):
+        key = request.headers.get("Idempotency-Key")
+        if request.method != "POST" or not key:
+            return await handler(request)
+        slot = (request.headers.get("Authorization", ""), key)
+        body = await request.read()
+        if slot in _idempotent_answers:
+            first_body, status, answer = _idempotent_answers[slot]
+            if first_body != body:
+                error = {"error": {"type": "idempotency_error", "message": (
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with."
+                )}}
+                return web.json_response(error, status=400)
+            return web.Response(body=answer, status=status, content_type="application/json")
+        response = await handler(request)
+        if response.status < 500:
+            _idempotent_answers[slot] = (body, response.status, response.body)
+        return response
+
+    return idempotency
+
+
+# --- test hooks
+
+
+@dataclass
+class RequestHook:
+    """What the sandbox does around a matching request (tests only).
+
+    before: a callable run in a worker thread (it may use the database) before Stripe
+    handles the request; answer: (status, body) sent instead of Stripe's answer;
+    delay: seconds to hold Stripe's answer after the change was applied.
+    """
+
+    method: str
+    path: str  # a regular expression matched against the whole path
+    before: object = None
+    answer: tuple | None = None
+    delay: float = 0.0
+    times: int | None = None  # None: every matching request
+
+    def matches(self, request):
+        return (self.times is None or self.times > 0) and request.method == self.method and re.fullmatch(
+            self.path, request.path
+        )
+
+
+_hooks = []
+
+
+def on_request(method, path, *, before=None, answer=None, delay=0.0, times=None):
+    hook = RequestHook(method, path, before=before, answer=answer, delay=delay, times=times)
+    _hooks.append(hook)
+    return hook
+
+
+def _hooks_middleware():
+    from aiohttp import web
+
+    @web.middleware
+    async def hooks(request, handler):
+        hook = next((hook for hook in _hooks if hook.matches(request)), None)
+        if hook is None:
+            return await handler(request)
+        if hook.times is not None:
+            hook.times -= 1
+        if hook.before is not None:
+            await asyncio.get_running_loop().run_in_executor(None, hook.before)
+        if hook.answer is not None:
+            status, body = hook.answer
+            return web.Response(text=json.dumps(body), status=status, content_type="application/json")
+        response = await handler(request)
+        if hook.delay:
+            await asyncio.sleep(hook.delay)
+        return response
+
+    return hooks
+
+
 def install():
     """Apply the shims to the localstripe app (once per process)."""
     global _installed
     if not _installed:
         _patch_classes()
         _add_routes(ls_server.app)
+        ls_server.app.middlewares.insert(0, _idempotency_middleware())
+        ls_server.app.middlewares.insert(0, _hooks_middleware())
         _installed = True
     return ls_server.app
 
 
 def reset():
-    """Forget every object (between tests)."""
+    """Forget every object, idempotency key and test hook (between tests)."""
     ls.store.clear()
+    _idempotent_answers.clear()
+    _hooks.clear()
 
 
 class SandboxServer:

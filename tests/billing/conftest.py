@@ -14,9 +14,11 @@ import time
 import pytest
 import requests
 
+from django.db import connections
+
 from billing import services
 from billing.models import Plan
-from billing.stripe_sandbox import SandboxServer, reset
+from billing.stripe_sandbox import SandboxServer, on_request, reset
 
 SECRET_KEY = "sk_test_" + "centraliSandboxSecretKey0001"
 PUBLISHABLE_KEY = "pk_test_" + "centraliSandboxPublicKey0001"
@@ -66,6 +68,21 @@ class Sandbox:
         response = requests.post(f"{self.url}/v1/{path}", data=data, auth=(SECRET_KEY, ""), timeout=10)
         response.raise_for_status()
         return response.json()
+
+    def on_request(self, method, path, *, before=None, **behaviour):
+        """Make the sandbox act on matching requests (see billing.stripe_sandbox.on_request).
+
+        `before` runs in another thread while the service waits for Stripe; its database
+        connection is closed afterwards.
+        """
+
+        def run_before():
+            try:
+                before()
+            finally:
+                connections.close_all()
+
+        return on_request(method, path, before=run_before if before else None, **behaviour)
 
 
 @pytest.fixture

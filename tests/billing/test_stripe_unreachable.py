@@ -4,7 +4,7 @@ import pytest
 
 from audit.models import AuditEvent
 from billing.models import OverageSettings
-from tests.billing.factories import subscribe
+from tests.billing.factories import add_card, subscribe
 from tests.helpers import API, assert_error
 
 
@@ -67,3 +67,15 @@ def test_local_reads_keep_working(subscribed, workspace, owner_client, stripe_un
     assert len(owner_client.get(f"{API}/{workspace.slug}/invoices").json()) == 1
     assert owner_client.get(f"{API}/{workspace.slug}/overage").json()["hasDefaultPaymentMethod"] is True
     assert not OverageSettings.objects.filter(workspace=workspace).exists()
+
+
+def test_a_timeout_says_the_change_may_have_been_applied(stripe_sandbox, workspace, owner_client, settings):
+    add_card(owner_client, workspace, stripe_sandbox)
+    settings.STRIPE_TIMEOUT_SECONDS = 1
+    # Stripe creates the subscription, then answers after the client gave up waiting.
+    stripe_sandbox.on_request("POST", "/v1/subscriptions", delay=3, times=1)
+
+    body = assert_error(owner_client.patch(f"{API}/{workspace.slug}/plan/pro"), status=503, code="STRIPE_UNAVAILABLE")
+
+    assert "nothing was changed" not in body["message"]
+    assert "may have been applied" in body["message"]
