@@ -1,8 +1,7 @@
 """Writes of the support app. Each is one transaction that records its audit event;
 notifications leave through Celery once the transaction commits."""
 
-from functools import partial
-
+import structlog
 from django.db import transaction
 from django.utils import timezone
 
@@ -10,6 +9,7 @@ from audit.events import ActorType
 from audit.services import record
 from centrali.api.errors import ApiError, ForbiddenError
 from centrali.api.permissions import WORKSPACE_ADMINS
+from centrali.tasks import publish
 from support import tasks
 from support.models import (
     ALLOWED_TRANSITIONS,
@@ -22,6 +22,20 @@ from support.models import (
 
 STAFF_DISPLAY_SUFFIX = " (Centrali Support)"
 _AUDIT_TEXT_LIMIT = 1000
+
+logger = structlog.get_logger(__name__)
+
+
+def _notify_on_commit(task, *args):
+    """Queue a notification once the transaction commits. Notifications are best effort: with the
+    broker down the write still succeeds, and the unsent notification is logged (event
+    `support.notification_not_queued`, with the task and its arguments) for an operator to follow up."""
+
+    def publish_or_log():
+        if not publish(task, *args):
+            logger.warning("support.notification_not_queued", task=task.name, args=[str(arg) for arg in args])
+
+    transaction.on_commit(publish_or_log)
 
 
 def display_name_of(user):
@@ -55,7 +69,7 @@ def create_issue(*, workspace, author, title, description, issue_type, priority,
             request=request,
         )
         if priority in URGENT_PRIORITIES:
-            transaction.on_commit(partial(tasks.notify_staff_of_new_issue.delay, issue.pk))
+            _notify_on_commit(tasks.notify_staff_of_new_issue, issue.pk)
     return issue
 
 
@@ -107,13 +121,8 @@ def update_issue(*, issue, actor, actor_type=None, request=None, **changes):
             request=request,
         )
         if "status" in diff and issue.created_by_id and issue.created_by_id != getattr(actor, "pk", None):
-            transaction.on_commit(
-                partial(
-                    tasks.notify_creator_of_status_change.delay,
-                    issue.pk,
-                    diff["status"]["before"],
-                    diff["status"]["after"],
-                )
+            _notify_on_commit(
+                tasks.notify_creator_of_status_change, issue.pk, diff["status"]["before"], diff["status"]["after"]
             )
     return issue
 
@@ -207,7 +216,7 @@ def add_staff_reply(*, issue, staff, body):
             metadata={"comment_id": str(comment.pk)},
         )
         if issue.created_by_id:
-            transaction.on_commit(partial(tasks.notify_creator_of_staff_reply.delay, comment.pk))
+            _notify_on_commit(tasks.notify_creator_of_staff_reply, comment.pk)
     return comment
 
 

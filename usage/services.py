@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 
 from audit.services import record
 from billing.selectors import current_billing_period
+from centrali.tasks import publish, publish_on_commit
 from usage import middleware, selectors
 from usage.metrics import LIMIT_OF_METRIC, METRICS
 from usage.models import DailyUsage, QuotaAlert, UsageEvent
@@ -93,7 +94,8 @@ def ingest_events(*, events, source="", now=None):
         if touched:
             from usage.tasks import check_quota_alerts
 
-            transaction.on_commit(lambda: check_quota_alerts.delay(workspace_ids=touched))
+            # Not published (broker down): the next ingest for the workspace checks its quotas again.
+            publish_on_commit(check_quota_alerts, workspace_ids=touched)
     result.accepted = len(new_events)
     result.duplicates += len(valid) - len(new_events)
     return result
@@ -343,7 +345,8 @@ def raise_quota_alerts(*, workspace, now=None):
                 )
             from usage.tasks import send_quota_alert_email
 
-            transaction.on_commit(lambda pk=alert.pk: send_quota_alert_email.delay(alert_id=pk))
+            # Not published (broker down): resend_unsent_quota_alerts publishes it again later.
+            publish_on_commit(send_quota_alert_email, alert_id=alert.pk)
         created.append(alert)
     return created
 
@@ -354,6 +357,30 @@ def _plain(value):
 
 def mark_alert_emailed(*, alert, now=None):
     QuotaAlert.objects.filter(pk=alert.pk, emailed_at__isnull=True).update(emailed_at=now or timezone.now())
+
+
+# An alert's email is published again if it is still unsent this long after the alert was raised
+# (its publish failed, or its task gave up); after the window it is stale and left alone.
+UNSENT_ALERT_GRACE = timedelta(minutes=1)
+UNSENT_ALERT_WINDOW = timedelta(days=2)
+
+
+def resend_unsent_quota_alerts(*, now=None):
+    """Publish the email task again for each alert not emailed yet; returns how many were published."""
+    from usage.tasks import send_quota_alert_email
+
+    now = now or timezone.now()
+    unsent = QuotaAlert.objects.filter(
+        emailed_at__isnull=True,
+        created_at__lt=now - UNSENT_ALERT_GRACE,
+        created_at__gte=now - UNSENT_ALERT_WINDOW,
+    ).values_list("pk", flat=True)
+    published = 0
+    for alert_id in unsent.iterator():
+        if not publish(send_quota_alert_email, alert_id=alert_id):
+            break  # the broker is still down: the next sweep tries again
+        published += 1
+    return published
 
 
 # --- Retention and reconciliation

@@ -44,3 +44,9 @@ def flush_api_calls():
 @shared_task(name="usage.prune_raw_events")
 def prune_raw_events():
     return services.prune_raw_events()
+
+
+@shared_task(name="usage.resend_unsent_quota_alerts")
+def resend_unsent_quota_alerts():
+    """Quota alert emails whose publish failed (broker down) are published again."""
+    return services.resend_unsent_quota_alerts()
