@@ -159,6 +159,10 @@ CELERY_BEAT_SCHEDULE = {
     # -- usage
     "usage.prune-raw-events": {"task": "usage.prune_raw_events", "schedule": timedelta(hours=6)},
     "usage.flush-api-calls": {"task": "usage.flush_api_calls", "schedule": timedelta(minutes=1)},
+    "usage.resend-unsent-quota-alerts": {
+        "task": "usage.resend_unsent_quota_alerts",
+        "schedule": timedelta(minutes=1),
+    },
     # -- support and audit
     "audit.verify-audit-chains": {
         "task": "audit.verify_audit_chains",
