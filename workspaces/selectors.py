@@ -32,19 +32,25 @@ def workspace_status_counts():
 
 
 def get_workspaces_by_refs(refs):
-    """{ref: Workspace} for each ref (slug or uuid) that names a workspace, with its plan, in one query."""
-    key_of, uuids = {}, []
+    """{ref: Workspace} for each ref that names a workspace, with its plan, in one query.
+
+    A UUID-shaped ref names a workspace by id only, any other ref by slug only: a slug that
+    happens to spell another workspace's id must never capture that workspace's refs."""
+    pk_of, slug_refs = {}, set()
     for ref in set(refs):
         try:
-            key_of[ref] = str(uuid.UUID(str(ref)))
-            uuids.append(key_of[ref])
+            pk_of[ref] = uuid.UUID(str(ref))
         except ValueError:
-            key_of[ref] = str(ref)
-    found = {}
-    workspaces = Workspace.objects.filter(Q(pk__in=uuids) | Q(slug__in=set(key_of.values()))).select_related("plan")
-    for workspace in workspaces:
-        found[str(workspace.pk)] = found[workspace.slug] = workspace
-    return {ref: found[key] for ref, key in key_of.items() if key in found}
+            slug_refs.add(ref)
+    workspaces = list(
+        Workspace.objects.filter(Q(pk__in=set(pk_of.values())) | Q(slug__in={str(ref) for ref in slug_refs}))
+        .select_related("plan")
+    )
+    by_pk = {workspace.pk: workspace for workspace in workspaces}
+    by_slug = {workspace.slug: workspace for workspace in workspaces}
+    found = {ref: by_pk[pk] for ref, pk in pk_of.items() if pk in by_pk}
+    found.update({ref: by_slug[str(ref)] for ref in slug_refs if str(ref) in by_slug})
+    return found
 
 
 def provisioning_status(*, workspace):
