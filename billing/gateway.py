@@ -93,6 +93,13 @@ def translated_stripe_errors(*, not_found=None):
             "The payment provider could not be reached or did not answer in time; the change may have been applied. "
             f"{_RECONCILED}"
         ) from exc
+    except stripe.IdempotencyError as exc:
+        raise ApiError(
+            "An earlier request for a different billing change of this workspace is still being settled with the "
+            f"payment provider. {_RECONCILED}",
+            code="BILLING_CHANGE_IN_PROGRESS",
+            status_code=409,
+        ) from exc
     except stripe.CardError as exc:
         raise ApiError(exc.user_message or "The card was declined.", code="CARD_DECLINED") from exc
     except stripe.InvalidRequestError as exc:

@@ -259,13 +259,14 @@ def _change_plan(workspace, plan, *, actor, actor_type, request):
         price = _price_id(plan)
         metadata = {"workspace_id": str(workspace.pk), "plan": plan.code}
         if subscription is None:
-            customer_id = selectors.customer_for(workspace=workspace).id
+            customer = selectors.customer_for(workspace=workspace)
             data = stripe_call(
                 stripe.Subscription.create,
-                customer=customer_id,
+                customer=customer.id,
                 items=[{"price": price}],
                 payment_behavior="error_if_incomplete",
                 metadata=metadata,
+                idempotency_key=_subscription_key(workspace, customer),
             )
         else:
             data = stripe_call(
@@ -300,6 +301,18 @@ def _change_plan(workspace, plan, *, actor, actor_type, request):
             request=request,
         )
     return PlanChange(previous, new_plan, scheduled, effective_at, subscription)
+
+
+def _subscription_key(workspace, customer):
+    """The idempotency key of creating the workspace's next subscription.
+
+    A retry after a lost answer (timeout -> 503 -> the user tries again) repeats the key
+    and gets the subscription Stripe already created, never a second one. The key counts
+    the subscriptions synced so far, so subscribing again after a cancellation is a new
+    request. The target price is deliberately not part of it: a retry for another plan
+    is refused by Stripe (the key with other parameters) instead of billing twice.
+    """
+    return f"workspace-{workspace.pk}-subscription-{customer.subscriptions.count() + 1}"
 
 
 def _sync_recent_invoices(customer_id):

@@ -145,3 +145,34 @@ def test_a_plan_not_yet_in_stripe_cannot_be_bought(stripe_sandbox, workspace, ow
     Plan.objects.filter(code="pro").update(stripe_price_monthly_id="")
 
     assert_error(owner_client.patch(f"{API}/{workspace.slug}/plan/pro"), status=503, code="PLAN_NOT_PURCHASABLE")
+
+
+def test_retrying_an_upgrade_whose_answer_was_lost_creates_one_subscription(
+    stripe_sandbox, workspace, owner_client, settings
+):
+    add_card(owner_client, workspace, stripe_sandbox)
+    settings.STRIPE_TIMEOUT_SECONDS = 1
+    # Stripe creates the subscription, but its answer arrives after the client gave up.
+    stripe_sandbox.on_request("POST", "/v1/subscriptions", delay=3, times=1)
+    assert owner_client.patch(f"{API}/{workspace.slug}/plan/pro").status_code == 503
+
+    retry = owner_client.patch(f"{API}/{workspace.slug}/plan/pro")
+
+    assert retry.status_code == 200, retry.content
+    assert len(_stripe_subscriptions(stripe_sandbox, workspace)) == 1
+    workspace.refresh_from_db()
+    assert workspace.plan.code == "pro"
+
+
+def test_retrying_a_lost_upgrade_with_another_plan_does_not_subscribe_twice(
+    stripe_sandbox, workspace, owner_client, settings
+):
+    add_card(owner_client, workspace, stripe_sandbox)
+    settings.STRIPE_TIMEOUT_SECONDS = 1
+    stripe_sandbox.on_request("POST", "/v1/subscriptions", delay=3, times=1)
+    assert owner_client.patch(f"{API}/{workspace.slug}/plan/pro").status_code == 503
+
+    retry = owner_client.patch(f"{API}/{workspace.slug}/plan/enterprise")
+
+    assert_error(retry, status=409, code="BILLING_CHANGE_IN_PROGRESS")
+    assert len(_stripe_subscriptions(stripe_sandbox, workspace)) == 1
