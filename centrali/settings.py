@@ -175,7 +175,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["centrali.api.authentication.BearerJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["centrali.api.parsers.StrictJSONParser"],
+    "URL_FORMAT_OVERRIDE": None,  # JSON only: `?format=` is not ours to interpret
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["centrali.api.throttling.ConfiguredRateThrottle"],
     "EXCEPTION_HANDLER": "centrali.api.errors.exception_handler",

@@ -51,7 +51,7 @@ class MetricsView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = []
 
-    @extend_schema(responses={200: str})
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR}, description="Prometheus text format")
     def get(self, request):
         body, content_type = render_metrics()
         return HttpResponse(body, content_type=content_type)

@@ -17,13 +17,17 @@ class WorkspaceCreateSerializer(serializers.Serializer):
         max_length=150,
         error_messages={"invalid": "Use only letters, digits and @/./+/-/_ characters."},
     )
-    password = serializers.CharField(write_only=True, trim_whitespace=False)
-    passwordConfirmation = serializers.CharField(write_only=True, trim_whitespace=False)
+    # Optional in the contract: an owner without a password signs in through the platform IAM.
+    password = serializers.CharField(write_only=True, trim_whitespace=False, required=False)
+    passwordConfirmation = serializers.CharField(write_only=True, trim_whitespace=False, required=False)
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
     def validate(self, attrs):
-        if attrs["password"] != attrs["passwordConfirmation"]:
-            raise serializers.ValidationError({"passwordConfirmation": ["Passwords do not match."]})
+        if "password" not in attrs and "passwordConfirmation" not in attrs:
+            return attrs
+        if attrs.get("password") != attrs.get("passwordConfirmation"):
+            field = "passwordConfirmation" if "password" in attrs else "password"
+            raise serializers.ValidationError({field: ["password and passwordConfirmation must match."]})
         candidate = User(username=attrs["username"], email=attrs["email"])
         try:
             password_validation.validate_password(attrs["password"], user=candidate)

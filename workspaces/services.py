@@ -81,7 +81,7 @@ def _assert_identity_free(*, email, username):
         )
 
 
-def create_workspace(*, name, email, username, password, description="", request=None):
+def create_workspace(*, name, email, username, password=None, description="", request=None):
     """Create the owner account, the workspace on the default plan and the owner membership, atomically."""
     _assert_identity_free(email=email, username=username)
     plan = get_default_plan()

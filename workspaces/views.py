@@ -12,6 +12,7 @@ from billing.selectors import capabilities_for_plan
 from centrali.api.authentication import issue_access_token
 from centrali.api.errors import ApiError, ForbiddenError, NotFoundError
 from centrali.api.permissions import WORKSPACE_ADMINS
+from centrali.api.schema import error_response
 from centrali.api.views import WorkspaceAPIView
 from workspaces import selectors, services
 from workspaces import storage as workspace_storage
@@ -40,7 +41,13 @@ class WorkspaceCreateView(APIView):
     throttle_scope = "workspace_create"
 
     @extend_schema(
-        request=WorkspaceCreateSerializer, responses={201: WorkspaceCreatedResponseSerializer}, tags=["Workspaces"]
+        request=WorkspaceCreateSerializer,
+        responses={
+            201: WorkspaceCreatedResponseSerializer,
+            409: error_response("EMAIL_ALREADY_EXISTS or USERNAME_ALREADY_EXISTS"),
+            429: error_response("RATE_LIMITED"),
+        },
+        tags=["Workspaces"],
     )
     def post(self, request):
         serializer = WorkspaceCreateSerializer(data=request.data)
@@ -50,7 +57,7 @@ class WorkspaceCreateView(APIView):
             name=data["name"],
             email=data["email"],
             username=data["username"],
-            password=data["password"],
+            password=data.get("password"),
             description=data["description"],
             request=request,
         )
@@ -183,7 +190,14 @@ class ExportView(WorkspaceAPIView):
         return Response(ExportJobSerializer(job, context={"request": request}).data)
 
     @extend_schema(
-        operation_id="export_create", request=None, responses={202: ExportRequestedSerializer}, tags=["Workspaces"]
+        operation_id="export_create",
+        request=None,
+        responses={
+            202: ExportRequestedSerializer,
+            409: error_response("EXPORT_IN_PROGRESS: an export is already queued or running"),
+            503: error_response("QUEUE_UNAVAILABLE: the export could not be queued"),
+        },
+        tags=["Workspaces"],
     )
     def post(self, request, slug):
         job = services.request_export(workspace=self.workspace, actor=request.user, request=request)

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.crypto import constant_time_compare
 from rest_framework import authentication, exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -13,6 +14,20 @@ class BearerJWTAuthentication(JWTAuthentication):
     """
 
     www_authenticate_realm = "workspace-api"
+
+    # A correctly signed token can still carry claims our database or clock cannot take
+    # (a `sub` that is no UUID, an `exp` past year 9999): that is a bad token, not a 500.
+    def get_validated_token(self, raw_token):
+        try:
+            return super().get_validated_token(raw_token)
+        except (OverflowError, ValueError, TypeError) as exc:
+            raise exceptions.AuthenticationFailed("Token claims are malformed.") from exc
+
+    def get_user(self, validated_token):
+        try:
+            return super().get_user(validated_token)
+        except (DjangoValidationError, ValueError, TypeError) as exc:
+            raise exceptions.AuthenticationFailed("Token subject is not a valid user id.") from exc
 
 
 def issue_access_token(user):

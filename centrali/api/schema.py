@@ -1,6 +1,7 @@
 """OpenAPI generation: the bearer scheme and the Error object on every operation."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -37,6 +38,12 @@ class PlatformServiceScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer", "description": "PLATFORM_SERVICE_TOKEN or a service JWT"}
 
 
+def error_response(description):
+    """An error answer an operation documents beyond the usual ones (e.g. a 409); the hook
+    below gives it the Error object as body."""
+    return OpenApiResponse(description=description)
+
+
 def add_error_responses(result, generator, request, public):
     """drf-spectacular postprocessing hook: every operation documents the Error object."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
@@ -52,4 +59,7 @@ def add_error_responses(result, generator, request, public):
                 codes.append("400")
             for code in codes:
                 operation["responses"].setdefault(code, {"description": "Error", **ref})
+            for code, response in operation["responses"].items():
+                if code.startswith(("4", "5")) and "content" not in response:
+                    response.update(ref)
     return result

@@ -112,3 +112,16 @@ def test_rs256_tokens_of_the_platform_iam_are_accepted_with_its_verifying_key(wo
 
     assert _get(good, workspace.slug).status_code == 200
     assert_error(_get(forged_hs, workspace.slug), status=401, code="INVALID_TOKEN")
+
+
+@pytest.mark.parametrize("subject", ["not-a-uuid", "\u0000", "1" * 100])
+def test_signed_token_whose_subject_is_no_user_id_is_401(workspace, subject):
+    token = jwt.encode(_claims(workspace.owner, sub=subject), settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")
+
+    assert_error(_get(token, workspace.slug), status=401, code="INVALID_TOKEN")
+
+
+def test_signed_token_expiring_past_the_calendar_is_401(workspace):
+    token = jwt.encode(_claims(workspace.owner, exp=10**30), settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")
+
+    assert_error(_get(token, workspace.slug), status=401, code="INVALID_TOKEN")

@@ -113,3 +113,21 @@ def test_unknown_http_methods_share_one_metrics_label(api_client):
     text = api_client.get(f"{API}/metrics").content.decode()
 
     assert 'method="OTHER"' in text and "FROBNICATE" not in text
+
+
+def test_json_nested_too_deeply_is_a_400(api_client):
+    response = api_client.generic("POST", f"{API}/", "[" * 5000 + "]" * 5000, content_type="application/json")
+
+    assert_error(response, status=400, code="MALFORMED_REQUEST")
+
+
+def test_a_lone_surrogate_escape_is_a_400(owner_client, workspace):
+    response = owner_client.generic(
+        "PUT", f"{API}/{workspace.slug}", '{"name": "bad \\ud800 name"}', content_type="application/json"
+    )
+
+    assert_error(response, status=400, code="MALFORMED_REQUEST")
+
+
+def test_format_query_parameter_is_ignored(owner_client, workspace):
+    assert owner_client.get(f"{API}/{workspace.slug}?format=xml").status_code == 200

@@ -92,7 +92,24 @@ def test_missing_required_fields_are_listed(api_client):
     response = api_client.post(f"{API}/", {}, format="json")
 
     body = assert_error(response, status=400, code="VALIDATION_ERROR")
-    assert {"name", "email", "username", "password", "passwordConfirmation"} <= set(body["details"])
+    assert set(body["details"]) == {"name", "email", "username"}
+
+
+def test_an_owner_without_a_password_gets_an_unusable_one(api_client):
+    fields = {key: VALID[key] for key in ("name", "email", "username")}
+
+    body = api_client.post(f"{API}/", fields, format="json").json()
+
+    assert not User.objects.get(pk=body["user_id"]).has_usable_password()
+    assert body["auth_token"]
+
+
+def test_a_password_without_its_confirmation_is_a_400(api_client):
+    fields = {key: value for key, value in VALID.items() if key != "passwordConfirmation"}
+
+    response = api_client.post(f"{API}/", fields, format="json")
+
+    assert list(assert_error(response, status=400, code="VALIDATION_ERROR")["details"]) == ["passwordConfirmation"]
 
 
 def test_malformed_json_is_a_400(api_client):
