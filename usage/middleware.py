@@ -1,5 +1,9 @@
 """Counts this service's own API calls as the `api_calls` metric of the workspace they address.
 
+The workspace is the one the view resolved and authorized (`request.workspace`), counted by its
+id: a slug can change hands between the call and the flush, an id cannot. A call that resolved
+no workspace (unknown slug, not authenticated, not a member) is not counted.
+
 A request only increments a counter in the shared cache (Redis; usually one INCR), per
 workspace and minute; it never writes to the database. The beat task `usage.flush_api_calls`
 (usage.services.flush_api_call_counts) turns each closed minute into usage events whose ids
@@ -27,8 +31,8 @@ def minute_of(moment):
     return int(moment.timestamp() // 60)
 
 
-def count_key(minute, slug):
-    return f"{KEY_PREFIX}:{minute}:count:{slug}"
+def count_key(minute, workspace_id):
+    return f"{KEY_PREFIX}:{minute}:count:{workspace_id}"
 
 
 def slot_count_key(minute):
@@ -39,11 +43,12 @@ def slot_key(minute, number):
     return f"{KEY_PREFIX}:{minute}:slot:{number}"
 
 
-def count_api_call(slug, now):
+def count_api_call(workspace_id, now):
     """Add one call to the workspace's counter for this minute; the first call of the minute
-    also records the slug in the minute's numbered slots, so the flush can find it."""
+    also records the workspace id in the minute's numbered slots, so the flush can find it."""
+    workspace_id = str(workspace_id)
     minute = minute_of(now)
-    key = count_key(minute, slug)
+    key = count_key(minute, workspace_id)
     try:
         cache.incr(key)
         return
@@ -53,7 +58,13 @@ def count_api_call(slug, now):
         cache.incr(key)  # a concurrent request registered it first
         return
     cache.add(slot_count_key(minute), 0, KEY_TIMEOUT_SECONDS)
-    cache.set(slot_key(minute, cache.incr(slot_count_key(minute))), slug, KEY_TIMEOUT_SECONDS)
+    cache.set(slot_key(minute, cache.incr(slot_count_key(minute))), workspace_id, KEY_TIMEOUT_SECONDS)
+
+
+def _resolved_workspace(response):
+    """The workspace the DRF view resolved for this call (set on its request by IsWorkspaceMember)."""
+    drf_request = (getattr(response, "renderer_context", None) or {}).get("request")
+    return getattr(drf_request, "workspace", None)
 
 
 class ApiCallMeteringMiddleware:
@@ -67,10 +78,11 @@ class ApiCallMeteringMiddleware:
             match is not None
             and match.route.startswith(WORKSPACE_ROUTE_PREFIX)
             and response.status_code not in UNCOUNTED_STATUSES
+            and (workspace := _resolved_workspace(response)) is not None
         ):
             try:
-                count_api_call(match.kwargs["slug"], timezone.now())
+                count_api_call(workspace.pk, timezone.now())
             except Exception:
                 # Metering never fails a request: a cache outage loses these counts, nothing else.
-                logger.warning("Could not count an API call of %s", match.kwargs["slug"], exc_info=True)
+                logger.warning("Could not count an API call of %s", workspace.pk, exc_info=True)
         return response

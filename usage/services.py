@@ -276,19 +276,19 @@ def flush_api_call_counts(*, now=None):
         if not slots:
             continue
         slot_keys = [middleware.slot_key(minute, number) for number in range(1, slots + 1)]
-        slugs = list(cache.get_many(slot_keys).values())
-        counts = cache.get_many([middleware.count_key(minute, slug) for slug in slugs])
+        workspace_ids = list(cache.get_many(slot_keys).values())
+        counts = cache.get_many([middleware.count_key(minute, workspace_id) for workspace_id in workspace_ids])
         at = datetime.fromtimestamp(minute * 60, dt_timezone.utc).isoformat()
         events = [
             {
-                "id": f"api_calls:{minute}:{slug}",
-                "workspace": slug,
+                "id": f"api_calls:{minute}:{workspace_id}",
+                "workspace": workspace_id,
                 "metric": "api_calls",
                 "value": count,
                 "timestamp": at,
             }
-            for slug in slugs
-            if (count := counts.get(middleware.count_key(minute, slug)))
+            for workspace_id in workspace_ids
+            if (count := counts.get(middleware.count_key(minute, workspace_id)))
         ]
         accepted += ingest_events(events=events, source="workspace-service", now=now).accepted
         cache.delete_many([middleware.slot_count_key(minute), *slot_keys, *counts])

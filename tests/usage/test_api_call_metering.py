@@ -45,11 +45,11 @@ def test_a_call_costs_no_database_write(workspace, django_assert_num_queries):
 def test_flushing_a_minute_twice_counts_it_once(workspace):
     """Two beat runs may both read a minute before either clears it: its events' ids are the same."""
     with freeze_time(NOW):
-        count_api_call(workspace.slug, NOW)
+        count_api_call(workspace.pk, NOW)
     with freeze_time(NOW + timedelta(minutes=2)):
         flush_api_call_counts()
         with freeze_time(NOW):
-            count_api_call(workspace.slug, NOW)  # the counters as the second run read them
+            count_api_call(workspace.pk, NOW)  # the counters as the second run read them
         cache.delete(API_CALLS_FLUSHED_THROUGH_KEY)
 
         assert flush_api_call_counts() == 0
@@ -84,4 +84,22 @@ def test_a_cache_outage_never_fails_the_call(workspace, settings, caplog):
     response = client_for(workspace.owner).get(f"{API}/{workspace.slug}")
 
     assert response.status_code == 200
-    assert f"Could not count an API call of {workspace.slug}" in caplog.text
+    assert f"Could not count an API call of {workspace.pk}" in caplog.text
+
+
+def test_calls_stay_with_their_workspace_when_its_slug_passes_to_another_before_the_flush(
+    workspace, other_workspace
+):
+    old_slug = workspace.slug
+    with freeze_time(NOW):
+        client_for(workspace.owner).get(f"{API}/{old_slug}")
+    workspace.slug = "renamed"
+    workspace.save(update_fields=["slug"])
+    other_workspace.slug = old_slug
+    other_workspace.save(update_fields=["slug"])
+
+    with freeze_time(NOW + timedelta(minutes=2)):
+        flush_api_call_counts()
+
+    assert (_api_calls(workspace), _api_calls(other_workspace)) == (1, 0)
+

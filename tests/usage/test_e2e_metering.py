@@ -60,10 +60,10 @@ def test_api_calls_are_counted_in_redis_and_flushed_by_the_worker(celery_worker_
         assert requests.get(f"{live_api}/{workspace.slug}", headers=auth, timeout=30).ok
 
     minutes = range(minute_of(started), minute_of(datetime.now(UTC)) + 1)
-    assert sum(cache.get(count_key(minute, workspace.slug)) or 0 for minute in minutes) == 3
+    assert sum(cache.get(count_key(minute, workspace.pk)) or 0 for minute in minutes) == 3
     # The flush takes minutes closed two minutes ago or more: counts of an earlier minute, for the worker.
     for _ in range(2):
-        count_api_call(workspace.slug, started - timedelta(minutes=5))
+        count_api_call(workspace.pk, started - timedelta(minutes=5))
     cache.delete(API_CALLS_FLUSHED_THROUGH_KEY)
 
     flush_api_calls.delay()
