@@ -9,6 +9,10 @@ from audit.selectors import ActivityFilters
 from centrali.api.errors import field_error
 
 MAX_FILTER_LENGTH = 200
+# Dates outside this UTC range are refused (the same years as usage's historical range): at the
+# edges of what datetime holds, a day added or a conversion to UTC overflows.
+EARLIEST = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
+LATEST = datetime(3000, 1, 1, tzinfo=dt_timezone.utc)
 
 
 def checked_text(name, value):
@@ -25,7 +29,7 @@ def _text(query_params, name):
 
 
 def _instant(query_params, name, *, end_of_day):
-    """An ISO 8601 date-time (naive = UTC) or a date. Bounds are inclusive: `dateTo=2026-11-30`
+    """An ISO 8601 date-time (naive = UTC) or a date, in UTC. Bounds are inclusive: `dateTo=2026-11-30`
     includes that whole day; the returned upper bound is exclusive."""
     raw = query_params.get(name, "").strip()
     if not raw:
@@ -40,10 +44,19 @@ def _instant(query_params, name, *, end_of_day):
                 raise ValueError
             if end_of_day:
                 parsed += timedelta(microseconds=1)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt_timezone.utc)
+        parsed = parsed.astimezone(dt_timezone.utc)
     except ValueError:
         raise field_error(name, f"`{name}` must be an ISO 8601 date or date-time.", code="INVALID_FILTER") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt_timezone.utc)
+    except OverflowError:  # e.g. 9999-12-31 (the day after it), 0001-01-01T00:00:00+05:00 (in UTC)
+        parsed = None
+    if parsed is None or not EARLIEST <= parsed <= LATEST:
+        raise field_error(
+            name,
+            f"`{name}` must be between {EARLIEST:%Y-%m-%d} and {LATEST - timedelta(days=1):%Y-%m-%d} (UTC).",
+            code="INVALID_FILTER",
+        )
     return parsed
 
 

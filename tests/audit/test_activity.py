@@ -274,3 +274,28 @@ def test_staff_only_events_are_recorded_but_never_shown_to_the_workspace(owner_c
 
     assert _ids(activity) == _ids(history) == [str(visible.pk)]
     assert "internal note" not in owner_client.get(f"{API}/{workspace.slug}/audit/export").getvalue().decode()
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("dateTo", "9999-12-31"),
+        ("dateTo", "9999-12-31T23:59:59.999999"),
+        ("dateFrom", "0001-01-01T00:00:00+05:00"),
+        ("dateFrom", "1999-12-31T23:59:59Z"),
+        ("dateTo", "3000-01-01"),
+    ],
+)
+def test_a_date_out_of_range_is_a_400_naming_it(owner_client, workspace, name, value):
+    body = assert_error(_activity(owner_client, workspace, **{name: value}), status=400, code="INVALID_FILTER")
+
+    assert list(body["details"]) == [name]
+
+
+def test_dates_at_the_edges_of_the_range_are_accepted(owner_client, workspace, other_workspace):
+    wanted = add_event(workspace)
+    add_event(other_workspace)
+
+    response = _activity(owner_client, workspace, dateFrom="2000-01-01", dateTo="2999-12-31")
+
+    assert _ids(response) == [str(wanted.pk)]

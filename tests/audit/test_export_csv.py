@@ -67,6 +67,15 @@ def test_a_malformed_filter_is_a_400_before_anything_streams(owner_client, works
     assert_error(_export(owner_client, workspace, dateFrom="not-a-date"), status=400, code="INVALID_FILTER")
 
 
+@pytest.mark.parametrize("name, value", [("dateFrom", "0001-01-01T00:00:00+05:00"), ("dateTo", "9999-12-31")])
+def test_a_date_out_of_range_is_a_400_before_anything_streams(owner_client, workspace, name, value):
+    add_event(workspace)
+
+    body = assert_error(_export(owner_client, workspace, **{name: value}), status=400, code="INVALID_FILTER")
+
+    assert list(body["details"]) == [name]
+
+
 def test_an_empty_log_exports_just_the_header(owner_client, workspace, other_workspace):
     add_event(other_workspace)
 
