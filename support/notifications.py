@@ -19,8 +19,14 @@ def staff_recipients():
     return sorted(set(settings.SUPPORT_STAFF_EMAILS) | set(group_emails))
 
 
+def render_subject(template_name, context):
+    """An email subject rendered on one line: a newline in it (e.g. from a workspace or issue name)
+    would make Django refuse the message with BadHeaderError."""
+    return " ".join(render_to_string(template_name, context).split())
+
+
 def send(*, template, context, to):
     """Render `support/email/<template>_subject.txt` and `_body.txt` and send them to `to`."""
-    subject = " ".join(render_to_string(f"support/email/{template}_subject.txt", context).split())
+    subject = render_subject(f"support/email/{template}_subject.txt", context)
     body = render_to_string(f"support/email/{template}_body.txt", context)
     return EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=to).send()

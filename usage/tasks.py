@@ -3,6 +3,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
+from support.notifications import render_subject
 from usage import services
 from usage.models import QuotaAlert
 from workspaces.selectors import get_workspaces_by_refs
@@ -27,7 +28,7 @@ def send_quota_alert_email(*, alert_id):
         return
     context = {"alert": alert, "workspace": alert.workspace, "percent": alert.threshold}
     send_mail(
-        subject=render_to_string("usage/email/quota_alert_subject.txt", context).strip(),
+        subject=render_subject("usage/email/quota_alert_subject.txt", context),
         message=render_to_string("usage/email/quota_alert.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[alert.workspace.owner.email],

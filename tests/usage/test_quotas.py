@@ -163,3 +163,16 @@ def test_other_tenants_usage_never_alerts_this_one(workspace, other_workspace, d
 
     assert not QuotaAlert.objects.filter(workspace=workspace).exists()
     assert [message.to for message in mail.outbox] == [[other_workspace.owner.email]]
+
+
+def test_the_alert_is_emailed_on_one_subject_line_when_the_workspace_name_has_a_newline(
+    workspace, other_workspace, django_capture_on_commit_callbacks
+):
+    workspace.name = "Acme\nBcc: victim@example.com"
+    workspace.save(update_fields=["name"])
+
+    _ingest(django_capture_on_commit_callbacks, event(workspace, "records", 8_000, NOW))
+
+    (email,) = mail.outbox
+    assert email.subject == "[Centrali] Acme Bcc: victim@example.com has used 80% of its records limit"
+    assert QuotaAlert.objects.get(workspace=workspace).emailed_at is not None
