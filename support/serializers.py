@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from support.models import CommentKind, IssuePriority, IssueStatus, IssueType
+from support.services import claims_to_be_staff
 
 
 class SupportIssueCreateSerializer(serializers.Serializer):
@@ -62,6 +63,11 @@ class CommentCreateSerializer(serializers.Serializer):
         choices=[CommentKind.COMMENT], default=CommentKind.COMMENT, help_text="Members write `comment`s."
     )
     displayName = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+
+    def validate_displayName(self, value):
+        if claims_to_be_staff(value):
+            raise serializers.ValidationError("Only Centrali Support staff replies are signed as Centrali Support.")
+        return value
 
 
 class CommentUpdateSerializer(serializers.Serializer):

@@ -1,6 +1,8 @@
 """Writes of the support app. Each is one transaction that records its audit event;
 notifications leave through Celery once the transaction commits."""
 
+import unicodedata
+
 import structlog
 from django.db import transaction
 from django.utils import timezone
@@ -38,8 +40,16 @@ def _notify_on_commit(task, *args):
     transaction.on_commit(publish_or_log)
 
 
+def claims_to_be_staff(display_name):
+    """Whether a name would pass for a staff reply's signature: it mentions Centrali Support in any
+    case, spacing or compatibility form (full-width letters and the like)."""
+    folded = " ".join(unicodedata.normalize("NFKC", display_name).casefold().split())
+    return STAFF_DISPLAY_SUFFIX.strip(" ()").casefold() in folded
+
+
 def display_name_of(user):
-    return (user.get_full_name() or user.username)[:120]
+    name = user.get_full_name()
+    return (name if name and not claims_to_be_staff(name) else user.username)[:120]
 
 
 def _locked(issue):

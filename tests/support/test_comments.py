@@ -45,6 +45,27 @@ def test_a_comment_may_carry_a_display_name(issue, owner_client):
     assert body["displayName"] == "Ada (CTO)"
 
 
+@pytest.mark.parametrize(
+    "display_name", ["Ada (Centrali Support)", "Ada (centrali  SUPPORT)", "Centrali Support", "Ada (Ｃｅｎｔｒａｌｉ Support)"]
+)
+def test_a_display_name_passing_for_centrali_support_is_a_400_naming_it(issue, owner_client, display_name):
+    response = owner_client.post(_comments(issue), {"comment": "Hi", "displayName": display_name}, format="json")
+
+    assert list(assert_error(response, status=400, code="VALIDATION_ERROR")["details"]) == ["displayName"]
+    assert not Comment.objects.exists()
+
+
+def test_a_member_whose_own_name_passes_for_centrali_support_comments_under_their_username(issue, member_of):
+    client = member_of(issue.workspace)
+    member = issue.workspace.memberships.exclude(user=issue.workspace.owner).get().user
+    member.first_name, member.last_name = "Ada", "(Centrali Support)"
+    member.save(update_fields=["first_name", "last_name"])
+
+    body = client.post(_comments(issue), {"comment": "Hi"}, format="json").json()
+
+    assert body["displayName"] == member.username
+
+
 def test_commenting_is_audited(issue, member, member_client):
     comment_id = member_client.post(_comments(issue), {"comment": "Hi"}, format="json").json()["id"]
 
