@@ -183,6 +183,26 @@ class OverageCharge(models.Model):
         return f"{self.metric} {self.period_start:%Y-%m-%d}: {self.amount_cents}c"
 
 
+class BillingChangeLease(models.Model):
+    """A billing change of the workspace in flight; one at a time per workspace.
+
+    Changes whose checks depend on each other (an upgrade needs the default card; the
+    default card cannot be removed while a paid plan or overage needs it) take turns
+    through this row instead of holding the workspace row locked while Stripe answers.
+    It expires, so a worker that died mid-change does not block the workspace.
+    """
+
+    workspace = models.OneToOneField(
+        "workspaces.Workspace", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    token = models.UUIDField()
+    operation = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.operation} of {self.workspace_id} until {self.expires_at:%H:%M:%S}"
+
+
 class WorkspaceBilling(Workspace):
     """The billing console's view of a workspace (admin only; the workspaces app owns the model)."""
 

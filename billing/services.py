@@ -1,14 +1,24 @@
 """Writes of the billing app.
 
-The rule for every change that involves Stripe: call Stripe first (nothing local is
-written if it fails), then, in one transaction, sync what Stripe answered into
-dj-stripe's tables, apply our own change and record the audit event. A crash between
-the two is repaired by `reconcile_workspace` (nightly, or `manage.py reconcile_billing`).
+The rule for every change that involves Stripe: check, call Stripe outside any
+transaction (nothing local is written if it fails), sync what Stripe answered into
+dj-stripe's tables, then one short transaction that re-reads the locked workspace,
+applies our own change and records the audit event. No database lock is held while
+Stripe answers: the workspace row is what every audited write locks, and on SQLite an
+open write transaction holds the whole database. Changes whose checks depend on each
+other take turns through a BillingChangeLease instead (see `_billing_change`). A crash
+between Stripe and the database is repaired by `reconcile_workspace` (nightly, or
+`manage.py reconcile_billing`); creating calls carry idempotency keys so a retry after a
+lost answer is harmless.
 """
 
+import contextlib
+import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import stripe
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from djstripe.models import Customer, Invoice, PaymentMethod, Subscription
@@ -23,8 +33,8 @@ from billing.gateway import (
     stripe_call,
     translated_stripe_errors,
 )
-from billing.models import BillingSuspension, OverageSettings
-from centrali.api.errors import ApiError, NotFoundError
+from billing.models import BillingChangeLease, BillingSuspension, OverageSettings
+from centrali.api.errors import ApiError, ConflictError, NotFoundError
 from usage import selectors as usage_selectors
 from workspaces import services as workspace_services
 from workspaces.models import Workspace
@@ -41,27 +51,69 @@ def _sync(model, data):
         return model.sync_from_stripe_data(data, api_key=gateway.api_key())
 
 
+def _fresh(workspace):
+    return Workspace.objects.select_related("plan").get(pk=workspace.pk)
+
+
+# A change makes at most a handful of Stripe calls, each bounded by STRIPE_TIMEOUT_SECONDS.
+LEASE_STRIPE_CALLS = 6
+
+
+@contextlib.contextmanager
+def _billing_change(workspace, operation):
+    """Run one billing change of the workspace at a time, without a lock held across Stripe calls.
+
+    Why a lease and not "re-check and compensate": a removed card cannot be re-attached
+    in Stripe, so a card removal that raced an upgrade could not be undone; and Stripe's
+    idempotency keys only make a retry of the same request safe. So the changes whose
+    checks depend on each other (plan change, card removal, overage) take the workspace's
+    lease in a short transaction, and a second one meanwhile answers 409. The lease
+    expires after the longest the holder can wait for Stripe, so a dead worker cannot
+    block the workspace.
+    """
+    token = uuid.uuid4()
+    now = timezone.now()
+    with transaction.atomic():
+        BillingChangeLease.objects.filter(workspace=workspace, expires_at__lte=now).delete()
+        _, acquired = BillingChangeLease.objects.get_or_create(
+            workspace=workspace,
+            defaults={
+                "token": token,
+                "operation": operation,
+                "expires_at": now + timedelta(seconds=settings.STRIPE_TIMEOUT_SECONDS * LEASE_STRIPE_CALLS),
+            },
+        )
+    if not acquired:
+        raise ConflictError(
+            "Another billing change of this workspace is in progress; try again in a moment.",
+            code="BILLING_CHANGE_IN_PROGRESS",
+        )
+    try:
+        yield
+    finally:
+        BillingChangeLease.objects.filter(workspace=workspace, token=token).delete()
+
+
 # --- customer
 
 
 def ensure_customer(*, workspace):
-    """The workspace's Stripe customer, created in Stripe on first need (one per workspace)."""
+    """The workspace's Stripe customer, created in Stripe on first need (one per workspace).
+
+    No lock: concurrent first uses send the same idempotency key, so Stripe answers both
+    with one customer, and dj-stripe's sync tolerates the second insert of the same id.
+    """
     customer = selectors.customer_for(workspace=workspace)
     if customer is not None:
         return customer
-    with transaction.atomic():
-        _locked(workspace)  # concurrent first uses wait here, then find the customer
-        customer = selectors.customer_for(workspace=workspace)
-        if customer is None:
-            data = stripe_call(
-                stripe.Customer.create,
-                email=workspace.email,
-                name=workspace.name,
-                metadata={"djstripe_subscriber": str(workspace.pk), "workspace_slug": workspace.slug},
-                idempotency_key=f"workspace-customer-{workspace.pk}",
-            )
-            customer = _sync(Customer, data)
-    return customer
+    data = stripe_call(
+        stripe.Customer.create,
+        email=workspace.email,
+        name=workspace.name,
+        metadata={"djstripe_subscriber": str(workspace.pk), "workspace_slug": workspace.slug},
+        idempotency_key=f"workspace-customer-{workspace.pk}",
+    )
+    return _sync(Customer, data)
 
 
 # --- payment methods
@@ -70,6 +122,8 @@ def ensure_customer(*, workspace):
 def create_setup_session(*, workspace):
     """A SetupIntent for the browser to collect a card; returns its client secret."""
     customer = ensure_customer(workspace=workspace)
+    # No idempotency key on purpose: a second SetupIntent is harmless, while replaying
+    # the first one's answer would hand out a secret that was already used for a card.
     intent = stripe_call(
         stripe.SetupIntent.create,
         customer=customer.id,
@@ -152,11 +206,11 @@ def _default_is_required(workspace):
 def delete_payment_method(*, workspace, payment_method_id, actor=None, actor_type=None, request=None):
     """Detach a card. The default card cannot go while a paid plan or overage billing needs it.
 
-    Holds the workspace row like change_plan, so an upgrade cannot slip in between the
-    check and the detach.
+    Takes the billing-change lease like change_plan, so an upgrade cannot slip in
+    between the check and the detach (a detached card cannot be re-attached).
     """
-    with transaction.atomic():
-        workspace = _locked(workspace)
+    with _billing_change(workspace, "payment method removal"):
+        workspace = _fresh(workspace)
         customer, payment_method = _owned_payment_method(workspace, payment_method_id)
         stripe_customer = stripe_call(stripe.Customer.retrieve, customer.id)
         is_default = (stripe_customer.get("invoice_settings") or {}).get("default_payment_method") == payment_method_id
@@ -173,19 +227,24 @@ def delete_payment_method(*, workspace, payment_method_id, actor=None, actor_typ
             )
         detached = stripe_call(stripe.PaymentMethod.detach, payment_method_id)
         _sync(PaymentMethod, detached)
-        PaymentMethod.objects.filter(id=payment_method_id).update(customer=None)
         _sync(Customer, stripe_customer)
-        record(
-            workspace=workspace,
-            event_type="payment_method.removed",
-            resource_type="payment_method",
-            resource_id=payment_method_id,
-            summary=f"Payment method {_card_label(payment_method)} removed",
-            actor=actor,
-            actor_type=actor_type,
-            metadata={"was_default": is_default},
-            request=request,
-        )
+        with transaction.atomic():
+            _record_card_removed(workspace, payment_method_id, payment_method, is_default, actor, actor_type, request)
+
+
+def _record_card_removed(workspace, payment_method_id, payment_method, is_default, actor, actor_type, request):
+    PaymentMethod.objects.filter(id=payment_method_id).update(customer=None)
+    record(
+        workspace=workspace,
+        event_type="payment_method.removed",
+        resource_type="payment_method",
+        resource_id=payment_method_id,
+        summary=f"Payment method {_card_label(payment_method)} removed",
+        actor=actor,
+        actor_type=actor_type,
+        metadata={"was_default": is_default},
+        request=request,
+    )
 
 
 def _card_label(payment_method):
@@ -222,13 +281,14 @@ def change_plan(*, workspace, plan, actor=None, actor_type=None, request=None):
     paid -> free cancels it at the period end (the workspace keeps the paid plan until
     Stripe ends the subscription, see the `customer.subscription.deleted` webhook).
 
-    The workspace row stays locked from the checks to the write, so two plan changes (or a
-    plan change and the removal of the default card) never interleave. If the database
-    write fails after Stripe answered, reconciliation brings the plan in line with Stripe.
+    Two plan changes, or a plan change and the removal of the default card, never
+    interleave: they take turns through the billing-change lease, and no database lock
+    is held while Stripe answers. The final transaction re-reads the locked workspace and
+    writes only what differs from it. If that write fails after Stripe answered,
+    reconciliation brings the plan in line with Stripe.
     """
-    with transaction.atomic():
-        locked = _locked(workspace)
-        change = _change_plan(locked, plan, actor=actor, actor_type=actor_type, request=request)
+    with _billing_change(workspace, "plan change"):
+        change = _change_plan(_fresh(workspace), plan, actor=actor, actor_type=actor_type, request=request)
     workspace.plan = change.plan
     return change
 
@@ -283,23 +343,26 @@ def _change_plan(workspace, plan, *, actor, actor_type, request):
 
     if data is not None:
         subscription = _sync(Subscription, data)
-        _sync_recent_invoices(subscription.customer_id)
     effective_at = selectors.subscription_period(subscription)[1] if scheduled is not None else None
-    if new_plan.pk != previous.pk:
-        _set_plan(workspace, new_plan, actor=actor, actor_type=actor_type, request=request,
-                  subscription_id=getattr(subscription, "id", None))
-    if scheduled is not None:
-        record(
-            workspace=workspace,
-            event_type="subscription.updated",
-            resource_type="subscription",
-            resource_id=subscription.id,
-            summary=f"Change to plan '{scheduled.code}' scheduled for the end of the billing period",
-            actor=actor,
-            actor_type=actor_type,
-            metadata={"scheduled_plan": scheduled.code, "effective_at": effective_at.isoformat()},
-            request=request,
-        )
+    with transaction.atomic():
+        locked = _locked(workspace)
+        if new_plan.pk != locked.plan_id:
+            _set_plan(locked, new_plan, actor=actor, actor_type=actor_type, request=request,
+                      subscription_id=getattr(subscription, "id", None))
+        if scheduled is not None:
+            record(
+                workspace=locked,
+                event_type="subscription.updated",
+                resource_type="subscription",
+                resource_id=subscription.id,
+                summary=f"Change to plan '{scheduled.code}' scheduled for the end of the billing period",
+                actor=actor,
+                actor_type=actor_type,
+                metadata={"scheduled_plan": scheduled.code, "effective_at": effective_at.isoformat()},
+                request=request,
+            )
+    if data is not None:
+        _sync_recent_invoices(subscription.customer_id)
     return PlanChange(previous, new_plan, scheduled, effective_at, subscription)
 
 
@@ -351,8 +414,12 @@ def _set_plan(workspace, plan, *, actor=None, actor_type=None, request=None, sub
 
 
 def update_overage(*, workspace, enabled, spending_cap_cents=UNSET, actor=None, actor_type=None, request=None):
-    """Turn overage billing on/off and set its cap (None = no cap; UNSET = keep)."""
-    with transaction.atomic():
+    """Turn overage billing on/off and set its cap (None = no cap; UNSET = keep).
+
+    Takes the billing-change lease: enabling checks the default card, which a concurrent
+    card removal must not take away in between.
+    """
+    with _billing_change(workspace, "overage change"), transaction.atomic():
         workspace = _locked(workspace)
         if enabled:
             if workspace.plan.overage_rates is None:
@@ -596,16 +663,18 @@ def reconcile_workspace(*, workspace, dry_run=False, actor=None, actor_type=Acto
         drift("plan_mismatch", f"plan is '{workspace.plan.code}' but Stripe bills '{expected.code}'")
 
     if repair:
-        with transaction.atomic():
-            locked = _locked(workspace)
-            _sync_payment_methods(customer, cards, stripe_customer)
-            for subscription in subscriptions:
-                _sync(Subscription, subscription)
-            for invoice in invoices:
-                _sync(Invoice, invoice)
-            if expected is not None and expected.pk != locked.plan_id:
-                _set_plan(locked, expected, actor=actor, actor_type=actor_type, reason="reconciliation with Stripe",
-                          subscription_id=live[0]["id"] if live else None)
+        # dj-stripe may fetch related objects while syncing: not under the workspace lock.
+        _sync_payment_methods(customer, cards, stripe_customer)
+        for subscription in subscriptions:
+            _sync(Subscription, subscription)
+        for invoice in invoices:
+            _sync(Invoice, invoice)
+        if expected is not None:
+            with transaction.atomic():
+                locked = _locked(workspace)
+                if expected.pk != locked.plan_id:
+                    _set_plan(locked, expected, actor=actor, actor_type=actor_type,
+                              reason="reconciliation with Stripe", subscription_id=live[0]["id"] if live else None)
     return drifts
 
 

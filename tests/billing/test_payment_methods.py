@@ -1,9 +1,11 @@
 """Setup sessions, the card list, the default card and card removal, against the local Stripe."""
 
+import pytest
+
 from audit.models import AuditEvent
 from tests.billing.conftest import MASTERCARD
 from tests.billing.factories import add_card, subscribe
-from tests.helpers import API, assert_error
+from tests.helpers import API, assert_error, client_for
 
 
 def test_setup_session_returns_a_client_secret_and_creates_one_customer(stripe_sandbox, workspace, owner_client):
@@ -133,3 +135,20 @@ def test_default_card_read_is_local(stripe_sandbox, workspace, owner_client, dja
     with django_assert_num_queries(3):  # user, membership, customer with its default card
         response = owner_client.get(f"{API}/{workspace.slug}/payment-methods/default")
     assert response.json()["defaultPaymentMethod"]["last4"] == "4242"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_default_card_cannot_be_removed_while_an_upgrade_is_in_flight(stripe_sandbox, workspace, owner_client):
+    visa = add_card(owner_client, workspace, stripe_sandbox)
+    answers = []
+
+    def remove_the_card():
+        response = client_for(workspace.owner).delete(f"{API}/{workspace.slug}/payment-methods/{visa}")
+        answers.append((response.status_code, response.json()["error"]))
+
+    stripe_sandbox.on_request("POST", "/v1/subscriptions", before=remove_the_card, times=1)
+
+    assert owner_client.patch(f"{API}/{workspace.slug}/plan/pro").status_code == 200
+
+    assert answers == [(409, "BILLING_CHANGE_IN_PROGRESS")]
+    assert stripe_sandbox.get(f"payment_methods/{visa}")["customer"] is not None
