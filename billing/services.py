@@ -13,6 +13,7 @@ lost answer is harmless.
 """
 
 import contextlib
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,6 +39,8 @@ from centrali.api.errors import ApiError, ConflictError, NotFoundError
 from usage import selectors as usage_selectors
 from workspaces import services as workspace_services
 from workspaces.models import Workspace
+
+logger = logging.getLogger(__name__)
 
 UNSET = object()
 
@@ -381,15 +384,20 @@ def _subscription_key(workspace, customer):
 def _sync_recent_invoices(customer_id):
     """The invoices a plan change just produced, so /invoices shows them at once.
 
-    Best effort: the plan change already happened in Stripe; a missed invoice arrives by
+    Best effort, after the plan change committed: the change already happened in Stripe
+    and must not fail or roll back because of its invoices; a missed invoice arrives by
     webhook or reconciliation.
     """
     try:
         invoices = stripe_call(stripe.Invoice.list, customer=customer_id, limit=10)
     except (StripeUnavailable, StripeUpstreamError):
+        logger.warning("invoices of customer %s not synced after a plan change", customer_id, exc_info=True)
         return
     for invoice in invoices["data"]:
-        _sync(Invoice, invoice)
+        try:
+            _sync(Invoice, invoice)
+        except Exception:  # whatever dj-stripe trips on; reconciliation retries it
+            logger.exception("invoice %s of customer %s not synced after a plan change", invoice.get("id"), customer_id)
 
 
 def _set_plan(workspace, plan, *, actor=None, actor_type=None, request=None, subscription_id=None, reason=""):

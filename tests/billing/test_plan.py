@@ -176,3 +176,16 @@ def test_retrying_a_lost_upgrade_with_another_plan_does_not_subscribe_twice(
 
     assert_error(retry, status=409, code="BILLING_CHANGE_IN_PROGRESS")
     assert len(_stripe_subscriptions(stripe_sandbox, workspace)) == 1
+
+
+def test_an_invoice_that_fails_to_sync_does_not_undo_the_upgrade(stripe_sandbox, workspace, owner_client):
+    add_card(owner_client, workspace, stripe_sandbox)
+    broken_listing = {"object": "list", "url": "/v1/invoices", "has_more": False,
+                      "data": [{"id": "in_broken", "object": "invoice"}]}
+    stripe_sandbox.on_request("GET", "/v1/invoices", answer=(200, broken_listing))
+
+    response = owner_client.patch(f"{API}/{workspace.slug}/plan/pro")
+
+    assert response.status_code == 200, response.content
+    workspace.refresh_from_db()
+    assert workspace.plan.code == "pro"
