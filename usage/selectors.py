@@ -179,13 +179,16 @@ class Quota:
     metric: str
     limit_name: str | None
     allowed: bool
-    reason: str  # WITHIN_LIMIT, UNLIMITED, OVERAGE, QUOTA_EXCEEDED, SPENDING_CAP_REACHED
+    # WITHIN_LIMIT, UNLIMITED, OVERAGE, QUOTA_EXCEEDED, SPENDING_CAP_REACHED,
+    # WORKSPACE_SUSPENDED, WORKSPACE_PENDING_DELETION
+    reason: str
     used: Decimal
     limit: Decimal | None
 
 
 def quotas(*, workspace, period, metrics=None, totals=None, overage=None):
-    """Whether each metric may grow now: within its limit, or past it on overage until the cap."""
+    """Whether each metric may grow now: within its limit, or past it on overage until the cap.
+    Nothing may grow in a suspended workspace or one pending deletion, whatever its usage."""
     start_day, end_day = period_days(period)
     if totals is None:
         totals = usage_totals(workspace=workspace, start_day=start_day, end_day=end_day)
@@ -204,7 +207,11 @@ def quotas(*, workspace, period, metrics=None, totals=None, overage=None):
     for metric in metrics or METRICS:
         limit = LIMIT_OF_METRIC.get(metric)
         status = statuses[limit.name] if limit else None
-        if status is None or status.limit is None:
+        if workspace.is_suspended:
+            reason, allowed = "WORKSPACE_SUSPENDED", False
+        elif workspace.is_pending_deletion:
+            reason, allowed = "WORKSPACE_PENDING_DELETION", False
+        elif status is None or status.limit is None:
             reason, allowed = "UNLIMITED", True
         elif not status.reached:
             reason, allowed = "WITHIN_LIMIT", True

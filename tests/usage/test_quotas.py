@@ -105,6 +105,25 @@ def test_growth_stops_once_the_overage_estimate_reaches_the_spending_cap(service
     assert (answer["allowed"], answer["reason"]) == (False, "SPENDING_CAP_REACHED")
 
 
+@pytest.mark.parametrize(
+    "status, reason", [("suspended", "WORKSPACE_SUSPENDED"), ("cancelled", "WORKSPACE_PENDING_DELETION")]
+)
+def test_nothing_may_grow_in_a_workspace_that_is_not_active(
+    service_client, workspace, other_workspace, report, status, reason
+):
+    report(workspace, "records", 1, NOW)
+    workspace.status = status
+    if status == "cancelled":  # soft-deleted: restorable until the deadline
+        workspace.deleted_at, workspace.restore_deadline = NOW, NOW + timedelta(days=30)
+    workspace.save(update_fields=["status", "deleted_at", "restore_deadline"])
+
+    metrics = _quota(service_client, workspace).json()["metrics"]
+
+    assert {(answer["allowed"], answer["reason"]) for answer in metrics.values()} == {(False, reason)}
+    assert metrics["records"]["used"] == 1
+    assert _quota(service_client, other_workspace, metric="records").json()["metrics"]["records"]["allowed"] is True
+
+
 def test_the_workspace_may_be_named_by_id(service_client, workspace):
     response = service_client.get(f"{API}/internal/workspaces/{workspace.id}/quota", {"metric": "api_calls"})
 
