@@ -28,7 +28,11 @@ INVOICE_STATUSES = ("draft", "open", "paid", "void", "uncollectible")
 
 
 class BillingAPIView(WorkspaceAPIView):
-    """Billing reads: any member; writes: owner/admin/billing. 503 without Stripe keys."""
+    """Billing reads: any member; writes: owner/admin/billing. 503 without Stripe keys.
+
+    A suspended workspace keeps the writes it needs to get back in good standing (cards,
+    plan, overage): each such view lists them in `allowed_when_suspended`.
+    """
 
     required_roles = {"GET": ANY_MEMBER, "HEAD": ANY_MEMBER, "OPTIONS": ANY_MEMBER, "*": BILLING_MANAGERS}
 
@@ -60,6 +64,7 @@ class PlanView(BillingAPIView):
 
 
 class PlanChangeView(BillingAPIView):
+    allowed_when_suspended = frozenset({"PATCH"})  # moving plans is how a suspended workspace settles its bill
     @extend_schema(
         request=None,
         responses=PlanChangeSerializer,
@@ -82,6 +87,7 @@ class PlanChangeView(BillingAPIView):
 
 
 class SetupSessionView(BillingAPIView):
+    allowed_when_suspended = frozenset({"POST"})  # a new card pays the uncollectible invoice
     @extend_schema(
         request=None,
         responses=SetupSessionSerializer,
@@ -108,6 +114,7 @@ class DefaultPaymentMethodView(BillingAPIView):
 
 
 class SetDefaultPaymentMethodView(BillingAPIView):
+    allowed_when_suspended = frozenset({"POST"})
     @extend_schema(
         request=None,
         responses={200: OpenApiResponse(OpenApiTypes.STR)},
@@ -121,6 +128,7 @@ class SetDefaultPaymentMethodView(BillingAPIView):
 
 
 class PaymentMethodDetailView(BillingAPIView):
+    allowed_when_suspended = frozenset({"DELETE"})  # e.g. the card that keeps failing
     @extend_schema(
         responses={200: OpenApiResponse(OpenApiTypes.STR)},
         parameters=[OpenApiParameter("pmId", str, OpenApiParameter.PATH, description="Payment method ID")],
@@ -139,6 +147,7 @@ class PublicKeyView(BillingAPIView):
 
 
 class OverageView(BillingAPIView):
+    allowed_when_suspended = frozenset({"PATCH"})  # turning overage off stops further charges
     def _state(self):
         workspace = self.workspace
         return {

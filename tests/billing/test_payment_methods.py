@@ -6,6 +6,7 @@ from audit.models import AuditEvent
 from tests.billing.conftest import MASTERCARD
 from tests.billing.factories import add_card, subscribe
 from tests.helpers import API, assert_error, client_for
+from workspaces import services as workspace_services
 
 
 def test_setup_session_returns_a_client_secret_and_creates_one_customer(stripe_sandbox, workspace, owner_client):
@@ -152,3 +153,11 @@ def test_the_default_card_cannot_be_removed_while_an_upgrade_is_in_flight(stripe
 
     assert answers == [(409, "BILLING_CHANGE_IN_PROGRESS")]
     assert stripe_sandbox.get(f"payment_methods/{visa}")["customer"] is not None
+
+
+def test_a_suspended_workspace_can_still_add_a_card_and_make_it_the_default(stripe_sandbox, workspace, owner_client):
+    workspace_services.suspend_workspace(workspace=workspace, reason="invoice uncollectible")
+
+    visa = add_card(owner_client, workspace, stripe_sandbox)  # setup session, then the default card
+
+    assert workspace.djstripe_customers.get().default_payment_method_id == visa
