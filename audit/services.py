@@ -11,6 +11,7 @@ from django.utils import timezone
 from audit.chain import entry_hash
 from audit.events import EVENT_TYPES, ActorType, is_platform_event_type
 from audit.models import AuditChain, AuditEvent
+from centrali.api.client import client_ip
 from centrali.api.errors import field_error
 from workspaces.selectors import get_workspace_by_ref
 
@@ -43,11 +44,6 @@ def _valid_ip(raw):
         return str(ipaddress.ip_address((raw or "").strip()))
     except ValueError:
         return None
-
-
-def _client_ip(request):
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return _valid_ip(forwarded.split(",")[0]) or _valid_ip(request.META.get("REMOTE_ADDR"))
 
 
 def _default_actor_type(actor):
@@ -107,7 +103,7 @@ def record(
     if actor_id is None:
         actor_id = str(actor.pk) if actor is not None and getattr(actor, "pk", None) else ""
     if request is not None:
-        ip_address = ip_address or _client_ip(request)
+        ip_address = ip_address or client_ip(request)
         user_agent = user_agent or request.META.get("HTTP_USER_AGENT", "")
         request_id = request_id or getattr(request, "request_id", "")
 

@@ -1,6 +1,8 @@
 import pytest
 from django.test import RequestFactory
 
+from tests.helpers import API, client_for
+
 from audit.chain import entry_hash
 from audit.models import AuditChain, AuditEvent
 from audit.services import record
@@ -11,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_an_event_holds_who_what_where_and_when(workspace):
-    request = RequestFactory().post("/", HTTP_USER_AGENT="pytest-agent", HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.1")
+    request = RequestFactory().post("/", HTTP_USER_AGENT="pytest-agent", REMOTE_ADDR="203.0.113.9")
     request.request_id = "req-123"
 
     event = record(
@@ -111,3 +113,25 @@ def test_an_append_takes_four_queries(workspace, django_assert_num_queries):
     with django_assert_num_queries(4):
         add_event(workspace)
     assert AuditEvent.objects.filter(workspace=workspace).count() == 2
+
+
+def _open_issue_from(workspace, **headers):
+    client_for(workspace.owner).post(
+        f"{API}/{workspace.slug}/support-issues", {"title": "Hi", "description": "Hello"}, format="json", **headers
+    )
+    return AuditEvent.objects.get(workspace=workspace, type="support_issue.created")
+
+
+def test_without_a_proxy_a_forwarded_for_header_is_not_the_recorded_ip(workspace, other_workspace):
+    event = _open_issue_from(workspace, HTTP_X_FORWARDED_FOR="198.51.100.66", REMOTE_ADDR="203.0.113.9")
+
+    assert event.ip_address == "203.0.113.9"
+
+
+def test_behind_one_proxy_the_recorded_ip_is_the_one_the_proxy_saw(workspace, other_workspace, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+
+    # The client forged the first hop; the proxy appended the address it saw.
+    event = _open_issue_from(workspace, HTTP_X_FORWARDED_FOR="198.51.100.66, 203.0.113.9", REMOTE_ADDR="10.0.0.2")
+
+    assert event.ip_address == "203.0.113.9"
