@@ -38,7 +38,7 @@ from billing.models import BillingChangeLease, BillingSuspension, OverageSetting
 from centrali.api.errors import ApiError, ConflictError, NotFoundError
 from usage import selectors as usage_selectors
 from workspaces import services as workspace_services
-from workspaces.models import Workspace
+from workspaces.models import Workspace, WorkspaceStatus
 
 logger = logging.getLogger(__name__)
 
@@ -497,14 +497,27 @@ def apply_subscription_state(*, workspace, subscription_data, actor_type=ActorTy
 
 
 def suspend_for_uncollectible_invoice(*, workspace, invoice_id):
-    BillingSuspension.objects.get_or_create(workspace=workspace, stripe_invoice_id=invoice_id)
-    workspace_services.suspend_workspace(
-        workspace=workspace, actor_type=ActorType.SYSTEM, reason=f"invoice {invoice_id} is uncollectible"
-    )
+    """Suspend the workspace for an uncollectible invoice (inside the webhook's transaction).
+
+    A BillingSuspension row is kept only while the suspension is billing's own: when
+    billing suspends an active workspace, or adds an invoice to a suspension billing
+    already imposed. A workspace staff suspended (or one pending deletion) gets no row,
+    so paying the invoice never lifts a suspension billing did not impose.
+    """
+    locked = _locked(workspace)
+    billing_holds_it = BillingSuspension.objects.filter(workspace=locked).exists()
+    if locked.status == WorkspaceStatus.ACTIVE:
+        workspace_services.suspend_workspace(
+            workspace=locked, actor_type=ActorType.SYSTEM, reason=f"invoice {invoice_id} is uncollectible"
+        )
+    elif not (locked.status == WorkspaceStatus.SUSPENDED and billing_holds_it):
+        return
+    BillingSuspension.objects.get_or_create(workspace=locked, stripe_invoice_id=invoice_id)
 
 
 def lift_suspension_for_paid_invoice(*, workspace, invoice_id):
-    """Back to active once no uncollectible invoice holds the workspace suspended."""
+    """Back to active once no uncollectible invoice holds the workspace suspended (only
+    billing's own suspensions have rows, see suspend_for_uncollectible_invoice)."""
     deleted, _ = BillingSuspension.objects.filter(workspace=workspace, stripe_invoice_id=invoice_id).delete()
     if deleted and not BillingSuspension.objects.filter(workspace=workspace).exists():
         workspace_services.unsuspend_workspace(

@@ -127,6 +127,19 @@ def test_a_paid_invoice_does_not_lift_a_suspension_staff_imposed(subscribed, str
     assert subscribed.status == "suspended"
 
 
+def test_paying_an_uncollectible_invoice_does_not_lift_a_suspension_staff_imposed_before(
+    subscribed, stripe_sandbox, deliver
+):
+    invoice = _invoice(stripe_sandbox, subscribed)
+    workspace_services.suspend_workspace(workspace=subscribed, reason="abuse")
+    deliver(stripe_event("invoice.marked_uncollectible", {**invoice, "status": "uncollectible"}))
+
+    deliver(stripe_event("invoice.paid", invoice))
+
+    subscribed.refresh_from_db()
+    assert subscribed.status == "suspended"
+
+
 def test_payment_failure_is_audited(subscribed, stripe_sandbox, deliver):
     invoice = {**_invoice(stripe_sandbox, subscribed), "attempt_count": 2}
     deliver(stripe_event("invoice.payment_failed", invoice))
