@@ -104,6 +104,12 @@ class OverageSettings(models.Model):
         null=True, blank=True, help_text="Most overage billed per period, in cents; empty = no cap."
     )
     enabled_at = models.DateTimeField(null=True, blank=True)
+    unbilled_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Start of the oldest billing period overage was on in and that is not billed yet "
+        "(set when overage is turned off, so turning it off before the period-end charge does not skip it).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -170,11 +170,12 @@ def available_plans():
 
 
 def workspaces_billing_overage():
-    """Workspaces with overage billing on and a Stripe customer to bill."""
+    """Workspaces with overage billing on, or turned off with a period still to bill, and a Stripe customer."""
     from workspaces.models import Workspace
 
     return Workspace.objects.filter(
-        overage_settings__enabled=True, djstripe_customers__isnull=False
+        Q(overage_settings__enabled=True) | Q(overage_settings__unbilled_since__isnull=False),
+        djstripe_customers__isnull=False,
     ).select_related("plan", "owner").distinct()
 
 

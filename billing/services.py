@@ -447,6 +447,9 @@ def update_overage(*, workspace, enabled, spending_cap_cents=UNSET, actor=None, 
         if enabled and not settings_row.enabled:
             settings_row.enabled_at = timezone.now()
         elif not enabled:
+            if settings_row.enabled and settings_row.unbilled_since is None:
+                # The period's overage so far is still billed at its end (see charge_overage).
+                settings_row.unbilled_since = selectors.current_billing_period(workspace=workspace, now=timezone.now()).start
             settings_row.enabled_at = None
         settings_row.enabled = enabled
         if spending_cap_cents is not UNSET:
@@ -728,15 +731,14 @@ def charge_overage(*, workspace, period):
     """
     from billing.models import OverageCharge
 
-    lines = usage_selectors.overage_for_period(workspace=workspace, period=period)
+    lines = _billable_overage(workspace, period)
     already = set(
         OverageCharge.objects.filter(workspace=workspace, period_start=period.start).values_list("metric", flat=True)
     )
     lines = [line for line in lines if line.metric not in already and line.amount_cents > 0]
-    if not lines:
-        return []
     customer = selectors.customer_for(workspace=workspace)
-    if customer is None:
+    if not lines or customer is None:
+        _settle_unbilled(workspace, period)
         return []
     charged = []
     for line in lines:
@@ -781,4 +783,31 @@ def charge_overage(*, workspace, period):
                     },
                 )
                 charged.append(charge)
+    _settle_unbilled(workspace, period)
     return charged
+
+
+def _billable_overage(workspace, period):
+    """The overage lines of an ended period: overage is on, or was on in it and turned off since.
+
+    Billing only workspaces that have overage on at charge time let a workspace run past
+    its limits all period and turn overage off just before the charge.
+    """
+    settings_row = selectors.get_overage_settings(workspace=workspace)
+    if settings_row.enabled:
+        return usage_selectors.overage_for_period(workspace=workspace, period=period)
+    if settings_row.unbilled_since is None or settings_row.unbilled_since > period.start:
+        return []
+    # overage_for_period answers nothing once overage is off: price the period's usage directly.
+    start_day, end_day = usage_selectors.period_days(period)
+    return usage_selectors.overage_estimate(
+        plan=workspace.plan,
+        totals=usage_selectors.usage_totals(workspace=workspace, start_day=start_day, end_day=end_day),
+        spending_cap_cents=settings_row.spending_cap_cents,
+        period_label=f"{start_day:%Y-%m-%d} to {end_day - timedelta(days=1):%Y-%m-%d}",
+    )
+
+
+def _settle_unbilled(workspace, period):
+    """The periods up to `period` are billed: forget that overage was owed for them."""
+    OverageSettings.objects.filter(workspace=workspace, unbilled_since__lte=period.start).update(unbilled_since=None)

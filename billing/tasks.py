@@ -12,11 +12,14 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task
-def charge_overage_for_ended_periods():
-    """Bill last period's overage of every workspace that has it on. Safe to run any number of times."""
+def charge_overage_for_ended_periods(now=None):
+    """Bill last period's overage of every workspace that had it on. Safe to run any number of times.
+
+    `now` (default: the current time) says which periods have ended.
+    """
     if not gateway.is_configured():
         return 0
-    now = timezone.now()
+    now = now or timezone.now()
     charged = 0
     for workspace in selectors.workspaces_billing_overage():
         period = selectors.previous_billing_period(workspace=workspace, now=now)

@@ -91,3 +91,18 @@ def test_current_period_usage_waits_for_the_period_to_end(stripe_sandbox, worksp
 def test_stripe_down_leaves_the_charge_for_the_next_run(on_overage, stripe_unreachable):
     assert charge_overage_for_ended_periods() == 0
     assert not OverageCharge.objects.exists()
+
+
+def test_turning_overage_off_before_the_period_ends_does_not_skip_its_charge(stripe_sandbox, workspace):
+    client = client_for(workspace.owner)
+    subscribe(client, workspace, stripe_sandbox, plan="pro")
+    client.patch(f"{API}/{workspace.slug}/overage", {"overageEnabled": True}, format="json")
+    _use_invocations(workspace, 2_500_000, days_ago=0)
+    client.patch(f"{API}/{workspace.slug}/overage", {"overageEnabled": False}, format="json")
+    period = current_billing_period(workspace=workspace, now=timezone.now())
+
+    assert charge_overage_for_ended_periods(now=period.end + timedelta(hours=1)) == 1
+
+    [charge] = OverageCharge.objects.filter(workspace=workspace)
+    assert (charge.period_start, charge.amount_cents) == (period.start, 750)
+    assert len(_stripe_items(stripe_sandbox, workspace)) == 1
