@@ -19,7 +19,7 @@ class AuditEvent(models.Model):
         "workspaces.Workspace", on_delete=models.CASCADE, related_name="audit_events", db_index=False
     )
     event_id = models.CharField(
-        max_length=64, null=True, blank=True, unique=True, help_text="Caller's id, for idempotent ingestion."
+        max_length=64, null=True, blank=True, help_text="Caller's id (unique per workspace), for idempotent ingestion."
     )
     type = models.CharField(max_length=64)
     resource_type = models.CharField(max_length=64)
@@ -49,6 +49,8 @@ class AuditEvent(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(actor_type__in=ActorType.values), name="audit_actor_type_valid"),
+            # Per workspace: one tenant's event ids never make another's look like duplicates.
+            models.UniqueConstraint(fields=["workspace", "event_id"], name="audit_event_unique_per_workspace"),
         ]
 
     def __str__(self):

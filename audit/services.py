@@ -156,7 +156,7 @@ def purge_workspace_events(*, workspace):
 
 
 def ingest_platform_events(*, events, service_name):
-    """Record a batch of events reported by a platform service, idempotent on each `eventId`.
+    """Record a batch of events reported by a platform service, idempotent on each `eventId` (per workspace).
 
     `events` are PlatformEventSerializer data. The batch is validated whole (unknown
     workspace, or a type that is one of ours -> 400 naming the event), then each new
@@ -175,12 +175,17 @@ def ingest_platform_events(*, events, service_name):
                 f"events.{index}.type", f"{item['type']!r} is reserved for the workspace service's own events."
             )
 
+    # Event ids are the reporter's, unique within a workspace only.
     already = set(
-        AuditEvent.objects.filter(event_id__in=[e["eventId"] for e in events]).values_list("event_id", flat=True)
+        AuditEvent.objects.filter(
+            workspace_id__in={workspace.pk for workspace in workspaces.values()},
+            event_id__in={item["eventId"] for item in events},
+        ).values_list("workspace_id", "event_id")
     )
     accepted, duplicates = [], []
     for item in events:
-        if item["eventId"] in already:
+        key = (workspaces[item["workspace"]].pk, item["eventId"])
+        if key in already:
             duplicates.append(item["eventId"])
             continue
         try:
@@ -205,6 +210,6 @@ def ingest_platform_events(*, events, service_name):
             # The same event id committed by a concurrent delivery of this batch.
             duplicates.append(item["eventId"])
             continue
-        already.add(item["eventId"])
+        already.add(key)
         accepted.append(item["eventId"])
     return accepted, duplicates

@@ -10,12 +10,13 @@ VALUE_DIGITS = {"max_digits": 28, "decimal_places": 6}
 class UsageEvent(models.Model):
     """One raw usage report from a platform service, kept for the retention window.
 
-    `event_id` is the reporter's id for the event: the unique constraint makes ingestion
-    idempotent (a replayed event is a duplicate, never counted twice).
+    `event_id` is the reporter's id for the event, unique within its workspace: the constraint makes
+    ingestion idempotent (a replayed event is a duplicate, never counted twice), and one tenant's
+    ids never collide with another's.
     """
 
     id = models.BigAutoField(primary_key=True)
-    event_id = models.CharField(max_length=128, unique=True)
+    event_id = models.CharField(max_length=128)
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="usage_events")
     metric = models.CharField(max_length=64, choices=METRIC_CHOICES)
     value = models.DecimalField(**VALUE_DIGITS)
@@ -27,6 +28,9 @@ class UsageEvent(models.Model):
         indexes = [
             models.Index(fields=["workspace", "occurred_at"], name="usage_event_ws_occurred"),
             models.Index(fields=["occurred_at"], name="usage_event_occurred"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "event_id"], name="usage_event_unique_per_workspace"),
         ]
 
     def __str__(self):

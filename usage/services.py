@@ -48,6 +48,11 @@ class _Event:
     value: Decimal
     occurred_at: datetime
 
+    @property
+    def key(self):
+        """What identifies an event: ids are the reporter's, unique within a workspace only."""
+        return (self.workspace.pk, self.event_id)
+
 
 class _Invalid(Exception):
     pass
@@ -63,7 +68,7 @@ def ingest_events(*, events, source="", now=None):
     """Store a batch of usage events and fold the new ones into the daily rollups, in one transaction.
 
     `events` are dicts {id, workspace (slug or uuid), metric, value, timestamp}. An event whose id
-    was already stored is a duplicate and changes nothing; an invalid one is rejected with a reason.
+    was already stored for its workspace is a duplicate and changes nothing; an invalid one is rejected with a reason.
     Refusing events older than the raw-event retention keeps replays idempotent after pruning.
     """
     now = now or timezone.now()
@@ -71,7 +76,7 @@ def ingest_events(*, events, source="", now=None):
     workspaces = get_workspaces_by_refs(
         [event["workspace"] for event in events if isinstance(event, dict) and isinstance(event.get("workspace"), str)]
     )
-    valid, seen_ids = [], set()
+    valid, seen_keys = [], set()
     for index, raw in enumerate(events):
         try:
             event = _parse(raw, workspaces=workspaces, now=now)
@@ -79,15 +84,15 @@ def ingest_events(*, events, source="", now=None):
             event_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
             result.rejected.append(Rejection(index=index, id=event_id, reason=str(invalid)))
             continue
-        if event.event_id in seen_ids:
+        if event.key in seen_keys:
             result.duplicates += 1
             continue
-        seen_ids.add(event.event_id)
+        seen_keys.add(event.key)
         valid.append(event)
 
     with transaction.atomic():
-        inserted_ids = _insert_new_events(valid, source=source, now=now)
-        new_events = [event for event in valid if event.event_id in inserted_ids]
+        inserted_keys = _insert_new_events(valid, source=source, now=now)
+        new_events = [event for event in valid if event.key in inserted_keys]
         _fold_into_rollups(new_events, now=now)
         # Only usage a plan limits can cross a quota threshold.
         touched = sorted({str(event.workspace.pk) for event in new_events if event.metric in LIMIT_OF_METRIC})
@@ -157,8 +162,9 @@ def _parse_timestamp(raw):
 
 
 def _insert_new_events(events, *, source, now):
-    """Insert the events whose id is new; return those ids. The unique constraint decides, so two
-    concurrent batches carrying the same event count it once. Sorted inserts avoid deadlocks.
+    """Insert the events new to their workspace; return their keys (workspace id, event id). The
+    unique constraint decides, so two concurrent batches carrying the same event count it once.
+    Sorted inserts avoid deadlocks.
 
     INSERT … ON CONFLICT DO NOTHING RETURNING, because bulk_create(ignore_conflicts=True) does not
     say which rows it inserted (and only the inserted ones may be rolled up)."""
@@ -167,18 +173,17 @@ def _insert_new_events(events, *, source, now):
     columns = ["event_id", "workspace", "metric", "value", "occurred_at", "received_at", "source"]
     rows = [
         (event.event_id, event.workspace.pk, event.metric, event.value, event.occurred_at, now, source)
-        for event in sorted(events, key=lambda e: e.event_id)
+        for event in sorted(events, key=lambda e: (str(e.workspace.pk), e.event_id))
     ]
+    workspace_id = UsageEvent._meta.get_field("workspace").target_field
+    key_columns = ", ".join(_column(UsageEvent, name) for name in ("workspace", "event_id"))
     inserted = set()
     for chunk in _chunks(rows, MAX_BATCH_SIZE):
         sql, params = _insert_sql(UsageEvent, columns, chunk)
-        sql += " ON CONFLICT (%s) DO NOTHING RETURNING %s" % (
-            _column(UsageEvent, "event_id"),
-            _column(UsageEvent, "event_id"),
-        )
+        sql += f" ON CONFLICT ({key_columns}) DO NOTHING RETURNING {key_columns}"
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            inserted.update(row[0] for row in cursor.fetchall())
+            inserted.update((workspace_id.to_python(row[0]), row[1]) for row in cursor.fetchall())
     return inserted
 
 

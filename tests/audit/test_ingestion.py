@@ -65,6 +65,24 @@ def test_a_redelivered_batch_records_nothing_twice(service_client, workspace):
     assert AuditEvent.objects.filter(workspace=workspace).count() == 2
 
 
+def test_the_same_event_id_in_two_workspaces_is_two_events(service_client, workspace, other_workspace):
+    service_client.post(URL, {"events": [_event(workspace)]}, format="json")
+
+    response = service_client.post(URL, {"events": [_event(other_workspace)]}, format="json")
+
+    assert response.json() == {"accepted": ["evt-1"], "duplicates": []}
+    assert sorted(AuditEvent.objects.filter(event_id="evt-1").values_list("workspace", flat=True)) == sorted(
+        [workspace.pk, other_workspace.pk]
+    )
+
+
+def test_one_batch_may_carry_the_same_event_id_for_two_workspaces(service_client, workspace, other_workspace):
+    response = service_client.post(URL, {"events": [_event(workspace), _event(other_workspace)]}, format="json")
+
+    assert response.json() == {"accepted": ["evt-1", "evt-1"], "duplicates": []}
+    assert AuditEvent.objects.filter(event_id="evt-1").count() == 2
+
+
 def test_ingested_events_show_in_the_resource_history(service_client, workspace, owner_client):
     service_client.post(URL, {"events": [_event(workspace)]}, format="json")
 

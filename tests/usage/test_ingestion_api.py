@@ -63,6 +63,28 @@ def test_an_id_repeated_within_a_batch_counts_once(service_client, workspace):
     assert _rollup(workspace, "api_calls", NOW.date()) == 7
 
 
+def test_the_same_event_id_in_two_workspaces_is_counted_in_each(service_client, workspace, other_workspace):
+    service_client.post(URL, {"events": [event(workspace, "records", 5, NOW, id="evt-shared")]}, format="json")
+
+    response = service_client.post(
+        URL, {"events": [event(other_workspace, "records", 7, NOW, id="evt-shared")]}, format="json"
+    )
+
+    assert response.json()["accepted"] == 1
+    assert (_rollup(workspace, "records", NOW.date()), _rollup(other_workspace, "records", NOW.date())) == (5, 7)
+
+
+def test_one_batch_may_carry_the_same_event_id_for_two_workspaces(service_client, workspace, other_workspace):
+    batch = [
+        event(workspace, "records", 5, NOW, id="evt-shared"),
+        event(other_workspace, "records", 7, NOW, id="evt-shared"),
+    ]
+
+    response = service_client.post(URL, {"events": batch}, format="json")
+
+    assert response.json() == {"accepted": 2, "duplicates": 0, "rejected": 0, "errors": []}
+
+
 def test_events_may_name_the_workspace_by_id(service_client, workspace):
     response = service_client.post(
         URL, {"events": [{**event(workspace, "files", 4, NOW), "workspace": str(workspace.id)}]}, format="json"
