@@ -1,6 +1,7 @@
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.template.loader import render_to_string
 
 from support.notifications import render_subject
@@ -23,17 +24,25 @@ def check_quota_alerts(*, workspace_ids):
     max_retries=5,
 )
 def send_quota_alert_email(*, alert_id):
-    alert = QuotaAlert.objects.select_related("workspace__owner").filter(pk=alert_id).first()
-    if alert is None or alert.emailed_at is not None:
-        return
-    context = {"alert": alert, "workspace": alert.workspace, "percent": alert.threshold}
-    send_mail(
-        subject=render_subject("usage/email/quota_alert_subject.txt", context),
-        message=render_to_string("usage/email/quota_alert.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[alert.workspace.owner.email],
-    )
-    services.mark_alert_emailed(alert=alert)
+    # Its own task and the sweep's may both deliver an alert: the row lock, held until the alert is
+    # marked emailed, lets one of them send; the other finds the row locked or already emailed.
+    with transaction.atomic():
+        alert = (
+            QuotaAlert.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("workspace__owner")
+            .filter(pk=alert_id, emailed_at__isnull=True)
+            .first()
+        )
+        if alert is None:
+            return
+        context = {"alert": alert, "workspace": alert.workspace, "percent": alert.threshold}
+        send_mail(
+            subject=render_subject("usage/email/quota_alert_subject.txt", context),
+            message=render_to_string("usage/email/quota_alert.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[alert.workspace.owner.email],
+        )
+        services.mark_alert_emailed(alert=alert)
 
 
 @shared_task(name="usage.flush_api_calls")
