@@ -3,9 +3,21 @@
 import stripe
 from django.dispatch import receiver
 
-from billing import gateway, selectors
+from billing import gateway, selectors, tasks
 from billing.gateway import StripeObjectMissing, stripe_call
-from workspaces.signals import workspace_purging
+from centrali.tasks import publish
+from workspaces.signals import workspace_purging, workspace_restored, workspace_soft_deleted
+
+
+@receiver([workspace_soft_deleted, workspace_restored], dispatch_uid="billing-align-subscription-renewal")
+def align_subscription_renewal(sender, workspace, **kwargs):
+    """A deleted workspace stops paying after this period; a restored one renews again.
+
+    Sent after the commit: Stripe is called from a Celery task, retried on Stripe errors;
+    if the broker is down, reconcile_billing finds the difference and repairs it.
+    """
+    if gateway.is_configured() and selectors.live_subscription(workspace=workspace) is not None:
+        publish(tasks.align_subscription_renewal, str(workspace.pk))
 
 
 @receiver(workspace_purging, dispatch_uid="billing-cancel-stripe-customer")

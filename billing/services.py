@@ -472,6 +472,60 @@ def update_overage(*, workspace, enabled, spending_cap_cents=UNSET, actor=None, 
     return settings_row
 
 
+# --- renewal while the workspace is pending deletion
+
+# Subscription metadata marking a renewal stopped because the workspace was deleted, so a
+# restore resumes only that, never a downgrade the customer scheduled themselves.
+DELETION_CANCEL_KEY = "centrali_cancel_reason"
+DELETION_CANCEL_REASON = "workspace_deleted"
+
+
+def _renewal_stopped_for_deletion(subscription_data):
+    return (subscription_data.get("metadata") or {}).get(DELETION_CANCEL_KEY) == DELETION_CANCEL_REASON
+
+
+def renewal_out_of_line(*, workspace, subscription_data):
+    """Whether a live subscription's renewal disagrees with the workspace's deletion state."""
+    if workspace.is_pending_deletion:
+        return not subscription_data.get("cancel_at_period_end")
+    return bool(subscription_data.get("cancel_at_period_end")) and _renewal_stopped_for_deletion(subscription_data)
+
+
+def align_renewal_with_deletion(*, workspace):
+    """A workspace pending deletion stops renewing at the period end; a restored one renews again.
+
+    Idempotent and driven by the workspace's current state (not by which signal asked),
+    so repeated or reordered runs converge. Returns True when Stripe was changed.
+    """
+    workspace = _fresh(workspace)
+    subscription = selectors.live_subscription(workspace=workspace)
+    if subscription is None:
+        return False
+    data = stripe_call(stripe.Subscription.retrieve, subscription.id)  # the local copy may lag
+    if not renewal_out_of_line(workspace=workspace, subscription_data=data):
+        return False
+    stop = workspace.is_pending_deletion
+    data = stripe_call(
+        stripe.Subscription.modify,
+        subscription.id,
+        cancel_at_period_end=stop,
+        metadata={DELETION_CANCEL_KEY: DELETION_CANCEL_REASON if stop else ""},
+    )
+    _sync(Subscription, data)
+    with transaction.atomic():
+        record(
+            workspace=workspace,
+            event_type="subscription.updated",
+            resource_type="subscription",
+            resource_id=subscription.id,
+            summary="Subscription set to end at the period end: workspace deleted" if stop
+            else "Subscription renews again: workspace restored",
+            actor_type=ActorType.SYSTEM,
+            metadata={"cancel_at_period_end": stop},
+        )
+    return True
+
+
 # --- state driven by Stripe (webhooks, reconciliation)
 
 
@@ -610,7 +664,8 @@ def sync_plan_to_stripe(*, plan):
 @dataclass(frozen=True)
 class Drift:
     workspace: str
-    kind: str  # missing_customer, plan_mismatch, unsynced_invoice, unsynced_payment_method, customer_gone
+    kind: str  # missing_customer, plan_mismatch, unsynced_invoice, unsynced_payment_method, customer_gone,
+    # renewal_mismatch
     detail: str
     repaired: bool
 
@@ -685,6 +740,9 @@ def reconcile_workspace(*, workspace, dry_run=False, actor=None, actor_type=Acto
     )
     if expected is not None and expected.pk != workspace.plan_id:
         drift("plan_mismatch", f"plan is '{workspace.plan.code}' but Stripe bills '{expected.code}'")
+    renewal_drift = bool(live) and renewal_out_of_line(workspace=workspace, subscription_data=live[0])
+    if renewal_drift:
+        drift("renewal_mismatch", "the subscription's renewal does not follow the workspace's deletion state")
 
     if repair:
         # dj-stripe may fetch related objects while syncing: not under the workspace lock.
@@ -699,6 +757,8 @@ def reconcile_workspace(*, workspace, dry_run=False, actor=None, actor_type=Acto
                 if expected.pk != locked.plan_id:
                     _set_plan(locked, expected, actor=actor, actor_type=actor_type,
                               reason="reconciliation with Stripe", subscription_id=live[0]["id"] if live else None)
+        if renewal_drift:
+            align_renewal_with_deletion(workspace=workspace)
     return drifts
 
 

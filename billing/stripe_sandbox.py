@@ -17,7 +17,7 @@ and that dj-stripe 2.11 or this service relies on:
 - `GET /v1/customers/{id}/payment_methods`, and `GET /v1/products/{id}/features` (no
   entitlements: an empty list);
 - subscriptions: `items[].price` accepted on create/update, `proration_behavior` and
-  `payment_behavior` accepted, items carry `price` and `subscription`, and
+  `payment_behavior` accepted, `metadata` applied on update, items carry `price` and `subscription`, and
   `default_tax_rates` is a list (dj-stripe syncs all of these);
 - invoices: `expand[]=discounts` is accepted and `discounts` is a list; `hosted_invoice_url`
   and `invoice_pdf` are set once finalized;
@@ -212,7 +212,11 @@ def _patch_classes():
         behavior = data.pop("proration_behavior", None)
         if behavior is not None:
             data["prorate"] = behavior != "none"
+        metadata = data.pop("metadata", None) or {}
         sub_update(self, **_translate_items(data))
+        if metadata:  # localstripe ignores it; Stripe merges it and an empty value removes the key
+            self.metadata = {**(self.metadata or {}), **metadata}
+            self.metadata = {key: value for key, value in self.metadata.items() if value != ""}
         if self.default_tax_rates is None:
             self.default_tax_rates = []
         schedule_webhook(ls.Event("customer.subscription.updated", self))

@@ -6,7 +6,9 @@ from celery import shared_task
 from django.utils import timezone
 
 from billing import gateway, selectors, services
+from billing.gateway import StripeUnavailable, StripeUpstreamError
 from centrali.api.errors import ApiError
+from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -43,3 +45,19 @@ def reconcile_billing():
         except ApiError:
             logger.exception("billing reconciliation failed for workspace %s", workspace.slug)
     return drifts
+
+
+@shared_task(
+    autoretry_for=(StripeUnavailable, StripeUpstreamError),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=12,
+)
+def align_subscription_renewal(workspace_id):
+    """After a soft delete or restore: stop or resume the subscription's renewal (see
+    services.align_renewal_with_deletion). Retried while Stripe fails; reconcile_billing
+    repairs it if it never ran."""
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None or not gateway.is_configured():
+        return False
+    return services.align_renewal_with_deletion(workspace=workspace)
