@@ -137,13 +137,25 @@ def create_setup_session(*, workspace):
     return intent["client_secret"]
 
 
-def _sync_payment_methods(customer, listing, stripe_customer):
-    """dj-stripe's copy := Stripe's list (cards no longer listed lose their customer)."""
+def _sync_payment_methods(workspace, customer, listing, stripe_customer):
+    """dj-stripe's copy := Stripe's list.
+
+    A card no longer listed was detached outside this service (Stripe's dashboard,
+    another integration): it loses its customer and its removal is audited here, once.
+    The `payment_method.detached` event that follows then finds it already detached
+    and records nothing (see webhooks._workspace_of).
+    """
     ids = []
     for data in listing:
         _sync(PaymentMethod, data)
         ids.append(data["id"])
-    PaymentMethod.objects.filter(customer=customer).exclude(id__in=ids).update(customer=None)
+    with transaction.atomic():
+        gone = PaymentMethod.objects.select_for_update().filter(customer=customer).exclude(id__in=ids)
+        for card in gone:
+            _record_card_removed(
+                workspace, card.id, card.stripe_data, card.id == customer.default_payment_method_id,
+                actor=None, actor_type=ActorType.SYSTEM, request=None,
+            )
     _sync(Customer, stripe_customer)
 
 
@@ -159,8 +171,7 @@ def refresh_payment_methods(*, workspace):
     try:
         listing = stripe_call(stripe.Customer.list_payment_methods, customer.id, type="card", limit=100)
         stripe_customer = stripe_call(stripe.Customer.retrieve, customer.id)
-        with transaction.atomic():
-            _sync_payment_methods(customer, listing["data"], stripe_customer)
+        _sync_payment_methods(workspace, customer, listing["data"], stripe_customer)
     except (StripeUnavailable, StripeUpstreamError):
         customer = selectors.customer_for(workspace=workspace)
         return selectors.payment_methods(workspace=workspace), customer.default_payment_method_id, True
@@ -746,7 +757,7 @@ def reconcile_workspace(*, workspace, dry_run=False, actor=None, actor_type=Acto
 
     if repair:
         # dj-stripe may fetch related objects while syncing: not under the workspace lock.
-        _sync_payment_methods(customer, cards, stripe_customer)
+        _sync_payment_methods(workspace, customer, cards, stripe_customer)
         for subscription in subscriptions:
             _sync(Subscription, subscription)
         for invoice in invoices:

@@ -195,6 +195,19 @@ def test_a_card_detached_outside_the_service_is_audited_and_unlisted(stripe_sand
     assert not workspace.djstripe_customers.get().payment_methods.exists()
 
 
+def test_a_card_detached_outside_the_service_and_seen_first_by_the_card_list_is_audited_once(
+    stripe_sandbox, workspace, owner_client, deliver
+):
+    visa = add_card(owner_client, workspace, stripe_sandbox, make_default=False)
+    owner_client.get(f"{API}/{workspace.slug}/payment-methods")  # synced locally
+    detached = stripe_sandbox.post(f"payment_methods/{visa}/detach")
+    owner_client.get(f"{API}/{workspace.slug}/payment-methods")  # the list no longer has it
+
+    deliver(stripe_event("payment_method.detached", detached, previous_attributes={"customer": detached["customer"]}))
+
+    assert _audit_types(workspace, "payment_method.removed") == ["payment_method.removed"]
+
+
 def test_an_event_about_an_unknown_customer_is_acknowledged(stripe_sandbox, deliver):
     response = deliver(stripe_event("customer.subscription.updated", {"id": "sub_x", "object": "subscription",
                                                                        "customer": "cus_unknown", "status": "active"}))
