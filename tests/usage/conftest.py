@@ -6,7 +6,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.e2e.conftest import celery_worker_process, e2e, live_api, start_celery_worker  # noqa: F401  (the e2e harness)
-from tests.workspaces.conftest import broker_at, closed_port  # noqa: F401  (a broker URL with nothing listening)
+from tests.workspaces.conftest import broker_at, closed_port  # noqa: F401  (broker URL with nothing listening)
 from usage.services import API_CALLS_FLUSHED_THROUGH_KEY, ingest_events
 
 _ids = itertools.count(1)
