@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 
+from centrali.emails import render_subject
 from support.roles import SUPPORT_GROUP_NAME
 
 
@@ -17,12 +18,6 @@ def staff_recipients():
         .values_list("email", flat=True)
     )
     return sorted(set(settings.SUPPORT_STAFF_EMAILS) | set(group_emails))
-
-
-def render_subject(template_name, context):
-    """An email subject rendered on one line: a newline in it (e.g. from a workspace or issue name)
-    would make Django refuse the message with BadHeaderError."""
-    return " ".join(render_to_string(template_name, context).split())
 
 
 def send(*, template, context, to):

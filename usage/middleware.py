@@ -61,12 +61,6 @@ def count_api_call(workspace_id, now):
     cache.set(slot_key(minute, cache.incr(slot_count_key(minute))), workspace_id, KEY_TIMEOUT_SECONDS)
 
 
-def _resolved_workspace(response):
-    """The workspace the DRF view resolved for this call (set on its request by IsWorkspaceMember)."""
-    drf_request = (getattr(response, "renderer_context", None) or {}).get("request")
-    return getattr(drf_request, "workspace", None)
-
-
 class ApiCallMeteringMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -78,7 +72,7 @@ class ApiCallMeteringMiddleware:
             match is not None
             and match.route.startswith(WORKSPACE_ROUTE_PREFIX)
             and response.status_code not in UNCOUNTED_STATUSES
-            and (workspace := _resolved_workspace(response)) is not None
+            and (workspace := getattr(request, "workspace", None)) is not None
         ):
             try:
                 count_api_call(workspace.pk, timezone.now())

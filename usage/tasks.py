@@ -4,7 +4,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 
-from support.notifications import render_subject
+from centrali.emails import render_subject
 from usage import services
 from usage.models import QuotaAlert
 from workspaces.selectors import get_workspaces_by_refs

@@ -42,6 +42,8 @@ class IsWorkspaceMember(BasePermission):
                     "This workspace is suspended; settle billing or contact support to reactivate it.",
                     code="WORKSPACE_SUSPENDED",
                 )
-        request.workspace = workspace
-        request.membership = membership
+        # On the Django request, so middleware (API-call metering) sees them too; DRF's
+        # Request reads unknown attributes through to it.
+        request._request.workspace = workspace
+        request._request.membership = membership
         return True

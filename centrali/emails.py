@@ -1,0 +1,7 @@
+from django.template.loader import render_to_string
+
+
+def render_subject(template_name, context):
+    """An email subject rendered on one line: a newline in it (e.g. from a workspace or issue name)
+    would make Django refuse the message with BadHeaderError."""
+    return " ".join(render_to_string(template_name, context).split())
