@@ -5,6 +5,25 @@ from rest_framework import serializers
 from audit.events import PLATFORM_EVENT_TYPE_PATTERN, ActorType
 
 MAX_METADATA_BYTES = 16_384
+MAX_METADATA_DEPTH = 16
+
+
+def _nesting_depth(value):
+    """How deeply lists and objects nest, measured without recursion (the input is the client's)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_METADATA_DEPTH:
+            break
+        pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _contains_nul(value):
@@ -65,6 +84,8 @@ class PlatformEventSerializer(serializers.Serializer):
     requestId = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
 
     def validate_metadata(self, metadata):
+        if _nesting_depth(metadata) > MAX_METADATA_DEPTH:
+            raise serializers.ValidationError(f"At most {MAX_METADATA_DEPTH} levels of nesting.")
         if _contains_nul(metadata):
             raise serializers.ValidationError("May not contain NUL characters.")
         if len(json.dumps(metadata)) > MAX_METADATA_BYTES:

@@ -132,6 +132,13 @@ def test_a_service_cannot_forge_the_workspace_services_own_events(service_client
     assert list(assert_error(response, status=400, code="VALIDATION_ERROR")["details"]) == ["events.0.type"]
 
 
+def _nested(depth):
+    value = "leaf"
+    for _ in range(depth):
+        value = {"k": value}
+    return value
+
+
 @pytest.mark.parametrize(
     "overrides, field",
     [
@@ -143,6 +150,7 @@ def test_a_service_cannot_forge_the_workspace_services_own_events(service_client
         ({"summary": "a\x00b"}, "events.0.summary"),
         ({"metadata": {"note": "a\x00b"}}, "events.0.metadata"),
         ({"metadata": {"blob": "x" * 20_000}}, "events.0.metadata"),
+        ({"metadata": _nested(900)}, "events.0.metadata"),
     ],
 )
 def test_malformed_events_are_a_400_naming_the_field(service_client, workspace, overrides, field):
