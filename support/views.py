@@ -31,6 +31,8 @@ class SupportAPIView(WorkspaceAPIView):
     """Any member of the workspace reads, opens issues and comments (finer rules in the services)."""
 
     required_roles = {method: ANY_MEMBER for method in ("GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE")}
+    # A suspended customer still needs to reach support.
+    allowed_when_suspended = frozenset({"POST", "PUT", "DELETE"})
 
     def issue(self):
         return selectors.get_issue(workspace=self.workspace, issue_id=self.kwargs["id"])

@@ -294,3 +294,14 @@ def test_reading_an_issue_takes_three_queries(workspace, other_workspace, owner_
     # the user (JWT), the membership, the issue (with its workspace)
     with django_assert_num_queries(3):
         owner_client.get(_issue(issue))
+
+
+def test_a_suspended_workspace_can_still_open_an_issue(workspace, owner_client):
+    workspace.status = "suspended"
+    workspace.save()
+
+    response = owner_client.post(
+        _issues(workspace), {"title": "Billing lockout", "description": "We cannot pay"}, format="json"
+    )
+
+    assert response.status_code == 201
