@@ -197,9 +197,10 @@ def set_default_payment_method(*, workspace, payment_method_id, actor=None, acto
     stripe_customer = stripe_call(
         stripe.Customer.modify, customer.id, invoice_settings={"default_payment_method": payment_method_id}
     )
+    # dj-stripe may fetch related objects while syncing: outside the audit's transaction.
+    _sync(PaymentMethod, payment_method)
+    _sync(Customer, stripe_customer)
     with transaction.atomic():
-        _sync(PaymentMethod, payment_method)
-        _sync(Customer, stripe_customer)
         record(
             workspace=workspace,
             event_type="payment_method.default_changed",
