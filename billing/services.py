@@ -333,8 +333,10 @@ def _change_plan(workspace, plan, *, actor, actor_type, request):
             )
         price = _price_id(plan)
         metadata = {"workspace_id": str(workspace.pk), "plan": plan.code}
+        customer = selectors.customer_for(workspace=workspace)
         if subscription is None:
-            customer = selectors.customer_for(workspace=workspace)
+            subscription = _unsynced_live_subscription(customer)
+        if subscription is None:
             data = stripe_call(
                 stripe.Subscription.create,
                 customer=customer.id,
@@ -381,16 +383,34 @@ def _change_plan(workspace, plan, *, actor, actor_type, request):
     return PlanChange(previous, new_plan, scheduled, effective_at, subscription)
 
 
+def _unsynced_live_subscription(customer):
+    """A live subscription Stripe has for the customer but dj-stripe does not (a lost answer).
+
+    Synced and returned, so a retry moves that subscription instead of creating another,
+    whatever plan or card the retry asks for.
+    """
+    listing = stripe_call(stripe.Subscription.list, customer=customer.id, status="all", limit=10)
+    for data in listing["data"]:
+        if data.get("status") in selectors.LIVE_SUBSCRIPTION_STATUSES:
+            return _sync(Subscription, data)
+    return None
+
+
 def _subscription_key(workspace, customer):
     """The idempotency key of creating the workspace's next subscription.
 
-    A retry after a lost answer (timeout -> 503 -> the user tries again) repeats the key
-    and gets the subscription Stripe already created, never a second one. The key counts
-    the subscriptions synced so far, so subscribing again after a cancellation is a new
-    request. The target price is deliberately not part of it: a retry for another plan
-    is refused by Stripe (the key with other parameters) instead of billing twice.
+    Two identical requests in flight at once (a retry while the first is still running in
+    Stripe) get one subscription; a retry after the answer was lost is caught first by
+    `_unsynced_live_subscription`. The key counts the subscriptions synced so far (a new
+    key after a cancellation) and names the default card: Stripe replays a key's first
+    result for 24 hours, card declines included, so a new card must mean a new request.
+    The target price is left out: the same key for another plan is refused (409), not
+    billed twice.
     """
-    return f"workspace-{workspace.pk}-subscription-{customer.subscriptions.count() + 1}"
+    return (
+        f"workspace-{workspace.pk}-subscription-{customer.subscriptions.count() + 1}"
+        f"-{customer.default_payment_method_id}"
+    )
 
 
 def _sync_recent_invoices(customer_id):

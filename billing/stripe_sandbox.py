@@ -17,7 +17,8 @@ and that dj-stripe 2.11 or this service relies on:
 - `GET /v1/customers/{id}/payment_methods`, and `GET /v1/products/{id}/features` (no
   entitlements: an empty list);
 - subscriptions: `items[].price` accepted on create/update, `proration_behavior` and
-  `payment_behavior` accepted, `metadata` applied on update, items carry `price` and `subscription`, and
+  `payment_behavior` accepted (`error_if_incomplete` answers 402 when the first payment
+  fails), `metadata` applied on update, items carry `price` and `subscription`, and
   `default_tax_rates` is a list (dj-stripe syncs all of these);
 - invoices: `expand[]=discounts` is accepted and `discounts` is a list; `hosted_invoice_url`
   and `invoice_pdf` are set once finalized;
@@ -199,9 +200,14 @@ def _patch_classes():
 
     def subscription_init(self, **data):
         data.pop("proration_behavior", None)
+        error_if_incomplete = data.get("payment_behavior") == "error_if_incomplete"
         sub_init(self, **_translate_items(data))
         if self.default_tax_rates is None:
             self.default_tax_rates = []
+        if error_if_incomplete and self.status == "incomplete":
+            # Stripe creates nothing and answers 402 when the first payment fails.
+            del ls.store[f"{self.object}:{self.id}"]
+            raise UserError(402, "Your card was declined.", {"code": "card_declined"})
 
     ls.Subscription.__init__ = subscription_init
 

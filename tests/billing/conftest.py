@@ -26,6 +26,7 @@ WEBHOOK_SECRET = "whsec_centraliSandboxWebhookSecret"
 
 VISA = "4242424242424242"
 MASTERCARD = "5555555555554444"
+DECLINED = "4000000000000341"  # Stripe's test card that attaches but whose charges are declined
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from billing.models import Plan
+from tests.billing.conftest import DECLINED
 from tests.billing.factories import add_card, subscribe
 from tests.helpers import API, assert_error
 from usage.services import ingest_events
@@ -164,7 +165,7 @@ def test_retrying_an_upgrade_whose_answer_was_lost_creates_one_subscription(
     assert workspace.plan.code == "pro"
 
 
-def test_retrying_a_lost_upgrade_with_another_plan_does_not_subscribe_twice(
+def test_retrying_a_lost_upgrade_with_another_plan_moves_the_same_subscription(
     stripe_sandbox, workspace, owner_client, settings
 ):
     add_card(owner_client, workspace, stripe_sandbox)
@@ -174,8 +175,19 @@ def test_retrying_a_lost_upgrade_with_another_plan_does_not_subscribe_twice(
 
     retry = owner_client.patch(f"{API}/{workspace.slug}/plan/enterprise")
 
-    assert_error(retry, status=409, code="BILLING_CHANGE_IN_PROGRESS")
-    assert len(_stripe_subscriptions(stripe_sandbox, workspace)) == 1
+    assert retry.status_code == 200, retry.content
+    [subscription] = _stripe_subscriptions(stripe_sandbox, workspace)
+    assert subscription["items"]["data"][0]["price"]["id"] == Plan.objects.get(code="enterprise").stripe_price_monthly_id
+
+
+def test_a_declined_upgrade_can_be_retried_with_a_new_card(stripe_sandbox, workspace, owner_client):
+    add_card(owner_client, workspace, stripe_sandbox, number=DECLINED)
+    assert_error(owner_client.patch(f"{API}/{workspace.slug}/plan/pro"), status=400, code="CARD_DECLINED")
+    add_card(owner_client, workspace, stripe_sandbox)
+
+    response = owner_client.patch(f"{API}/{workspace.slug}/plan/pro")
+
+    assert response.status_code == 200, response.content
 
 
 def test_an_invoice_that_fails_to_sync_does_not_undo_the_upgrade(stripe_sandbox, workspace, owner_client):
