@@ -8,7 +8,6 @@ the same transaction as the event's effects:
 - a handler error rolls back the row with the effects, so Stripe's retry re-applies.
 """
 
-import json
 from datetime import datetime, timezone
 
 import stripe
@@ -21,6 +20,7 @@ from audit.services import record
 from billing import gateway, services
 from billing.models import StripeWebhookEvent
 from centrali.api.errors import ApiError
+from centrali.api.parsers import loads_strict
 
 
 class InvalidSignature(ApiError):
@@ -43,10 +43,7 @@ def verify(*, payload, signature):
         raise InvalidSignature(
             "The Stripe-Signature header is invalid or too old.", details={"Stripe-Signature": [str(exc)]}
         ) from exc
-    try:
-        event = json.loads(payload)
-    except ValueError as exc:
-        raise ApiError("The event body is not JSON.", code="MALFORMED_REQUEST") from exc
+    event = loads_strict(payload)
     well_formed = (
         isinstance(event, dict)
         and isinstance(event.get("id"), str)

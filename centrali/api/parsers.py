@@ -18,6 +18,18 @@ class StrictJSONParser(JSONParser):
         return data
 
 
+def loads_strict(raw):
+    """json.loads with the same refusals as the parser, for views that read the raw body."""
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise ParseError("JSON nested too deeply.") from None
+    except ValueError:
+        raise ParseError("The body is not JSON.") from None
+    _refuse_lone_surrogates(data)
+    return data
+
+
 def _refuse_lone_surrogates(data):
     try:
         json.dumps(data, ensure_ascii=False).encode("utf-8")

@@ -68,7 +68,8 @@ def test_a_signature_older_than_the_tolerance_is_refused(stripe_sandbox, deliver
 @pytest.mark.parametrize(
     "payload",
     ['["not", "an", "event"]', '{"id": "evt_1", "type": "invoice.paid", "data": {"object": []}}', "not json",
-     json.dumps({"id": "evt_" + "x" * 300, "type": "invoice.paid", "data": {"object": {}}})],
+     json.dumps({"id": "evt_" + "x" * 300, "type": "invoice.paid", "data": {"object": {}}}),
+     '{"id": "evt_\\ud800", "type": "invoice.paid", "data": {"object": {}}}', "[" * 5000 + "]" * 5000],
 )
 def test_a_signed_body_that_is_not_an_event_is_refused(stripe_sandbox, deliver, payload):
     assert_error(deliver(None, payload=payload), status=400, code="MALFORMED_REQUEST")
