@@ -6,6 +6,7 @@ whose request did succeed) and raises TransientProvisioningError for failures wo
 PermanentProvisioningError for the rest.
 """
 
+import abc
 import logging
 
 import requests
@@ -31,13 +32,13 @@ class PermanentProvisioningError(ProvisioningError):
     """Retrying would not help (e.g. the service rejected the request)."""
 
 
-class Provisioner:
+class Provisioner(abc.ABC):
     def __init__(self, name, **options):
         self.name = name
         self.options = options
 
-    def provision(self, workspace):
-        raise NotImplementedError
+    @abc.abstractmethod
+    def provision(self, workspace): ...
 
 
 class StorageProvisioner(Provisioner):
