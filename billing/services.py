@@ -886,18 +886,10 @@ def _billable_overage(workspace, period):
     its limits all period and turn overage off just before the charge.
     """
     settings_row = selectors.get_overage_settings(workspace=workspace)
-    if settings_row.enabled:
-        return usage_selectors.overage_for_period(workspace=workspace, period=period)
-    if settings_row.unbilled_since is None or settings_row.unbilled_since > period.start:
+    owed_after_turning_off = settings_row.unbilled_since is not None and settings_row.unbilled_since <= period.start
+    if not (settings_row.enabled or owed_after_turning_off):
         return []
-    # overage_for_period answers nothing once overage is off: price the period's usage directly.
-    start_day, end_day = usage_selectors.period_days(period)
-    return usage_selectors.overage_estimate(
-        plan=workspace.plan,
-        totals=usage_selectors.usage_totals(workspace=workspace, start_day=start_day, end_day=end_day),
-        spending_cap_cents=settings_row.spending_cap_cents,
-        period_label=f"{start_day:%Y-%m-%d} to {end_day - timedelta(days=1):%Y-%m-%d}",
-    )
+    return usage_selectors.overage_for_period(workspace=workspace, period=period)
 
 
 def _settle_unbilled(workspace, period):

@@ -156,11 +156,10 @@ def overage_estimate(*, plan, totals, spending_cap_cents, period_label=""):
 
 
 def overage_for_period(*, workspace, period):
-    """The overage to bill for `period` (a billing.selectors.BillingPeriod): one line per priced
-    metric, at the workspace plan's rates, capped by the spending cap. Empty when overage is off."""
+    """The overage of `period` (a billing.selectors.BillingPeriod): one line per priced metric,
+    at the workspace plan's rates, capped by the spending cap. Whether it is billable (overage
+    on, or on at some time in the period) is billing's decision."""
     settings = get_overage_settings(workspace=workspace)
-    if not settings.enabled:
-        return []
     start_day, end_day = period_days(period)
     totals = usage_totals(workspace=workspace, start_day=start_day, end_day=end_day)
     return overage_estimate(

@@ -55,10 +55,11 @@ def test_limits_exceeded_counts_counters_of_this_period_only_and_gauges_at_their
     assert limits_exceeded(workspace=workspace, plan=free) == ["storage_gb"]
 
 
-def test_overage_is_empty_when_overage_is_off(starter, report):
+def test_overage_is_priced_whether_or_not_overage_is_on_now(starter, report):
+    # Billing decides what is billable: overage turned off late in the period is still owed.
     report(starter, "function_invocations", 300_000, utc(2026, 3, 5))
 
-    assert overage_for_period(workspace=starter, period=MARCH) == []
+    assert [line.metric for line in overage_for_period(workspace=starter, period=MARCH)] == ["function_invocations"]
 
 
 def test_overage_lines_price_usage_beyond_the_plan_at_its_rates(starter, other_workspace, report):
