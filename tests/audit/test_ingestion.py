@@ -150,7 +150,7 @@ def _nested(depth):
         ({"summary": "a\x00b"}, "events.0.summary"),
         ({"metadata": {"note": "a\x00b"}}, "events.0.metadata"),
         ({"metadata": {"blob": "x" * 20_000}}, "events.0.metadata"),
-        ({"metadata": _nested(900)}, "events.0.metadata"),
+        ({"metadata": _nested(100)}, "events.0.metadata"),
     ],
 )
 def test_malformed_events_are_a_400_naming_the_field(service_client, workspace, overrides, field):
