@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from tests.e2e.conftest import celery_worker_process, e2e, live_api, start_celery_worker  # noqa: F401  (the e2e harness)
 from tests.workspaces.conftest import broker_at, closed_port  # noqa: F401  (broker URL with nothing listening)
+from usage.middleware import KEY_PREFIX as API_CALLS_KEY_PREFIX
 from usage.services import API_CALLS_FLUSHED_THROUGH_KEY, ingest_events
 
 _ids = itertools.count(1)
@@ -50,7 +51,15 @@ def service_client(settings):
 
 
 @pytest.fixture(autouse=True)
-def _api_calls_never_flushed():
-    """Each test flushes API-call counts from scratch (the cache may be the CI's shared Redis,
-    which also carries the Celery broker: never clear it whole)."""
+def _api_calls_never_counted():
+    """Each test meters API calls from scratch. With Redis the cache outlives tests and runs and
+    also carries the Celery broker, so only the metering keys go; a counter left by another test
+    (or an earlier run with the same frozen clock) would otherwise be flushed into this one."""
+    if hasattr(cache, "_cache") and hasattr(cache._cache, "get_client"):
+        client = cache._cache.get_client(write=True)
+        stale = list(client.scan_iter(match=cache.make_key(f"{API_CALLS_KEY_PREFIX}:*")))
+        if stale:
+            client.delete(*stale)
+    else:
+        cache.clear()
     cache.delete(API_CALLS_FLUSHED_THROUGH_KEY)
