@@ -1,9 +1,8 @@
 """The generated schema must match the contract, ../shared/spec/workspace-service.openapi.json.
 
-For every operation the code implements: same path and method, same parameters, same 2xx
-status codes, and every property the contract lists in a 2xx body (and in the request
-body) is present in ours. Operations not built yet are listed in PENDING; when one is
-built its line must go, because this test also fails on a pending operation that exists.
+Every operation of the contract exists, with the same path and method, the same parameters,
+the same 2xx status codes, and every property the contract lists in a 2xx body (and in the
+request body) present in ours.
 """
 
 import json
@@ -13,9 +12,6 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "spec" / "workspace-service.openapi.json"
-
-# Operations of the contract that no code serves yet. Shrinks to empty as issues land.
-PENDING: set[tuple[str, str]] = set()
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -69,20 +65,16 @@ def _body_schema(node):
     return content.get("application/json", {}).get("schema") or next(iter(content.values()), {}).get("schema")
 
 
-def test_every_contract_operation_is_implemented_or_pending(contract, generated):
-    ours = _operations(generated)
-    missing = set(_operations(contract)) - set(ours) - PENDING
-    built_but_pending = PENDING & set(ours)
+def test_every_contract_operation_is_implemented(contract, generated):
+    missing = set(_operations(contract)) - set(_operations(generated))
+
     assert not missing, f"contract operations with no code: {sorted(missing)}"
-    assert not built_but_pending, f"remove from PENDING, they are built: {sorted(built_but_pending)}"
 
 
 def test_implemented_operations_match_the_contract(contract, generated):
     ours = _operations(generated)
     problems = []
     for key, expected in _operations(contract).items():
-        if key in PENDING:
-            continue
         actual = ours[key]
         if _params(expected) != _params(actual):
             problems.append(f"{key}: parameters {sorted(_params(actual))} != {sorted(_params(expected))}")
