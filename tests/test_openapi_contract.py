@@ -75,7 +75,9 @@ def test_implemented_operations_match_the_contract(contract, generated):
     ours = _operations(generated)
     problems = []
     for key, expected in _operations(contract).items():
-        actual = ours[key]
+        actual = ours.get(key)
+        if actual is None:
+            continue  # reported by test_every_contract_operation_is_implemented
         if _params(expected) != _params(actual):
             problems.append(f"{key}: parameters {sorted(_params(actual))} != {sorted(_params(expected))}")
         expected_2xx = {c for c in expected["responses"] if c.startswith("2")}
