@@ -1,4 +1,4 @@
-"""The generated schema must match the contract, ../shared/spec/workspace-service.openapi.json.
+"""The generated schema must match the contract, contract/workspace-service.openapi.json.
 
 Every operation of the contract exists, with the same path and method, the same parameters,
 the same 2xx status codes, and every property the contract lists in a 2xx body (and in the
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "spec" / "workspace-service.openapi.json"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "contract" / "workspace-service.openapi.json"
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
