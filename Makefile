@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/centrali
 PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 REDIS_CI_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-postgres migrations-check ci bench clean
+.PHONY: run test test-postgres migrations-check lint format ci bench clean
 
 $(DEPS): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -22,7 +22,7 @@ $(DEPS): requirements.txt requirements-dev.txt
 run: $(DEPS)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py runlocal
+	$(PY) -m devtools.runlocal
 
 ## test: the suite on SQLite with tasks run eagerly (end-to-end tests need Redis: see test-postgres)
 test: $(DEPS)
@@ -38,7 +38,19 @@ migrations-check: $(DEPS)
 	psql "$(PG_ADMIN_URL)" -v ON_ERROR_STOP=1 -q -c "DROP DATABASE IF EXISTS centrali_migrate" -c "CREATE DATABASE centrali_migrate"
 	DATABASE_URL=$(PG_URL)_migrate $(PY) manage.py migrate --noinput
 
-ci: test migrations-check test-postgres
+## lint: ruff (lint and format check), mypy, and the import contracts between the apps
+lint: $(DEPS)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports --no-logo
+
+## format: apply ruff's fixes and formatting
+format: $(DEPS)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+ci: lint test migrations-check test-postgres
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -1,7 +1,7 @@
 """A local Stripe: the `localstripe` package, run in-process on loopback, with its gaps filled.
 
 Used by the test suite (tests/billing/conftest.py) and by `make run` (`python -m
-billing.stripe_sandbox --port 8420`). localstripe is a development dependency; nothing
+devtools.stripe_sandbox --port 8420`). localstripe is a development dependency; nothing
 in production imports this module.
 
 Each shim below reproduces one behaviour of real Stripe that localstripe 1.15.10 lacks
@@ -94,8 +94,17 @@ class _Exported:
         return self.data
 
 
-def _price_create(product=None, unit_amount=None, currency=None, recurring=None, nickname=None,
-                  metadata=None, lookup_key=None, active=True, **kwargs):
+def _price_create(
+    product=None,
+    unit_amount=None,
+    currency=None,
+    recurring=None,
+    nickname=None,
+    metadata=None,
+    lookup_key=None,
+    active=True,
+    **kwargs,
+):
     if kwargs:
         raise UserError(400, "Unexpected " + ", ".join(kwargs))
     if not isinstance(recurring, dict) or "interval" not in recurring:
@@ -104,9 +113,15 @@ def _price_create(product=None, unit_amount=None, currency=None, recurring=None,
     if lookup_key:
         metadata["lookup_key"] = lookup_key
     plan = ls.Plan(
-        id="price_" + ls.random_id(14), product=product, amount=unit_amount, currency=currency,
-        interval=recurring["interval"], interval_count=ls.try_convert_to_int(recurring.get("interval_count", 1)),
-        nickname=nickname, metadata=metadata, active=ls.try_convert_to_bool(active),
+        id="price_" + ls.random_id(14),
+        product=product,
+        amount=unit_amount,
+        currency=currency,
+        interval=recurring["interval"],
+        interval_count=ls.try_convert_to_int(recurring.get("interval_count", 1)),
+        nickname=nickname,
+        metadata=metadata,
+        active=ls.try_convert_to_bool(active),
     )
     return _Exported(_price_of(plan))
 
@@ -139,16 +154,36 @@ def _price_list(product=None, active=None, limit=None, starting_after=None, **kw
 
 
 def _account(**kwargs):
-    return _Exported({
-        "id": "acct_localstripe0000000", "object": "account", "business_type": "company",
-        "charges_enabled": True, "country": "US", "default_currency": "usd", "details_submitted": True,
-        "email": "billing@localstripe.test", "payouts_enabled": True, "type": "standard",
-        "settings": {"dashboard": {"display_name": "Centrali (local sandbox)", "timezone": "Etc/UTC"},
-                     "branding": {"icon": None, "logo": None, "primary_color": None, "secondary_color": None}},
-        "business_profile": {"name": "Centrali (local sandbox)", "support_email": None, "support_phone": None,
-                             "support_url": None, "url": None, "mcc": None, "product_description": None},
-        "capabilities": {}, "metadata": {}, "created": 1700000000,
-    })
+    return _Exported(
+        {
+            "id": "acct_localstripe0000000",
+            "object": "account",
+            "business_type": "company",
+            "charges_enabled": True,
+            "country": "US",
+            "default_currency": "usd",
+            "details_submitted": True,
+            "email": "billing@localstripe.test",
+            "payouts_enabled": True,
+            "type": "standard",
+            "settings": {
+                "dashboard": {"display_name": "Centrali (local sandbox)", "timezone": "Etc/UTC"},
+                "branding": {"icon": None, "logo": None, "primary_color": None, "secondary_color": None},
+            },
+            "business_profile": {
+                "name": "Centrali (local sandbox)",
+                "support_email": None,
+                "support_phone": None,
+                "support_url": None,
+                "url": None,
+                "mcc": None,
+                "product_description": None,
+            },
+            "capabilities": {},
+            "metadata": {},
+            "created": 1700000000,
+        }
+    )
 
 
 def _customer_payment_methods(id, type=None, limit=None, starting_after=None, **kwargs):
@@ -187,7 +222,7 @@ def _dump_store(store):
 def _load_store(path):
     try:
         with open(path, "rb") as f:
-            ls.store.update(pickle.load(f))
+            ls.store.update(pickle.load(f))  # noqa: S301 -- the sandbox's own state file under var/
     except FileNotFoundError:
         pass
 
@@ -312,8 +347,11 @@ def _add_routes(app):
         info = resource.get_info()
         if info.get("formatter") in ("/v1/payment_methods/{id}/attach", "/v1/payment_methods/{id}/detach"):
             for route in resource:
-                func = (ls.PaymentMethod._api_attach if info["formatter"].endswith("attach")
-                        else ls.PaymentMethod._api_detach)
+                func = (
+                    ls.PaymentMethod._api_attach
+                    if info["formatter"].endswith("attach")
+                    else ls.PaymentMethod._api_detach
+                )
                 route._handler = ls_server.api_extra(func, info["formatter"])
 
 
@@ -335,9 +373,14 @@ def _idempotency_middleware():
         if slot in _idempotent_answers:
             first_body, status, answer = _idempotent_answers[slot]
             if first_body != body:
-                error = {"error": {"type": "idempotency_error", "message": (
-                    "Keys for idempotent requests can only be used with the same parameters they were first used with."
-                )}}
+                error = {
+                    "error": {
+                        "type": "idempotency_error",
+                        "message": (
+                            "Keys for idempotent requests can only be used with the same parameters they were first used with."
+                        ),
+                    }
+                }
                 return web.json_response(error, status=400)
             return web.Response(body=answer, status=status, content_type="application/json")
         response = await handler(request)
@@ -368,8 +411,10 @@ class RequestHook:
     times: int | None = None  # None: every matching request
 
     def matches(self, request):
-        return (self.times is None or self.times > 0) and request.method == self.method and re.fullmatch(
-            self.path, request.path
+        return (
+            (self.times is None or self.times > 0)
+            and request.method == self.method
+            and re.fullmatch(self.path, request.path)
         )
 
 

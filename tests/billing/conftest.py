@@ -1,4 +1,4 @@
-"""The Stripe sandbox for billing tests: localstripe (with billing.stripe_sandbox's shims) on loopback.
+"""The Stripe sandbox for billing tests: localstripe (with devtools.stripe_sandbox's shims) on loopback.
 
 One server per test session on an OS-assigned 127.0.0.1 port; every test that uses
 `stripe_sandbox` starts from an empty Stripe with the paid plans synced into it.
@@ -13,12 +13,11 @@ import time
 
 import pytest
 import requests
-
 from django.db import connections
 
 from billing import services
 from billing.models import Plan
-from billing.stripe_sandbox import SandboxServer, on_request, reset
+from devtools.stripe_sandbox import SandboxServer, on_request, reset
 
 SECRET_KEY = "sk_test_" + "centraliSandboxSecretKey0001"
 PUBLISHABLE_KEY = "pk_test_" + "centraliSandboxPublicKey0001"
@@ -71,7 +70,7 @@ class Sandbox:
         return response.json()
 
     def on_request(self, method, path, *, before=None, **behaviour):
-        """Make the sandbox act on matching requests (see billing.stripe_sandbox.on_request).
+        """Make the sandbox act on matching requests (see devtools.stripe_sandbox.on_request).
 
         `before` runs in another thread while the service waits for Stripe; its database
         connection is closed afterwards.

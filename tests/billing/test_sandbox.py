@@ -1,9 +1,9 @@
-"""The local Stripe used by tests and `make run` (billing.stripe_sandbox) keeps to itself."""
+"""The local Stripe used by tests and `make run` (devtools.stripe_sandbox) keeps to itself."""
 
 import os
 import tempfile
 
-from billing.stripe_sandbox import LOCAL_ENV
+from devtools.stripe_sandbox import LOCAL_ENV
 
 SHARED_PICKLE = os.path.join(tempfile.gettempdir(), "localstripe.pickle")
 
