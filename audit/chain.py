@@ -8,7 +8,7 @@ the chain's head, so removing the newest events is caught too.
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 
 def entry_hash(event):
@@ -26,7 +26,7 @@ def entry_hash(event):
         "ip_address": str(event.ip_address or ""),
         "user_agent": event.user_agent,
         "request_id": event.request_id,
-        "created_at": event.created_at.astimezone(dt_timezone.utc).isoformat(),
+        "created_at": event.created_at.astimezone(UTC).isoformat(),
         "previous_hash": event.previous_hash,
     }
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))

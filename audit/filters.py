@@ -1,7 +1,6 @@
 """Query parameters of the audit reads -> ActivityFilters; anything malformed is a 400 naming the parameter."""
 
-from datetime import datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, time, timedelta
 
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -11,8 +10,8 @@ from centrali.api.errors import field_error
 MAX_FILTER_LENGTH = 200
 # Dates outside this UTC range are refused (the same years as usage's historical range): at the
 # edges of what datetime holds, a day added or a conversion to UTC overflows.
-EARLIEST = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
-LATEST = datetime(3000, 1, 1, tzinfo=dt_timezone.utc)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 
 
 def checked_text(name, value):
@@ -45,8 +44,8 @@ def _instant(query_params, name, *, end_of_day):
             if end_of_day:
                 parsed += timedelta(microseconds=1)
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt_timezone.utc)
-        parsed = parsed.astimezone(dt_timezone.utc)
+            parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.astimezone(UTC)
     except ValueError:
         raise field_error(name, f"`{name}` must be an ISO 8601 date or date-time.", code="INVALID_FILTER") from None
     except OverflowError:  # e.g. 9999-12-31 (the day after it), 0001-01-01T00:00:00+05:00 (in UTC)

@@ -18,7 +18,8 @@ class AuditEvent(models.Model):
     workspace = models.ForeignKey(
         "workspaces.Workspace", on_delete=models.CASCADE, related_name="audit_events", db_index=False
     )
-    event_id = models.CharField(
+    # NULL, not "", for events without a caller's id: the unique constraint ignores NULLs.
+    event_id = models.CharField(  # noqa: DJ001
         max_length=64, null=True, blank=True, help_text="Caller's id (unique per workspace), for idempotent ingestion."
     )
     type = models.CharField(max_length=64)

@@ -2,7 +2,7 @@
 
 import ipaddress
 import json
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
@@ -126,7 +126,7 @@ def record(
             user_agent=(user_agent or "")[:400],
             request_id=(request_id or "")[:128],
             # Stored to the microsecond in UTC, so the hash recomputed from the row matches.
-            created_at=(occurred_at or timezone.now()).astimezone(dt_timezone.utc),
+            created_at=(occurred_at or timezone.now()).astimezone(UTC),
             previous_hash=chain.head_hash,
         )
         event.entry_hash = entry_hash(event)

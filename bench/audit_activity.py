@@ -14,14 +14,14 @@ import os
 import re
 import time
 import tracemalloc
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bench.harness import markdown_table, throwaway_database
 
 EVENTS = int(os.environ.get("AUDIT_BENCH_EVENTS", 1_000_000))
 WORKSPACES = 20
 BASELINE_EVENTS = 1_000
-START = datetime(2025, 1, 1, tzinfo=timezone.utc)
+START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def _insert_events(workspace_ids, count, *, first_n):

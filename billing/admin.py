@@ -17,7 +17,15 @@ from centrali.api.errors import ApiError
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "price_monthly", "price_yearly", "is_public", "sort_order", "stripe_price_monthly_id")
+    list_display = (
+        "code",
+        "name",
+        "price_monthly",
+        "price_yearly",
+        "is_public",
+        "sort_order",
+        "stripe_price_monthly_id",
+    )
     list_editable = ("is_public", "sort_order")
     search_fields = ("code", "name")
     readonly_fields = ("stripe_product_id", "stripe_price_monthly_id", "stripe_price_yearly_id")
@@ -39,15 +47,25 @@ class WorkspaceBillingAdmin(admin.ModelAdmin):
     list_filter = ("plan", "status")
     search_fields = ("slug", "name", "owner__email", "djstripe_customers__id")
     fields = (
-        "slug", "name", "owner_email", "plan", "status", "stripe_customer", "subscription", "payment_methods",
-        "invoices", "overage", "overage_charges",
+        "slug",
+        "name",
+        "owner_email",
+        "plan",
+        "status",
+        "stripe_customer",
+        "subscription",
+        "payment_methods",
+        "invoices",
+        "overage",
+        "overage_charges",
     )
     readonly_fields = fields
     actions = ["sync_from_stripe", "change_plan"]
 
     def get_queryset(self, request):
         return (
-            super().get_queryset(request)
+            super()
+            .get_queryset(request)
             .select_related("owner", "plan", "overage_settings")
             .prefetch_related(Prefetch("djstripe_customers", queryset=_customers(), to_attr="billing_customers"))
         )
@@ -178,7 +196,9 @@ class WorkspaceBillingAdmin(admin.ModelAdmin):
                     self.message_user(request, f"{workspace.slug}: {exc.message}", messages.ERROR)
                     continue
                 outcome = (
-                    f"moves to '{plan.code}' at the period end" if change.scheduled_plan else f"now on '{change.plan.code}'"
+                    f"moves to '{plan.code}' at the period end"
+                    if change.scheduled_plan
+                    else f"now on '{change.plan.code}'"
                 )
                 self.message_user(request, f"{workspace.slug}: {outcome}.", messages.SUCCESS)
             return None

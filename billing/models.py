@@ -156,7 +156,9 @@ class BillingSuspension(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["workspace", "stripe_invoice_id"], name="billing_suspension_unique_invoice"),
+            models.UniqueConstraint(
+                fields=["workspace", "stripe_invoice_id"], name="billing_suspension_unique_invoice"
+            ),
         ]
 
     def __str__(self):
@@ -182,7 +184,9 @@ class OverageCharge(models.Model):
             models.UniqueConstraint(
                 fields=["workspace", "period_start", "metric"], name="overage_charge_once_per_period_metric"
             ),
-            models.CheckConstraint(condition=Q(period_end__gt=models.F("period_start")), name="overage_charge_period_valid"),
+            models.CheckConstraint(
+                condition=Q(period_end__gt=models.F("period_start")), name="overage_charge_period_valid"
+            ),
         ]
 
     def __str__(self):

@@ -1,5 +1,7 @@
 """Billing's reactions to other apps' signals."""
 
+import contextlib
+
 import stripe
 from django.dispatch import receiver
 
@@ -36,7 +38,5 @@ def cancel_stripe_customer(sender, workspace, **kwargs):
     for subscription in subscriptions["data"]:
         if subscription["status"] != "canceled":
             stripe_call(stripe.Subscription.cancel, subscription["id"])
-    try:
+    with contextlib.suppress(StripeObjectMissing):  # already deleted in Stripe: the goal is met
         stripe_call(stripe.Customer.delete, customer.id, not_found=StripeObjectMissing("customer"))
-    except StripeObjectMissing:
-        pass  # already deleted in Stripe: the goal is met

@@ -33,5 +33,8 @@ BILLING_GROUP_PERMISSIONS = [
 def sync_billing_group(*, group_model, permission_model):
     """Create or reset the group to exactly BILLING_GROUP_PERMISSIONS (migration 0006 and tests)."""
     return sync_staff_group(
-        name=BILLING_GROUP_NAME, permissions=BILLING_GROUP_PERMISSIONS, group_model=group_model, permission_model=permission_model
+        name=BILLING_GROUP_NAME,
+        permissions=BILLING_GROUP_PERMISSIONS,
+        group_model=group_model,
+        permission_model=permission_model,
     )

@@ -1,6 +1,6 @@
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -60,7 +60,7 @@ class BillingPeriod:
 
 
 def calendar_month_period(moment):
-    start = moment.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    start = moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
     return BillingPeriod(start=start, end=end)
 
@@ -136,8 +136,7 @@ def payment_methods(*, workspace):
     return list(
         PaymentMethod.objects.filter(
             customer__subscriber=workspace, stripe_data__type="card", livemode=gateway.livemode()
-        )
-        .order_by("created")
+        ).order_by("created")
     )
 
 
@@ -173,10 +172,14 @@ def workspaces_billing_overage():
     """Workspaces with overage billing on, or turned off with a period still to bill, and a Stripe customer."""
     from workspaces.models import Workspace
 
-    return Workspace.objects.filter(
-        Q(overage_settings__enabled=True) | Q(overage_settings__unbilled_since__isnull=False),
-        djstripe_customers__isnull=False,
-    ).select_related("plan", "owner").distinct()
+    return (
+        Workspace.objects.filter(
+            Q(overage_settings__enabled=True) | Q(overage_settings__unbilled_since__isnull=False),
+            djstripe_customers__isnull=False,
+        )
+        .select_related("plan", "owner")
+        .distinct()
+    )
 
 
 def workspaces_with_billing():
@@ -184,7 +187,9 @@ def workspaces_with_billing():
     from workspaces.models import Workspace
 
     return (
-        Workspace.objects.filter(Q(djstripe_customers__isnull=False) | Q(plan__price_monthly__gt=0) | Q(plan__price_yearly__gt=0))
+        Workspace.objects.filter(
+            Q(djstripe_customers__isnull=False) | Q(plan__price_monthly__gt=0) | Q(plan__price_yearly__gt=0)
+        )
         .select_related("plan", "owner")
         .distinct()
         .order_by("slug")

@@ -119,7 +119,9 @@ class PaymentMethodListSerializer(serializers.Serializer):
     stale = serializers.BooleanField(help_text="True when Stripe was unreachable and this is the last synced copy.")
 
     def get_data(self, listing) -> PaymentMethodSerializer(many=True):
-        return PaymentMethodSerializer(listing["methods"], many=True, context={"default_id": listing["default_id"]}).data
+        return PaymentMethodSerializer(
+            listing["methods"], many=True, context={"default_id": listing["default_id"]}
+        ).data
 
 
 class DefaultPaymentMethodSerializer(serializers.Serializer):

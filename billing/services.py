@@ -153,8 +153,13 @@ def _sync_payment_methods(workspace, customer, listing, stripe_customer):
         gone = PaymentMethod.objects.select_for_update().filter(customer=customer).exclude(id__in=ids)
         for card in gone:
             _record_card_removed(
-                workspace, card.id, card.stripe_data, card.id == customer.default_payment_method_id,
-                actor=None, actor_type=ActorType.SYSTEM, request=None,
+                workspace,
+                card.id,
+                card.stripe_data,
+                card.id == customer.default_payment_method_id,
+                actor=None,
+                actor_type=ActorType.SYSTEM,
+                request=None,
             )
     _sync(Customer, stripe_customer)
 
@@ -364,8 +369,14 @@ def _change_plan(workspace, plan, *, actor, actor_type, request):
     with transaction.atomic():
         locked = _locked(workspace)
         if new_plan.pk != locked.plan_id:
-            _set_plan(locked, new_plan, actor=actor, actor_type=actor_type, request=request,
-                      subscription_id=getattr(subscription, "id", None))
+            _set_plan(
+                locked,
+                new_plan,
+                actor=actor,
+                actor_type=actor_type,
+                request=request,
+                subscription_id=getattr(subscription, "id", None),
+            )
         if scheduled is not None:
             record(
                 workspace=locked,
@@ -481,7 +492,9 @@ def update_overage(*, workspace, enabled, spending_cap_cents=UNSET, actor=None, 
         elif not enabled:
             if settings_row.enabled and settings_row.unbilled_since is None:
                 # The period's overage so far is still billed at its end (see charge_overage).
-                settings_row.unbilled_since = selectors.current_billing_period(workspace=workspace, now=timezone.now()).start
+                settings_row.unbilled_since = selectors.current_billing_period(
+                    workspace=workspace, now=timezone.now()
+                ).start
             settings_row.enabled_at = None
         settings_row.enabled = enabled
         if spending_cap_cents is not UNSET:
@@ -495,10 +508,16 @@ def update_overage(*, workspace, enabled, spending_cap_cents=UNSET, actor=None, 
                 resource_type="overage_settings",
                 resource_id=workspace.pk,
                 summary=f"Overage billing {'enabled' if enabled else 'disabled'}"
-                + (f", cap {after['spending_cap_cents']} cents" if enabled and after["spending_cap_cents"] is not None else ""),
+                + (
+                    f", cap {after['spending_cap_cents']} cents"
+                    if enabled and after["spending_cap_cents"] is not None
+                    else ""
+                ),
                 actor=actor,
                 actor_type=actor_type,
-                metadata={key: {"before": before[key], "after": after[key]} for key in after if before[key] != after[key]},
+                metadata={
+                    key: {"before": before[key], "after": after[key]} for key in after if before[key] != after[key]
+                },
                 request=request,
             )
     return settings_row
@@ -550,7 +569,8 @@ def align_renewal_with_deletion(*, workspace):
             event_type="subscription.updated",
             resource_type="subscription",
             resource_id=subscription.id,
-            summary="Subscription set to end at the period end: workspace deleted" if stop
+            summary="Subscription set to end at the period end: workspace deleted"
+            if stop
             else "Subscription renews again: workspace restored",
             actor_type=ActorType.SYSTEM,
             metadata={"cancel_at_period_end": stop},
@@ -566,7 +586,9 @@ def workspace_for_customer(customer_id):
     return customer.subscriber if customer is not None else None
 
 
-def apply_subscription_state(*, workspace, subscription_data, actor_type=ActorType.SYSTEM, reason="Stripe subscription"):
+def apply_subscription_state(
+    *, workspace, subscription_data, actor_type=ActorType.SYSTEM, reason="Stripe subscription"
+):
     """Make the workspace's plan agree with a subscription Stripe reports (inside a transaction).
 
     A live subscription means its price's plan; an ended one means the default plan,
@@ -677,12 +699,18 @@ def sync_plan_to_stripe(*, plan):
         product_id = stripe_call(stripe.Product.create, **product_fields)["id"]
         changes.append(f"created product {product_id}")
     monthly, created_monthly = _ensure_price(
-        plan, product_id=product_id, current_id=plan.stripe_price_monthly_id, amount=plan.price_monthly, interval="month"
+        plan,
+        product_id=product_id,
+        current_id=plan.stripe_price_monthly_id,
+        amount=plan.price_monthly,
+        interval="month",
     )
     yearly, created_yearly = _ensure_price(
         plan, product_id=product_id, current_id=plan.stripe_price_yearly_id, amount=plan.price_yearly, interval="year"
     )
-    changes += [f"created monthly price {monthly}"] * created_monthly + [f"created yearly price {yearly}"] * created_yearly
+    changes += [f"created monthly price {monthly}"] * created_monthly + [
+        f"created yearly price {yearly}"
+    ] * created_yearly
     Plan.objects.filter(pk=plan.pk).update(
         stripe_product_id=product_id, stripe_price_monthly_id=monthly, stripe_price_yearly_id=yearly
     )
@@ -731,8 +759,13 @@ def reconcile_workspace(*, workspace, dry_run=False, actor=None, actor_type=Acto
                 drift("plan_mismatch", f"plan '{workspace.plan.code}' is paid but there is no Stripe customer")
                 if repair:
                     with transaction.atomic():
-                        _set_plan(_locked(workspace), selectors.get_default_plan(), actor=actor, actor_type=actor_type,
-                                  reason="reconciliation: no Stripe customer")
+                        _set_plan(
+                            _locked(workspace),
+                            selectors.get_default_plan(),
+                            actor=actor,
+                            actor_type=actor_type,
+                            reason="reconciliation: no Stripe customer",
+                        )
             return drifts
         drift("missing_customer", f"Stripe customer {data['id']} was not synced")
         if not repair:
@@ -751,17 +784,13 @@ def reconcile_workspace(*, workspace, dry_run=False, actor=None, actor_type=Acto
     subscriptions = stripe_call(stripe.Subscription.list, customer=customer.id, status="all", limit=100)["data"]
     invoices = stripe_call(stripe.Invoice.list, customer=customer.id, limit=100)["data"]
 
-    local_cards = set(
-        PaymentMethod.objects.filter(customer=customer).values_list("id", flat=True)
-    )
+    local_cards = set(PaymentMethod.objects.filter(customer=customer).values_list("id", flat=True))
     for card in cards:
         if card["id"] not in local_cards:
             drift("unsynced_payment_method", f"card {card['id']} was not synced")
     for missing in local_cards - {card["id"] for card in cards}:
         drift("unsynced_payment_method", f"card {missing} is no longer attached in Stripe")
-    local_invoices = dict(
-        Invoice.objects.filter(customer=customer).values_list("id", "stripe_data__status")
-    )
+    local_invoices = dict(Invoice.objects.filter(customer=customer).values_list("id", "stripe_data__status"))
     for invoice in invoices:
         if local_invoices.get(invoice["id"], "<missing>") != invoice.get("status"):
             drift("unsynced_invoice", f"invoice {invoice['id']} ({invoice.get('status')}) was not synced")
@@ -787,8 +816,14 @@ def reconcile_workspace(*, workspace, dry_run=False, actor=None, actor_type=Acto
             with transaction.atomic():
                 locked = _locked(workspace)
                 if expected.pk != locked.plan_id:
-                    _set_plan(locked, expected, actor=actor, actor_type=actor_type,
-                              reason="reconciliation with Stripe", subscription_id=live[0]["id"] if live else None)
+                    _set_plan(
+                        locked,
+                        expected,
+                        actor=actor,
+                        actor_type=actor_type,
+                        reason="reconciliation with Stripe",
+                        subscription_id=live[0]["id"] if live else None,
+                    )
         if renewal_drift:
             align_renewal_with_deletion(workspace=workspace)
     return drifts
@@ -841,7 +876,11 @@ def charge_overage(*, workspace, period):
             amount=line.amount_cents,
             currency=workspace.plan.currency,
             description=line.description,
-            metadata={"workspace_id": str(workspace.pk), "metric": line.metric, "period_start": period.start.isoformat()},
+            metadata={
+                "workspace_id": str(workspace.pk),
+                "metric": line.metric,
+                "period_start": period.start.isoformat(),
+            },
             idempotency_key=key,
         )
         with transaction.atomic():

@@ -18,7 +18,9 @@ urlpatterns = [
         views.SetDefaultPaymentMethodView.as_view(),
         name="billing-payment-method-set-default",
     ),
-    path("<slug:slug>/payment-methods/<str:pmId>", views.PaymentMethodDetailView.as_view(), name="billing-payment-method"),
+    path(
+        "<slug:slug>/payment-methods/<str:pmId>", views.PaymentMethodDetailView.as_view(), name="billing-payment-method"
+    ),
     path("<slug:slug>/public-key", views.PublicKeyView.as_view(), name="billing-public-key"),
     path("<slug:slug>/overage", views.OverageView.as_view(), name="billing-overage"),
     path("<slug:slug>/invoices", views.InvoiceListView.as_view(), name="billing-invoices"),

@@ -20,7 +20,7 @@ from billing.serializers import (
     SetupSessionSerializer,
 )
 from centrali.api.errors import NotFoundError, field_error
-from centrali.api.pagination import parse_page_params, paginate, set_page_headers
+from centrali.api.pagination import paginate, parse_page_params, set_page_headers
 from centrali.api.permissions import ANY_MEMBER, BILLING_MANAGERS
 from centrali.api.views import WorkspaceAPIView
 
@@ -49,7 +49,9 @@ class PlanView(BillingAPIView):
     def get(self, request, slug):
         subscription = selectors.live_subscription(workspace=self.workspace)
         scheduled = (
-            selectors.get_default_plan().code if subscription is not None and subscription.cancel_at_period_end else None
+            selectors.get_default_plan().code
+            if subscription is not None and subscription.cancel_at_period_end
+            else None
         )
         return Response(
             PlanInfoSerializer(
@@ -65,6 +67,7 @@ class PlanView(BillingAPIView):
 
 class PlanChangeView(BillingAPIView):
     allowed_when_suspended = frozenset({"PATCH"})  # moving plans is how a suspended workspace settles its bill
+
     @extend_schema(
         request=None,
         responses=PlanChangeSerializer,
@@ -88,6 +91,7 @@ class PlanChangeView(BillingAPIView):
 
 class SetupSessionView(BillingAPIView):
     allowed_when_suspended = frozenset({"POST"})  # a new card pays the uncollectible invoice
+
     @extend_schema(
         request=None,
         responses=SetupSessionSerializer,
@@ -102,7 +106,9 @@ class PaymentMethodListView(BillingAPIView):
     @extend_schema(responses=PaymentMethodListSerializer, tags=["Billing"], description="List payment methods")
     def get(self, request, slug):
         methods, default_id, stale = services.refresh_payment_methods(workspace=self.workspace)
-        return Response(PaymentMethodListSerializer({"methods": methods, "default_id": default_id, "stale": stale}).data)
+        return Response(
+            PaymentMethodListSerializer({"methods": methods, "default_id": default_id, "stale": stale}).data
+        )
 
 
 class DefaultPaymentMethodView(BillingAPIView):
@@ -115,6 +121,7 @@ class DefaultPaymentMethodView(BillingAPIView):
 
 class SetDefaultPaymentMethodView(BillingAPIView):
     allowed_when_suspended = frozenset({"POST"})
+
     @extend_schema(
         request=None,
         responses={200: OpenApiResponse(OpenApiTypes.STR)},
@@ -129,6 +136,7 @@ class SetDefaultPaymentMethodView(BillingAPIView):
 
 class PaymentMethodDetailView(BillingAPIView):
     allowed_when_suspended = frozenset({"DELETE"})  # e.g. the card that keeps failing
+
     @extend_schema(
         responses={200: OpenApiResponse(OpenApiTypes.STR)},
         parameters=[OpenApiParameter("pmId", str, OpenApiParameter.PATH, description="Payment method ID")],
@@ -148,6 +156,7 @@ class PublicKeyView(BillingAPIView):
 
 class OverageView(BillingAPIView):
     allowed_when_suspended = frozenset({"PATCH"})  # turning overage off stops further charges
+
     def _state(self):
         workspace = self.workspace
         return {
@@ -170,7 +179,7 @@ class OverageView(BillingAPIView):
         serializer = OverageUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        cap = data["overageSpendingCapCents"] if "overageSpendingCapCents" in data else services.UNSET
+        cap = data.get("overageSpendingCapCents", services.UNSET)
         updated = services.update_overage(
             workspace=self.workspace, enabled=data["overageEnabled"], spending_cap_cents=cap, **self.audit_context()
         )

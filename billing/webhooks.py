@@ -8,7 +8,7 @@ the same transaction as the event's effects:
 - a handler error rolls back the row with the effects, so Stripe's retry re-applies.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import stripe
 from django.conf import settings
@@ -84,7 +84,7 @@ def process(event):
 
 
 def _timestamp(value):
-    return datetime.fromtimestamp(value, tz=timezone.utc) if isinstance(value, int) else None
+    return datetime.fromtimestamp(value, tz=UTC) if isinstance(value, int) else None
 
 
 def _workspace_of(event):
@@ -127,32 +127,47 @@ def _record(workspace, event, event_type, resource_type, summary, metadata=None)
 
 
 def _money(data):
-    return f"{(data.get('amount_paid') or data.get('amount_due') or 0) / 100:.2f} {str(data.get('currency', '')).upper()}"
+    return (
+        f"{(data.get('amount_paid') or data.get('amount_due') or 0) / 100:.2f} {str(data.get('currency', '')).upper()}"
+    )
 
 
 def on_invoice_paid(workspace, data, event):
-    _record(workspace, event, "invoice.paid", "invoice", f"Invoice {data.get('number') or data['id']} paid ({_money(data)})")
+    _record(
+        workspace, event, "invoice.paid", "invoice", f"Invoice {data.get('number') or data['id']} paid ({_money(data)})"
+    )
     services.lift_suspension_for_paid_invoice(workspace=workspace, invoice_id=data["id"])
 
 
 def on_invoice_payment_failed(workspace, data, event):
     _record(
-        workspace, event, "invoice.payment_failed", "invoice",
+        workspace,
+        event,
+        "invoice.payment_failed",
+        "invoice",
         f"Payment of invoice {data.get('number') or data['id']} failed ({_money(data)})",
         {"attempt_count": data.get("attempt_count")},
     )
 
 
 def on_invoice_uncollectible(workspace, data, event):
-    _record(workspace, event, "invoice.uncollectible", "invoice",
-            f"Invoice {data.get('number') or data['id']} marked uncollectible; workspace suspended")
+    _record(
+        workspace,
+        event,
+        "invoice.uncollectible",
+        "invoice",
+        f"Invoice {data.get('number') or data['id']} marked uncollectible; workspace suspended",
+    )
     services.suspend_for_uncollectible_invoice(workspace=workspace, invoice_id=data["id"])
 
 
 def on_subscription_changed(workspace, data, event):
     verb = event["type"].rsplit(".", 1)[-1]  # created, updated, deleted
     _record(
-        workspace, event, "subscription.deleted" if verb == "deleted" else "subscription.updated", "subscription",
+        workspace,
+        event,
+        "subscription.deleted" if verb == "deleted" else "subscription.updated",
+        "subscription",
         f"Subscription {data['id']} {'cancelled' if verb == 'deleted' else verb} (status {data.get('status')})",
         {"status": data.get("status"), "cancel_at_period_end": data.get("cancel_at_period_end")},
     )
@@ -163,14 +178,24 @@ def on_subscription_changed(workspace, data, event):
 
 def on_payment_method_attached(workspace, data, event):
     card = data.get("card") or {}
-    _record(workspace, event, "payment_method.added", "payment_method",
-            f"Payment method {card.get('brand', 'card')} •••• {card.get('last4', '????')} added")
+    _record(
+        workspace,
+        event,
+        "payment_method.added",
+        "payment_method",
+        f"Payment method {card.get('brand', 'card')} •••• {card.get('last4', '????')} added",
+    )
 
 
 def on_payment_method_detached(workspace, data, event):
     card = data.get("card") or {}
-    _record(workspace, event, "payment_method.removed", "payment_method",
-            f"Payment method {card.get('brand', 'card')} •••• {card.get('last4', '????')} removed")
+    _record(
+        workspace,
+        event,
+        "payment_method.removed",
+        "payment_method",
+        f"Payment method {card.get('brand', 'card')} •••• {card.get('last4', '????')} removed",
+    )
 
 
 HANDLERS = {

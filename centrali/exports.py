@@ -13,8 +13,9 @@ The exporter counts each queryset for progress and streams it with .iterator(), 
 section must be a queryset in a stable order, never a list.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 _sections: dict[str, "ExportSection"] = {}
 

@@ -192,9 +192,7 @@ REST_FRAMEWORK = {
 # `RATE_LIMITS=workspace_create=10/min,anon=120/min`; `off` disables every limit.
 _rate_limits = env("RATE_LIMITS", default="workspace_create=10/min,anon=120/min,user=1200/min")
 RATE_LIMITS_ENABLED = _rate_limits.strip().lower() != "off"
-RATE_LIMITS = (
-    dict(item.split("=", 1) for item in _rate_limits.split(",") if "=" in item) if RATE_LIMITS_ENABLED else {}
-)
+RATE_LIMITS = dict(item.split("=", 1) for item in _rate_limits.split(",") if "=" in item) if RATE_LIMITS_ENABLED else {}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Centrali Workspace Service API",
@@ -234,9 +232,25 @@ WORKSPACE_GRACE_PERIOD_DAYS = 30
 WORKSPACE_DEFAULT_PLAN = "free"
 WORKSPACE_RESERVED_SLUGS = frozenset(
     {
-        "admin", "api", "docs", "health", "internal", "metrics", "openapi", "openapi.json",
-        "static", "version", "webhooks", "workspace", "workspaces", "login", "logout",
-        "billing", "support", "status", "new",
+        "admin",
+        "api",
+        "docs",
+        "health",
+        "internal",
+        "metrics",
+        "openapi",
+        "openapi.json",
+        "static",
+        "version",
+        "webhooks",
+        "workspace",
+        "workspaces",
+        "login",
+        "logout",
+        "billing",
+        "support",
+        "status",
+        "new",
     }
 )
 

@@ -30,7 +30,7 @@ ERROR_RESPONSE = OpenApiResponse(response={"$ref": "#/components/schemas/Error"}
 class SupportAPIView(WorkspaceAPIView):
     """Any member of the workspace reads, opens issues and comments (finer rules in the services)."""
 
-    required_roles = {method: ANY_MEMBER for method in ("GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE")}
+    required_roles = dict.fromkeys(("GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE"), ANY_MEMBER)
     # A suspended customer still needs to reach support.
     allowed_when_suspended = frozenset({"POST", "PUT", "DELETE"})
 

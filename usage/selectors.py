@@ -1,8 +1,7 @@
 """Reads of the usage app. Every read works on the daily rollups, never on raw events."""
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import OuterRef, Q, Subquery, Sum
@@ -43,7 +42,7 @@ def latest_gauges(*, workspace, before=None):
 
 def period_days(period):
     """The UTC days a billing period's usage is counted in: [start day, end day)."""
-    return period.start.astimezone(dt_timezone.utc).date(), period.end.astimezone(dt_timezone.utc).date()
+    return period.start.astimezone(UTC).date(), period.end.astimezone(UTC).date()
 
 
 # --- Limits and quotas
@@ -363,7 +362,7 @@ def historical_usage(*, workspace, start, end, granularity):
         values = by_bucket.setdefault(bucket_start(day, granularity), {})
         values[metric] = value if METRICS[metric].is_gauge else values.get(metric, ZERO) + value
 
-    carried = {metric: ZERO for metric in GAUGES} | latest_gauges(workspace=workspace, before=first)
+    carried = dict.fromkeys(GAUGES, ZERO) | latest_gauges(workspace=workspace, before=first)
     buckets, cursor = [], first
     while cursor < last_end:
         following = next_bucket(cursor, granularity)
@@ -436,7 +435,7 @@ OVERVIEW_RECENT_ACTIVITY = 10
 def overview(*, workspace, now):
     """GET /{slug}/overview: usage blocks from the rollups, users from memberships (active = an
     audit-log actor in the last 7 days), and the newest audit events. Six queries."""
-    today = now.astimezone(dt_timezone.utc).date()
+    today = now.astimezone(UTC).date()
     active_ids = (
         filtered_events(workspace=workspace, filters=ActivityFilters(date_from=now - timedelta(days=7)))
         .order_by()
@@ -456,4 +455,4 @@ def daily_usage_for_export(workspace):
 
 
 def start_of_day(day):
-    return datetime.combine(day, datetime.min.time(), dt_timezone.utc)
+    return datetime.combine(day, datetime.min.time(), UTC)

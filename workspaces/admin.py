@@ -47,8 +47,17 @@ class WorkspaceAdmin(admin.ModelAdmin):
     # and write a staff audit event; the form is read-only and deletion is the purge's alone
     # (on PostgreSQL the audit trigger would refuse a cascade from here anyway).
     readonly_fields = (
-        "id", "name", "slug", "description", "owner", "plan", "status", "deleted_at", "restore_deadline",
-        "created_at", "updated_at",
+        "id",
+        "name",
+        "slug",
+        "description",
+        "owner",
+        "plan",
+        "status",
+        "deleted_at",
+        "restore_deadline",
+        "created_at",
+        "updated_at",
     )
     inlines = [MembershipInline, ServiceProvisioningInline]
     actions = ["suspend", "unsuspend", "restore"]

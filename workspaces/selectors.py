@@ -43,8 +43,9 @@ def get_workspaces_by_refs(refs):
         except ValueError:
             slug_refs.add(ref)
     workspaces = list(
-        Workspace.objects.filter(Q(pk__in=set(pk_of.values())) | Q(slug__in={str(ref) for ref in slug_refs}))
-        .select_related("plan")
+        Workspace.objects.filter(
+            Q(pk__in=set(pk_of.values())) | Q(slug__in={str(ref) for ref in slug_refs})
+        ).select_related("plan")
     )
     by_pk = {workspace.pk: workspace for workspace in workspaces}
     by_slug = {workspace.slug: workspace for workspace in workspaces}

@@ -6,6 +6,7 @@ Links: S3 presigned URLs when the storage is S3; otherwise a signed, timestamped
 download view, bound to the job and the workspace.
 """
 
+import contextlib
 import os
 import posixpath
 
@@ -71,10 +72,8 @@ def _remove_empty_directories(storage, prefix):
     except NotImplementedError:
         return
     for directory, _subdirectories, _files in sorted(os.walk(root), key=lambda entry: -len(entry[0])):
-        try:
+        with contextlib.suppress(OSError):
             os.rmdir(directory)
-        except OSError:
-            pass
 
 
 def open_archive(job):

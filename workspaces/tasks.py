@@ -19,7 +19,7 @@ def retry_delay(attempt):
         settings.PROVISIONING_RETRY_BACKOFF_MAX_SECONDS,
         settings.PROVISIONING_RETRY_BACKOFF_SECONDS * 2 ** max(0, attempt - 1),
     )
-    return random.uniform(0, ceiling)
+    return random.uniform(0, ceiling)  # noqa: S311 -- jitter, not a secret
 
 
 @shared_task(bind=True, name="workspaces.provision_service", max_retries=None)

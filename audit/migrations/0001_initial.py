@@ -5,46 +5,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('workspaces', '0003_user_identity_unique_ignoring_case'),
+        ("workspaces", "0003_user_identity_unique_ignoring_case"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditChain',
+            name="AuditChain",
             fields=[
-                ('workspace', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='audit_chain', serialize=False, to='workspaces.workspace')),
-                ('head_hash', models.CharField(blank=True, default='', max_length=64)),
-                ('length', models.PositiveBigIntegerField(default=0)),
+                (
+                    "workspace",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="audit_chain",
+                        serialize=False,
+                        to="workspaces.workspace",
+                    ),
+                ),
+                ("head_hash", models.CharField(blank=True, default="", max_length=64)),
+                ("length", models.PositiveBigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('event_id', models.CharField(blank=True, help_text="Caller's id, for idempotent ingestion.", max_length=64, null=True, unique=True)),
-                ('type', models.CharField(max_length=64)),
-                ('resource_type', models.CharField(max_length=64)),
-                ('resource_id', models.CharField(max_length=128)),
-                ('actor_id', models.CharField(blank=True, default='', max_length=128)),
-                ('actor_type', models.CharField(choices=[('user', 'User'), ('staff', 'Staff'), ('system', 'System'), ('service', 'Platform service')], max_length=16)),
-                ('summary', models.CharField(max_length=500)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, default='', max_length=400)),
-                ('request_id', models.CharField(blank=True, default='', max_length=128)),
-                ('created_at', models.DateTimeField()),
-                ('previous_hash', models.CharField(blank=True, default='', max_length=64)),
-                ('entry_hash', models.CharField(max_length=64)),
-                ('workspace', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='audit_events', to='workspaces.workspace')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                (
+                    "event_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="Caller's id, for idempotent ingestion.",
+                        max_length=64,
+                        null=True,
+                        unique=True,
+                    ),
+                ),
+                ("type", models.CharField(max_length=64)),
+                ("resource_type", models.CharField(max_length=64)),
+                ("resource_id", models.CharField(max_length=128)),
+                ("actor_id", models.CharField(blank=True, default="", max_length=128)),
+                (
+                    "actor_type",
+                    models.CharField(
+                        choices=[
+                            ("user", "User"),
+                            ("staff", "Staff"),
+                            ("system", "System"),
+                            ("service", "Platform service"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("summary", models.CharField(max_length=500)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, default="", max_length=400)),
+                ("request_id", models.CharField(blank=True, default="", max_length=128)),
+                ("created_at", models.DateTimeField()),
+                ("previous_hash", models.CharField(blank=True, default="", max_length=64)),
+                ("entry_hash", models.CharField(max_length=64)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="audit_events",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
-                'indexes': [models.Index(fields=['workspace', '-id'], name='audit_ws_id'), models.Index(fields=['workspace', 'resource_type', 'resource_id', '-id'], name='audit_ws_resource'), models.Index(fields=['workspace', 'resource_type', '-id'], name='audit_ws_rtype'), models.Index(fields=['workspace', 'type', '-id'], name='audit_ws_type'), models.Index(fields=['workspace', 'actor_id', '-id'], name='audit_ws_actor'), models.Index(fields=['workspace', 'created_at'], name='audit_ws_created')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('actor_type__in', ['user', 'staff', 'system', 'service'])), name='audit_actor_type_valid')],
+                "ordering": ["-id"],
+                "indexes": [
+                    models.Index(fields=["workspace", "-id"], name="audit_ws_id"),
+                    models.Index(fields=["workspace", "resource_type", "resource_id", "-id"], name="audit_ws_resource"),
+                    models.Index(fields=["workspace", "resource_type", "-id"], name="audit_ws_rtype"),
+                    models.Index(fields=["workspace", "type", "-id"], name="audit_ws_type"),
+                    models.Index(fields=["workspace", "actor_id", "-id"], name="audit_ws_actor"),
+                    models.Index(fields=["workspace", "created_at"], name="audit_ws_created"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("actor_type__in", ["user", "staff", "system", "service"])),
+                        name="audit_actor_type_valid",
+                    )
+                ],
             },
         ),
     ]

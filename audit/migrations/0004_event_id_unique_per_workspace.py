@@ -4,20 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0003_search_indexes'),
-        ('workspaces', '0003_user_identity_unique_ignoring_case'),
+        ("audit", "0003_search_indexes"),
+        ("workspaces", "0003_user_identity_unique_ignoring_case"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='event_id',
-            field=models.CharField(blank=True, help_text="Caller's id (unique per workspace), for idempotent ingestion.", max_length=64, null=True),
+            model_name="auditevent",
+            name="event_id",
+            field=models.CharField(
+                blank=True,
+                help_text="Caller's id (unique per workspace), for idempotent ingestion.",
+                max_length=64,
+                null=True,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='auditevent',
-            constraint=models.UniqueConstraint(fields=('workspace', 'event_id'), name='audit_event_unique_per_workspace'),
+            model_name="auditevent",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "event_id"), name="audit_event_unique_per_workspace"
+            ),
         ),
     ]

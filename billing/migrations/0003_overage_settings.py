@@ -5,25 +5,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0002_seed_plan_catalogue'),
-        ('workspaces', '0001_initial'),
+        ("billing", "0002_seed_plan_catalogue"),
+        ("workspaces", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OverageSettings',
+            name="OverageSettings",
             fields=[
-                ('workspace', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='overage_settings', serialize=False, to='workspaces.workspace')),
-                ('enabled', models.BooleanField(default=False)),
-                ('spending_cap_cents', models.PositiveBigIntegerField(blank=True, help_text='Most overage billed per period, in cents; empty = no cap.', null=True)),
-                ('enabled_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "workspace",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="overage_settings",
+                        serialize=False,
+                        to="workspaces.workspace",
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=False)),
+                (
+                    "spending_cap_cents",
+                    models.PositiveBigIntegerField(
+                        blank=True, help_text="Most overage billed per period, in cents; empty = no cap.", null=True
+                    ),
+                ),
+                ("enabled_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name_plural': 'overage settings',
-                'constraints': [models.CheckConstraint(condition=models.Q(('enabled', False), ('enabled_at__isnull', False), _connector='OR'), name='overage_enabled_has_timestamp')],
+                "verbose_name_plural": "overage settings",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("enabled", False), ("enabled_at__isnull", False), _connector="OR"),
+                        name="overage_enabled_has_timestamp",
+                    )
+                ],
             },
         ),
     ]

@@ -5,72 +5,106 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0003_overage_settings'),
-        ('workspaces', '0002_provisioning_exports_purge_tombstone'),
+        ("billing", "0003_overage_settings"),
+        ("workspaces", "0002_provisioning_exports_purge_tombstone"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='plan',
-            name='stripe_price_monthly_id',
-            field=models.CharField(blank=True, default='', max_length=255),
+            model_name="plan",
+            name="stripe_price_monthly_id",
+            field=models.CharField(blank=True, default="", max_length=255),
         ),
         migrations.AddField(
-            model_name='plan',
-            name='stripe_price_yearly_id',
-            field=models.CharField(blank=True, default='', max_length=255),
+            model_name="plan",
+            name="stripe_price_yearly_id",
+            field=models.CharField(blank=True, default="", max_length=255),
         ),
         migrations.AddField(
-            model_name='plan',
-            name='stripe_product_id',
-            field=models.CharField(blank=True, default='', max_length=255),
+            model_name="plan",
+            name="stripe_product_id",
+            field=models.CharField(blank=True, default="", max_length=255),
         ),
         migrations.CreateModel(
-            name='StripeWebhookEvent',
+            name="StripeWebhookEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stripe_event_id', models.CharField(max_length=255, unique=True)),
-                ('type', models.CharField(max_length=250)),
-                ('livemode', models.BooleanField(default=False)),
-                ('stripe_created_at', models.DateTimeField(blank=True, null=True)),
-                ('processed_at', models.DateTimeField(auto_now_add=True)),
-                ('workspace', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='workspaces.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("stripe_event_id", models.CharField(max_length=255, unique=True)),
+                ("type", models.CharField(max_length=250)),
+                ("livemode", models.BooleanField(default=False)),
+                ("stripe_created_at", models.DateTimeField(blank=True, null=True)),
+                ("processed_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-processed_at'],
+                "ordering": ["-processed_at"],
             },
         ),
         migrations.CreateModel(
-            name='BillingSuspension',
+            name="BillingSuspension",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stripe_invoice_id', models.CharField(max_length=255)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='billing_suspensions', to='workspaces.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("stripe_invoice_id", models.CharField(max_length=255)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="billing_suspensions",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('workspace', 'stripe_invoice_id'), name='billing_suspension_unique_invoice')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("workspace", "stripe_invoice_id"), name="billing_suspension_unique_invoice"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='OverageCharge',
+            name="OverageCharge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period_start', models.DateTimeField()),
-                ('period_end', models.DateTimeField()),
-                ('metric', models.CharField(max_length=64)),
-                ('units', models.DecimalField(decimal_places=6, max_digits=20)),
-                ('amount_cents', models.PositiveBigIntegerField()),
-                ('description', models.CharField(blank=True, default='', max_length=500)),
-                ('stripe_invoice_item_id', models.CharField(blank=True, default='', max_length=255)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='overage_charges', to='workspaces.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("period_start", models.DateTimeField()),
+                ("period_end", models.DateTimeField()),
+                ("metric", models.CharField(max_length=64)),
+                ("units", models.DecimalField(decimal_places=6, max_digits=20)),
+                ("amount_cents", models.PositiveBigIntegerField()),
+                ("description", models.CharField(blank=True, default="", max_length=500)),
+                ("stripe_invoice_item_id", models.CharField(blank=True, default="", max_length=255)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="overage_charges",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-period_start', 'metric'],
-                'constraints': [models.UniqueConstraint(fields=('workspace', 'period_start', 'metric'), name='overage_charge_once_per_period_metric'), models.CheckConstraint(condition=models.Q(('period_end__gt', models.F('period_start'))), name='overage_charge_period_valid')],
+                "ordering": ["-period_start", "metric"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("workspace", "period_start", "metric"), name="overage_charge_once_per_period_metric"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("period_end__gt", models.F("period_start"))),
+                        name="overage_charge_period_valid",
+                    ),
+                ],
             },
         ),
     ]

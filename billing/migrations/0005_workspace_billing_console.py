@@ -4,24 +4,22 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0004_stripe_state'),
-        ('workspaces', '0002_provisioning_exports_purge_tombstone'),
+        ("billing", "0004_stripe_state"),
+        ("workspaces", "0002_provisioning_exports_purge_tombstone"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkspaceBilling',
-            fields=[
-            ],
+            name="WorkspaceBilling",
+            fields=[],
             options={
-                'verbose_name': 'workspace billing',
-                'verbose_name_plural': 'workspace billing',
-                'proxy': True,
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "workspace billing",
+                "verbose_name_plural": "workspace billing",
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('workspaces.workspace',),
+            bases=("workspaces.workspace",),
         ),
     ]

@@ -11,7 +11,9 @@ def create_billing_group(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    sync_billing_group(group_model=apps.get_model("auth", "Group"), permission_model=apps.get_model("auth", "Permission"))
+    sync_billing_group(
+        group_model=apps.get_model("auth", "Group"), permission_model=apps.get_model("auth", "Permission")
+    )
 
 
 def remove_billing_group(apps, schema_editor):

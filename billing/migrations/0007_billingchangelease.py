@@ -5,20 +5,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0006_billing_group'),
-        ('workspaces', '0003_user_identity_unique_ignoring_case'),
+        ("billing", "0006_billing_group"),
+        ("workspaces", "0003_user_identity_unique_ignoring_case"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BillingChangeLease',
+            name="BillingChangeLease",
             fields=[
-                ('workspace', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='workspaces.workspace')),
-                ('token', models.UUIDField()),
-                ('operation', models.CharField(max_length=64)),
-                ('expires_at', models.DateTimeField()),
+                (
+                    "workspace",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="workspaces.workspace",
+                    ),
+                ),
+                ("token", models.UUIDField()),
+                ("operation", models.CharField(max_length=64)),
+                ("expires_at", models.DateTimeField()),
             ],
         ),
     ]

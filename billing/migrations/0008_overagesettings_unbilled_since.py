@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0007_billingchangelease'),
+        ("billing", "0007_billingchangelease"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='overagesettings',
-            name='unbilled_since',
-            field=models.DateTimeField(blank=True, help_text='Start of the oldest billing period overage was on in and that is not billed yet (set when overage is turned off, so turning it off before the period-end charge does not skip it).', null=True),
+            model_name="overagesettings",
+            name="unbilled_since",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Start of the oldest billing period overage was on in and that is not billed yet (set when overage is turned off, so turning it off before the period-end charge does not skip it).",
+                null=True,
+            ),
         ),
     ]

@@ -5,7 +5,7 @@ Every 4xx/5xx leaves through `error_response`: DRF's exceptions via
 """
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
@@ -68,7 +68,7 @@ def error_body(request, *, status_code, code, message, details=None):
         "error": code,
         "message": message,
         "status": status_code,
-        "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "path": request.path,
         "requestId": getattr(request, "request_id", None),
     }
@@ -175,7 +175,7 @@ def exception_handler(exc, context):
             response["Retry-After"] = str(int(exc.wait))
         return response
 
-    logger.exception("Unhandled error on %s %s", request.method, request.path)
+    logger.error("Unhandled error on %s %s", request.method, request.path, exc_info=exc)
     return Response(
         error_body(request, status_code=500, code="INTERNAL_ERROR", message="An unexpected error occurred."),
         status=500,

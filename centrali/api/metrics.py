@@ -7,9 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-REQUESTS = Counter(
-    "centrali_http_requests_total", "HTTP requests answered", ["route", "method", "status"]
-)
+REQUESTS = Counter("centrali_http_requests_total", "HTTP requests answered", ["route", "method", "status"])
 LATENCY = Histogram(
     "centrali_http_request_duration_seconds",
     "HTTP request latency",

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -152,10 +152,10 @@ def test_filter_by_actor(owner_client, workspace, other_workspace):
 
 
 def test_filter_by_dates_is_inclusive_of_both_days(owner_client, workspace, other_workspace):
-    before = add_event(workspace, occurred_at=datetime(2026, 10, 31, 23, 59, tzinfo=timezone.utc))
-    first_day = add_event(workspace, occurred_at=datetime(2026, 11, 1, 0, 0, tzinfo=timezone.utc))
-    last_day = add_event(workspace, occurred_at=datetime(2026, 11, 2, 23, 59, tzinfo=timezone.utc))
-    add_event(workspace, occurred_at=datetime(2026, 11, 3, 0, 0, tzinfo=timezone.utc))
+    before = add_event(workspace, occurred_at=datetime(2026, 10, 31, 23, 59, tzinfo=UTC))
+    first_day = add_event(workspace, occurred_at=datetime(2026, 11, 1, 0, 0, tzinfo=UTC))
+    last_day = add_event(workspace, occurred_at=datetime(2026, 11, 2, 23, 59, tzinfo=UTC))
+    add_event(workspace, occurred_at=datetime(2026, 11, 3, 0, 0, tzinfo=UTC))
 
     response = _activity(owner_client, workspace, dateFrom="2026-11-01", dateTo="2026-11-02")
 
@@ -164,8 +164,8 @@ def test_filter_by_dates_is_inclusive_of_both_days(owner_client, workspace, othe
 
 
 def test_filter_by_date_times_with_offsets(owner_client, workspace, other_workspace):
-    add_event(workspace, occurred_at=datetime(2026, 11, 1, 9, 59, tzinfo=timezone.utc))
-    wanted = add_event(workspace, occurred_at=datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc))
+    add_event(workspace, occurred_at=datetime(2026, 11, 1, 9, 59, tzinfo=UTC))
+    wanted = add_event(workspace, occurred_at=datetime(2026, 11, 1, 10, 0, tzinfo=UTC))
 
     response = _activity(owner_client, workspace, dateFrom="2026-11-01T12:00:00+02:00", dateTo="2026-11-01T10:00:00Z")
 

@@ -102,8 +102,11 @@ def test_the_workspace_purge_service_passes_the_trigger(other_workspace):
 def test_truncating_the_table_is_refused(workspace):
     add_event(workspace)
 
-    with pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE audit_auditevent")
+    with (
+        pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("TRUNCATE audit_auditevent")
 
     assert AuditEvent.objects.count() == 1

@@ -1,13 +1,12 @@
 import pytest
 from django.test import RequestFactory
 
-from tests.helpers import API, client_for
-
 from audit.chain import entry_hash
 from audit.models import AuditChain, AuditEvent
 from audit.services import record
 from tests.audit.helpers import add_event
 from tests.factories import UserFactory
+from tests.helpers import API, client_for
 
 pytestmark = pytest.mark.django_db
 

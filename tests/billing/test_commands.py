@@ -35,13 +35,18 @@ def test_sync_creates_a_product_and_both_prices_per_paid_plan(stripe_sandbox):
 
 
 def test_sync_is_idempotent(stripe_sandbox):
-    ids_before = list(Plan.objects.values_list("stripe_product_id", "stripe_price_monthly_id", "stripe_price_yearly_id"))
+    ids_before = list(
+        Plan.objects.values_list("stripe_product_id", "stripe_price_monthly_id", "stripe_price_yearly_id")
+    )
     prices_before = len(stripe_sandbox.get("prices")["data"])
 
     output = run("sync_plans_to_stripe")
 
     assert "pro: up to date" in output
-    assert list(Plan.objects.values_list("stripe_product_id", "stripe_price_monthly_id", "stripe_price_yearly_id")) == ids_before
+    assert (
+        list(Plan.objects.values_list("stripe_product_id", "stripe_price_monthly_id", "stripe_price_yearly_id"))
+        == ids_before
+    )
     assert len(stripe_sandbox.get("prices")["data"]) == prices_before
 
 
@@ -97,9 +102,7 @@ def test_reconcile_repairs_the_plan_from_the_subscription(drifted):
 
 
 def test_reconcile_finds_a_customer_that_was_never_synced(stripe_sandbox, workspace):
-    stripe_sandbox.post(
-        "customers", email=workspace.email, **{"metadata[djstripe_subscriber]": str(workspace.pk)}
-    )
+    stripe_sandbox.post("customers", email=workspace.email, **{"metadata[djstripe_subscriber]": str(workspace.pk)})
 
     output = run("reconcile_billing", "--workspace", workspace.slug)
 

@@ -59,8 +59,13 @@ def test_setup_card_upgrade_invoice_overage_refused_downgrade_and_card_removal(s
 
     ingest_events(
         events=[
-            {"id": "records-1", "workspace": workspace.slug, "metric": "records", "value": 400_000,
-             "timestamp": timezone.now().isoformat()}
+            {
+                "id": "records-1",
+                "workspace": workspace.slug,
+                "metric": "records",
+                "value": 400_000,
+                "timestamp": timezone.now().isoformat(),
+            }
         ]
     )
     refused = owner_client.patch(f"{base}/plan/starter")
@@ -82,10 +87,21 @@ def test_setup_card_upgrade_invoice_overage_refused_downgrade_and_card_removal(s
     assert [(card["last4"], card["isDefault"]) for card in remaining] == [("4444", True)]
 
     assert list(
-        AuditEvent.objects.filter(workspace_id=workspace.pk, type__in=[
-            "payment_method.default_changed", "plan.changed", "overage.changed", "payment_method.removed",
-        ]).order_by("id").values_list("type", flat=True)
+        AuditEvent.objects.filter(
+            workspace_id=workspace.pk,
+            type__in=[
+                "payment_method.default_changed",
+                "plan.changed",
+                "overage.changed",
+                "payment_method.removed",
+            ],
+        )
+        .order_by("id")
+        .values_list("type", flat=True)
     ) == [
-        "payment_method.default_changed", "plan.changed", "overage.changed",
-        "payment_method.default_changed", "payment_method.removed",
+        "payment_method.default_changed",
+        "plan.changed",
+        "overage.changed",
+        "payment_method.default_changed",
+        "payment_method.removed",
     ]

@@ -54,7 +54,9 @@ def test_status_filter(stripe_sandbox, workspace, owner_client):
     assert open_only["X-Total-Count"] == "0"
 
 
-@pytest.mark.parametrize(("params", "field"), [({"status": "late"}, "status"), ({"limit": 0}, "limit"), ({"page": "x"}, "page")])
+@pytest.mark.parametrize(
+    ("params", "field"), [({"status": "late"}, "status"), ({"limit": 0}, "limit"), ({"page": "x"}, "page")]
+)
 def test_invalid_parameters_are_refused(stripe_sandbox, workspace, owner_client, params, field):
     code = "VALIDATION_ERROR" if field == "status" else "INVALID_PAGINATION"
     body = assert_error(owner_client.get(f"{API}/{workspace.slug}/invoices", params), status=400, code=code)
@@ -72,7 +74,9 @@ def test_another_workspaces_invoice_is_not_found(stripe_sandbox, workspace, othe
     subscribe(other_owner, other_workspace, stripe_sandbox, plan="starter")
     [foreign] = other_owner.get(f"{API}/{other_workspace.slug}/invoices").json()
 
-    assert_error(owner_client.get(f"{API}/{workspace.slug}/invoice/{foreign['id']}"), status=404, code="INVOICE_NOT_FOUND")
+    assert_error(
+        owner_client.get(f"{API}/{workspace.slug}/invoice/{foreign['id']}"), status=404, code="INVOICE_NOT_FOUND"
+    )
     assert owner_client.get(f"{API}/{workspace.slug}/invoices").json() == []
 
 

@@ -19,8 +19,11 @@ def test_overage_starts_off_with_the_plans_rates(stripe_sandbox, workspace, owne
         "overageEnabledAt": None,
         "hasDefaultPaymentMethod": True,
         "overageRates": {
-            "executions": 0.000015, "cpuSeconds": 0.00004, "memoryGbSeconds": 0.000014,
-            "storagePerGb": 0.2, "blobStoragePerGb": 0.04,
+            "executions": 0.000015,
+            "cpuSeconds": 0.00004,
+            "memoryGbSeconds": 0.000014,
+            "storagePerGb": 0.2,
+            "blobStoragePerGb": 0.04,
         },
     }
 
@@ -42,7 +45,8 @@ def test_enabling_records_when_and_the_cap(stripe_sandbox, workspace, owner_clie
     assert body["overageEnabledAt"].endswith("Z")
     event = AuditEvent.objects.get(workspace_id=workspace.pk, type="overage.changed")
     assert event.metadata == {
-        "enabled": {"before": False, "after": True}, "spending_cap_cents": {"before": None, "after": 2_500}
+        "enabled": {"before": False, "after": True},
+        "spending_cap_cents": {"before": None, "after": 2_500},
     }
 
 
@@ -54,7 +58,8 @@ def test_enabling_needs_a_default_payment_method(stripe_sandbox, workspace, owne
 
     body = assert_error(
         owner_client.patch(f"{API}/{workspace.slug}/overage", {"overageEnabled": True}, format="json"),
-        status=400, code="PAYMENT_METHOD_REQUIRED",
+        status=400,
+        code="PAYMENT_METHOD_REQUIRED",
     )
     assert body["details"] == {"overageEnabled": ["No default payment method."]}
 
@@ -63,7 +68,8 @@ def test_a_plan_without_overage_rates_cannot_enable_it(stripe_sandbox, workspace
     add_card(owner_client, workspace, stripe_sandbox)
     assert_error(
         owner_client.patch(f"{API}/{workspace.slug}/overage", {"overageEnabled": True}, format="json"),
-        status=400, code="OVERAGE_NOT_OFFERED",
+        status=400,
+        code="OVERAGE_NOT_OFFERED",
     )
 
 
@@ -101,7 +107,9 @@ def test_omitting_the_cap_keeps_it(stripe_sandbox, workspace, owner_client):
 
 
 def test_members_cannot_change_overage(stripe_sandbox, workspace, member_of):
-    response = member_of(workspace, "member").patch(f"{API}/{workspace.slug}/overage", {"overageEnabled": False}, format="json")
+    response = member_of(workspace, "member").patch(
+        f"{API}/{workspace.slug}/overage", {"overageEnabled": False}, format="json"
+    )
     assert_error(response, status=403, code="INSUFFICIENT_ROLE")
 
 

@@ -15,10 +15,17 @@ from usage.services import ingest_events
 
 
 def _use_invocations(workspace, count, *, days_ago):
-    ingest_events(events=[{
-        "id": f"inv-{workspace.slug}-{days_ago}-{count}", "workspace": workspace.slug, "metric": "function_invocations",
-        "value": count, "timestamp": (timezone.now() - timedelta(days=days_ago)).isoformat(),
-    }])
+    ingest_events(
+        events=[
+            {
+                "id": f"inv-{workspace.slug}-{days_ago}-{count}",
+                "workspace": workspace.slug,
+                "metric": "function_invocations",
+                "value": count,
+                "timestamp": (timezone.now() - timedelta(days=days_ago)).isoformat(),
+            }
+        ]
+    )
 
 
 @pytest.fixture

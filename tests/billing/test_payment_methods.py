@@ -74,10 +74,13 @@ def test_another_workspaces_card_is_not_found(stripe_sandbox, workspace, other_w
 
     assert_error(
         owner_client.post(f"{API}/{workspace.slug}/payment-methods/{foreign}/default"),
-        status=404, code="PAYMENT_METHOD_NOT_FOUND",
+        status=404,
+        code="PAYMENT_METHOD_NOT_FOUND",
     )
     assert_error(
-        owner_client.delete(f"{API}/{workspace.slug}/payment-methods/{foreign}"), status=404, code="PAYMENT_METHOD_NOT_FOUND"
+        owner_client.delete(f"{API}/{workspace.slug}/payment-methods/{foreign}"),
+        status=404,
+        code="PAYMENT_METHOD_NOT_FOUND",
     )
     assert stripe_sandbox.get(f"payment_methods/{foreign}")["customer"] is not None
 
@@ -86,7 +89,9 @@ def test_unknown_card_id_is_not_found(stripe_sandbox, workspace, owner_client):
     add_card(owner_client, workspace, stripe_sandbox)
     for pm_id in ("pm_doesnotexist000", "not-a-card"):
         assert_error(
-            owner_client.delete(f"{API}/{workspace.slug}/payment-methods/{pm_id}"), status=404, code="PAYMENT_METHOD_NOT_FOUND"
+            owner_client.delete(f"{API}/{workspace.slug}/payment-methods/{pm_id}"),
+            status=404,
+            code="PAYMENT_METHOD_NOT_FOUND",
         )
 
 
@@ -107,7 +112,8 @@ def test_the_default_card_cannot_be_deleted_while_overage_needs_it(stripe_sandbo
 
     assert_error(
         owner_client.delete(f"{API}/{workspace.slug}/payment-methods/{visa}"),
-        status=400, code="DEFAULT_PAYMENT_METHOD_REQUIRED",
+        status=400,
+        code="DEFAULT_PAYMENT_METHOD_REQUIRED",
     )
 
 
@@ -118,11 +124,16 @@ def test_on_the_free_plan_the_default_card_can_go(stripe_sandbox, workspace, own
 
     assert response.status_code == 200
     assert owner_client.get(f"{API}/{workspace.slug}/payment-methods").json() == {
-        "data": [], "defaultPaymentMethodId": None, "stale": False
+        "data": [],
+        "defaultPaymentMethodId": None,
+        "stale": False,
     }
-    assert stripe_sandbox.get(f"customers/{workspace.djstripe_customers.get().id}")["invoice_settings"][
-        "default_payment_method"
-    ] is None
+    assert (
+        stripe_sandbox.get(f"customers/{workspace.djstripe_customers.get().id}")["invoice_settings"][
+            "default_payment_method"
+        ]
+        is None
+    )
     assert AuditEvent.objects.filter(workspace_id=workspace.pk, type="payment_method.removed").count() == 1
 
 

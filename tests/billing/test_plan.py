@@ -15,7 +15,9 @@ def _stripe_subscriptions(sandbox, workspace):
     return sandbox.get("subscriptions", customer=customer, status="all")["data"]
 
 
-def test_plan_shows_the_current_plan_quota_and_the_offer(stripe_sandbox, workspace, member_of, django_assert_num_queries):
+def test_plan_shows_the_current_plan_quota_and_the_offer(
+    stripe_sandbox, workspace, member_of, django_assert_num_queries
+):
     client = member_of(workspace, "member")
     with django_assert_num_queries(4):  # user, membership+workspace+plan, subscription, available plans
         response = client.get(f"{API}/{workspace.slug}/plan")
@@ -25,7 +27,10 @@ def test_plan_shows_the_current_plan_quota_and_the_offer(stripe_sandbox, workspa
     assert body["availablePlans"] == ["free", "starter", "pro", "enterprise"]
     assert body["quota"] == {"storageMB": 1024, "computeExecutions": 10_000, "smartQueries": 100}
     assert body["plan"]["limits"] == {
-        "records": 10_000, "storage_gb": 1, "function_invocations": 10_000, "api_calls_per_month": 100_000
+        "records": 10_000,
+        "storage_gb": 1,
+        "function_invocations": 10_000,
+        "api_calls_per_month": 100_000,
     }
     assert body["subscription"] is None
     assert body["scheduledPlan"] is None
@@ -48,7 +53,9 @@ def test_members_cannot_change_the_plan(stripe_sandbox, workspace, member_of):
 def test_a_paid_plan_needs_a_default_payment_method(stripe_sandbox, workspace, owner_client):
     add_card(owner_client, workspace, stripe_sandbox, make_default=False)
 
-    body = assert_error(owner_client.patch(f"{API}/{workspace.slug}/plan/pro"), status=400, code="PAYMENT_METHOD_REQUIRED")
+    body = assert_error(
+        owner_client.patch(f"{API}/{workspace.slug}/plan/pro"), status=400, code="PAYMENT_METHOD_REQUIRED"
+    )
 
     assert body["details"] == {"newPlan": ["No default payment method."]}
     workspace.refresh_from_db()
@@ -90,7 +97,9 @@ def test_paid_to_paid_swaps_the_price_on_the_same_subscription(stripe_sandbox, w
     assert [item["description"] for item in proration] == ["Unused time"]
 
 
-def test_paid_to_free_cancels_at_the_period_end_and_keeps_the_paid_plan_until_then(stripe_sandbox, workspace, owner_client):
+def test_paid_to_free_cancels_at_the_period_end_and_keeps_the_paid_plan_until_then(
+    stripe_sandbox, workspace, owner_client
+):
     subscribe(owner_client, workspace, stripe_sandbox, plan="pro")
 
     response = owner_client.patch(f"{API}/{workspace.slug}/plan/free")
@@ -126,12 +135,22 @@ def test_the_same_plan_changes_nothing(stripe_sandbox, workspace, owner_client):
 def test_a_downgrade_below_current_usage_is_refused_naming_the_limits(stripe_sandbox, workspace, owner_client):
     subscribe(owner_client, workspace, stripe_sandbox, plan="pro")
     now = timezone.now().isoformat()
-    ingest_events(events=[
-        {"id": "r1", "workspace": workspace.slug, "metric": "records", "value": 300_000, "timestamp": now},
-        {"id": "f1", "workspace": workspace.slug, "metric": "function_invocations", "value": 300_000, "timestamp": now},
-    ])
+    ingest_events(
+        events=[
+            {"id": "r1", "workspace": workspace.slug, "metric": "records", "value": 300_000, "timestamp": now},
+            {
+                "id": "f1",
+                "workspace": workspace.slug,
+                "metric": "function_invocations",
+                "value": 300_000,
+                "timestamp": now,
+            },
+        ]
+    )
 
-    body = assert_error(owner_client.patch(f"{API}/{workspace.slug}/plan/starter"), status=400, code="PLAN_LIMITS_EXCEEDED")
+    body = assert_error(
+        owner_client.patch(f"{API}/{workspace.slug}/plan/starter"), status=400, code="PLAN_LIMITS_EXCEEDED"
+    )
 
     assert body["details"] == {
         "newPlan": ["Usage exceeds the 'records' limit.", "Usage exceeds the 'function_invocations' limit."]
@@ -177,7 +196,9 @@ def test_retrying_a_lost_upgrade_with_another_plan_moves_the_same_subscription(
 
     assert retry.status_code == 200, retry.content
     [subscription] = _stripe_subscriptions(stripe_sandbox, workspace)
-    assert subscription["items"]["data"][0]["price"]["id"] == Plan.objects.get(code="enterprise").stripe_price_monthly_id
+    assert (
+        subscription["items"]["data"][0]["price"]["id"] == Plan.objects.get(code="enterprise").stripe_price_monthly_id
+    )
 
 
 def test_a_declined_upgrade_can_be_retried_with_a_new_card(stripe_sandbox, workspace, owner_client):
@@ -192,8 +213,12 @@ def test_a_declined_upgrade_can_be_retried_with_a_new_card(stripe_sandbox, works
 
 def test_an_invoice_that_fails_to_sync_does_not_undo_the_upgrade(stripe_sandbox, workspace, owner_client):
     add_card(owner_client, workspace, stripe_sandbox)
-    broken_listing = {"object": "list", "url": "/v1/invoices", "has_more": False,
-                      "data": [{"id": "in_broken", "object": "invoice"}]}
+    broken_listing = {
+        "object": "list",
+        "url": "/v1/invoices",
+        "has_more": False,
+        "data": [{"id": "in_broken", "object": "invoice"}],
+    }
     stripe_sandbox.on_request("GET", "/v1/invoices", answer=(200, broken_listing))
 
     response = owner_client.patch(f"{API}/{workspace.slug}/plan/pro")

@@ -42,7 +42,8 @@ def test_purge_waits_while_stripe_is_down(deleted_subscriber, stripe_unreachable
 def test_purge_without_billing_configured_just_proceeds(workspace, settings):
     settings.STRIPE_SECRET_KEY = ""
     Workspace.objects.filter(pk=workspace.pk).update(
-        status="cancelled", deleted_at=timezone.now() - timedelta(days=40),
+        status="cancelled",
+        deleted_at=timezone.now() - timedelta(days=40),
         restore_deadline=timezone.now() - timedelta(days=10),
     )
     workspace.refresh_from_db()

@@ -44,8 +44,10 @@ def test_stripe_events_of_an_upgrade_reach_the_service_signed_and_are_applied(st
     assert requests.patch(f"{api}/plan/pro", headers=auth, timeout=30).json()["currentPlan"] == "pro"
 
     wait_for(
-        lambda: {"payment_method.attached", "invoice.paid"}
-        <= set(StripeWebhookEvent.objects.filter(workspace=workspace).values_list("type", flat=True)),
+        lambda: (
+            {"payment_method.attached", "invoice.paid"}
+            <= set(StripeWebhookEvent.objects.filter(workspace=workspace).values_list("type", flat=True))
+        ),
         "payment_method.attached and invoice.paid from the sandbox",
     )
     audited = set(AuditEvent.objects.filter(workspace_id=workspace.pk).values_list("type", flat=True))

@@ -25,7 +25,11 @@ def _invoice(sandbox, workspace):
 
 
 def _audit_types(workspace, *types):
-    return list(AuditEvent.objects.filter(workspace_id=workspace.pk, type__in=types).order_by("id").values_list("type", flat=True))
+    return list(
+        AuditEvent.objects.filter(workspace_id=workspace.pk, type__in=types)
+        .order_by("id")
+        .values_list("type", flat=True)
+    )
 
 
 @pytest.fixture
@@ -67,9 +71,14 @@ def test_a_signature_older_than_the_tolerance_is_refused(stripe_sandbox, deliver
 
 @pytest.mark.parametrize(
     "payload",
-    ['["not", "an", "event"]', '{"id": "evt_1", "type": "invoice.paid", "data": {"object": []}}', "not json",
-     json.dumps({"id": "evt_" + "x" * 300, "type": "invoice.paid", "data": {"object": {}}}),
-     '{"id": "evt_\\ud800", "type": "invoice.paid", "data": {"object": {}}}', "[" * 5000 + "]" * 5000],
+    [
+        '["not", "an", "event"]',
+        '{"id": "evt_1", "type": "invoice.paid", "data": {"object": []}}',
+        "not json",
+        json.dumps({"id": "evt_" + "x" * 300, "type": "invoice.paid", "data": {"object": {}}}),
+        '{"id": "evt_\\ud800", "type": "invoice.paid", "data": {"object": {}}}',
+        "[" * 5000 + "]" * 5000,
+    ],
 )
 def test_a_signed_body_that_is_not_an_event_is_refused(stripe_sandbox, deliver, payload):
     assert_error(deliver(None, payload=payload), status=400, code="MALFORMED_REQUEST")
@@ -107,7 +116,9 @@ def test_a_redelivered_event_changes_nothing(subscribed, stripe_sandbox, deliver
 def test_an_uncollectible_invoice_suspends_and_its_payment_reactivates(subscribed, stripe_sandbox, deliver):
     invoice = _invoice(stripe_sandbox, subscribed)
 
-    assert deliver(stripe_event("invoice.marked_uncollectible", {**invoice, "status": "uncollectible"})).status_code == 200
+    assert (
+        deliver(stripe_event("invoice.marked_uncollectible", {**invoice, "status": "uncollectible"})).status_code == 200
+    )
     subscribed.refresh_from_db()
     assert subscribed.status == "suspended"
     suspension = AuditEvent.objects.get(workspace_id=subscribed.pk, type="workspace.suspended")
@@ -116,7 +127,10 @@ def test_an_uncollectible_invoice_suspends_and_its_payment_reactivates(subscribe
     assert deliver(stripe_event("invoice.paid", invoice)).status_code == 200
     subscribed.refresh_from_db()
     assert subscribed.status == "active"
-    assert _audit_types(subscribed, "invoice.uncollectible", "invoice.paid") == ["invoice.uncollectible", "invoice.paid"]
+    assert _audit_types(subscribed, "invoice.uncollectible", "invoice.paid") == [
+        "invoice.uncollectible",
+        "invoice.paid",
+    ]
 
 
 def test_a_paid_invoice_does_not_lift_a_suspension_staff_imposed(subscribed, stripe_sandbox, deliver):
@@ -144,7 +158,9 @@ def test_paying_an_uncollectible_invoice_does_not_lift_a_suspension_staff_impose
 def test_payment_failure_is_audited(subscribed, stripe_sandbox, deliver):
     invoice = {**_invoice(stripe_sandbox, subscribed), "attempt_count": 2}
     deliver(stripe_event("invoice.payment_failed", invoice))
-    assert AuditEvent.objects.get(workspace_id=subscribed.pk, type="invoice.payment_failed").metadata["attempt_count"] == 2
+    assert (
+        AuditEvent.objects.get(workspace_id=subscribed.pk, type="invoice.payment_failed").metadata["attempt_count"] == 2
+    )
 
 
 def test_subscription_deleted_moves_the_workspace_to_the_free_plan(subscribed, stripe_sandbox, deliver):
@@ -210,8 +226,12 @@ def test_a_card_detached_outside_the_service_and_seen_first_by_the_card_list_is_
 
 
 def test_an_event_about_an_unknown_customer_is_acknowledged(stripe_sandbox, deliver):
-    response = deliver(stripe_event("customer.subscription.updated", {"id": "sub_x", "object": "subscription",
-                                                                       "customer": "cus_unknown", "status": "active"}))
+    response = deliver(
+        stripe_event(
+            "customer.subscription.updated",
+            {"id": "sub_x", "object": "subscription", "customer": "cus_unknown", "status": "active"},
+        )
+    )
     assert response.status_code == 200
     assert StripeWebhookEvent.objects.get().workspace_id is None
 
@@ -253,7 +273,9 @@ def test_concurrent_duplicate_deliveries_apply_once(stripe_sandbox, workspace, o
         start.wait()
         try:
             response = APIClient().post(
-                f"{API}/webhooks/stripe", data=payload, content_type="application/json",
+                f"{API}/webhooks/stripe",
+                data=payload,
+                content_type="application/json",
                 HTTP_STRIPE_SIGNATURE=sign(payload),
             )
             answers.append((response.status_code, response.json().get("duplicate")))

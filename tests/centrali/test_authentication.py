@@ -101,9 +101,11 @@ def test_rs256_tokens_of_the_platform_iam_are_accepted_with_its_verifying_key(wo
     private_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     # What JWT_ALGORITHM=RS256 and JWT_VERIFYING_KEY=<pem> configure at start-up.
     monkeypatch.setattr(AccessToken, "_token_backend", TokenBackend("RS256", "", public_pem))
 

@@ -19,7 +19,11 @@ def _check_deploy(env):
     environment = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env={**environment, **env}, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env={**environment, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -92,7 +92,7 @@ class CeleryWorker:
     def __init__(self, env, log_path):
         self.hostname = f"e2e-{uuid.uuid4().hex[:8]}@localhost"
         self.log_path = log_path
-        self.log = open(log_path, "ab")
+        self.log = open(log_path, "ab")  # noqa: SIM115 -- the worker writes to it until stop() closes it
         self.process = subprocess.Popen(
             [
                 sys.executable,

@@ -16,9 +16,7 @@ def test_an_urgent_issue_opened_while_the_broker_is_down_is_created_once(broker_
     workspace, other_workspace = WorkspaceFactory(), WorkspaceFactory()
     broker_at(f"redis://127.0.0.1:{closed_port}/0")  # a real broker URL with nothing listening
 
-    response = client_for(workspace.owner).post(
-        f"{API}/{workspace.slug}/support-issues", URGENT_ISSUE, format="json"
-    )
+    response = client_for(workspace.owner).post(f"{API}/{workspace.slug}/support-issues", URGENT_ISSUE, format="json")
 
     assert response.status_code == 201
     assert list(SupportIssue.objects.values_list("workspace", "title")) == [(workspace.pk, "Everything is down")]

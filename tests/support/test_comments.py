@@ -46,7 +46,8 @@ def test_a_comment_may_carry_a_display_name(issue, owner_client):
 
 
 @pytest.mark.parametrize(
-    "display_name", ["Ada (Centrali Support)", "Ada (centrali  SUPPORT)", "Centrali Support", "Ada (Ｃｅｎｔｒａｌｉ Support)"]
+    "display_name",
+    ["Ada (Centrali Support)", "Ada (centrali  SUPPORT)", "Centrali Support", "Ada (Ｃｅｎｔｒａｌｉ Support)"],
 )
 def test_a_display_name_passing_for_centrali_support_is_a_400_naming_it(issue, owner_client, display_name):
     response = owner_client.post(_comments(issue), {"comment": "Hi", "displayName": display_name}, format="json")

@@ -1,5 +1,5 @@
 import itertools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.core.cache import cache
@@ -20,12 +20,12 @@ def event(workspace, metric, value, at, *, id=None):
         "workspace": workspace.slug,
         "metric": metric,
         "value": value,
-        "timestamp": at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "timestamp": at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
     }
 
 
 def utc(*args):
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 @pytest.fixture

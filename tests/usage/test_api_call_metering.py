@@ -87,9 +87,7 @@ def test_a_cache_outage_never_fails_the_call(workspace, settings, caplog):
     assert f"Could not count an API call of {workspace.pk}" in caplog.text
 
 
-def test_calls_stay_with_their_workspace_when_its_slug_passes_to_another_before_the_flush(
-    workspace, other_workspace
-):
+def test_calls_stay_with_their_workspace_when_its_slug_passes_to_another_before_the_flush(workspace, other_workspace):
     old_slug = workspace.slug
     with freeze_time(NOW):
         client_for(workspace.owner).get(f"{API}/{old_slug}")
@@ -102,4 +100,3 @@ def test_calls_stay_with_their_workspace_when_its_slug_passes_to_another_before_
         flush_api_call_counts()
 
     assert (_api_calls(workspace), _api_calls(other_workspace)) == (1, 0)
-

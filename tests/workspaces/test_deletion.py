@@ -119,9 +119,7 @@ def test_soft_delete_is_announced_only_after_commit(
     assert announcements == [("soft_deleted", workspace.pk)]
 
 
-def test_restore_is_announced_after_commit(
-    owner_client, workspace, announcements, django_capture_on_commit_callbacks
-):
+def test_restore_is_announced_after_commit(owner_client, workspace, announcements, django_capture_on_commit_callbacks):
     owner_client.delete(f"{API}/{workspace.slug}")
 
     with django_capture_on_commit_callbacks(execute=True):

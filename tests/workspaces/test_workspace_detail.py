@@ -92,7 +92,15 @@ def test_capabilities_come_from_the_plan(owner_client, workspace):
     assert body["plan"] == "free"
     assert body["capabilities"]["ai"] == {"enabled": True, "validation": False, "anomalyInsights": False}
     assert set(body["capabilities"]) == {
-        "ai", "compute", "scheduler", "storage", "search", "billing", "advancedRbac", "supportTickets", "backups",
+        "ai",
+        "compute",
+        "scheduler",
+        "storage",
+        "search",
+        "billing",
+        "advancedRbac",
+        "supportTickets",
+        "backups",
     }
 
 

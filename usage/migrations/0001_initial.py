@@ -5,64 +5,146 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('workspaces', '0001_initial'),
+        ("workspaces", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DailyUsage',
+            name="DailyUsage",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('metric', models.CharField(choices=[('records', 'Records stored'), ('structures', 'Structures defined'), ('records_created', 'Records created'), ('structures_created', 'Structures created'), ('storage_bytes', 'File storage used'), ('files', 'Files stored'), ('blob_storage_bytes', 'Blob storage used'), ('functions', 'Functions deployed'), ('function_invocations', 'Function invocations'), ('function_failures', 'Failed function invocations'), ('cpu_seconds', 'CPU time of functions'), ('memory_gb_seconds', 'Memory of functions over time'), ('smart_queries', 'Smart queries run'), ('api_calls', 'API calls'), ('scheduler_active_jobs', 'Active scheduled jobs'), ('scheduler_failures', 'Failed scheduled runs')], max_length=64)),
-                ('day', models.DateField()),
-                ('value', models.DecimalField(decimal_places=6, max_digits=28)),
-                ('last_event_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='daily_usage', to='workspaces.workspace')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                (
+                    "metric",
+                    models.CharField(
+                        choices=[
+                            ("records", "Records stored"),
+                            ("structures", "Structures defined"),
+                            ("records_created", "Records created"),
+                            ("structures_created", "Structures created"),
+                            ("storage_bytes", "File storage used"),
+                            ("files", "Files stored"),
+                            ("blob_storage_bytes", "Blob storage used"),
+                            ("functions", "Functions deployed"),
+                            ("function_invocations", "Function invocations"),
+                            ("function_failures", "Failed function invocations"),
+                            ("cpu_seconds", "CPU time of functions"),
+                            ("memory_gb_seconds", "Memory of functions over time"),
+                            ("smart_queries", "Smart queries run"),
+                            ("api_calls", "API calls"),
+                            ("scheduler_active_jobs", "Active scheduled jobs"),
+                            ("scheduler_failures", "Failed scheduled runs"),
+                        ],
+                        max_length=64,
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("value", models.DecimalField(decimal_places=6, max_digits=28)),
+                ("last_event_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="daily_usage",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'daily usage',
-                'ordering': ['-day', 'metric'],
-                'indexes': [models.Index(fields=['workspace', 'day'], name='usage_daily_ws_day')],
-                'constraints': [models.UniqueConstraint(fields=('workspace', 'metric', 'day'), name='usage_daily_unique_window'), models.CheckConstraint(condition=models.Q(('value__gte', 0)), name='usage_daily_value_non_negative')],
+                "verbose_name_plural": "daily usage",
+                "ordering": ["-day", "metric"],
+                "indexes": [models.Index(fields=["workspace", "day"], name="usage_daily_ws_day")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("workspace", "metric", "day"), name="usage_daily_unique_window"),
+                    models.CheckConstraint(
+                        condition=models.Q(("value__gte", 0)), name="usage_daily_value_non_negative"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='QuotaAlert',
+            name="QuotaAlert",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('limit', models.CharField(max_length=64)),
-                ('period_start', models.DateTimeField()),
-                ('threshold', models.PositiveSmallIntegerField(choices=[(80, '80%'), (100, '100%')])),
-                ('used', models.DecimalField(decimal_places=6, max_digits=28)),
-                ('limit_value', models.DecimalField(decimal_places=6, max_digits=28)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('emailed_at', models.DateTimeField(blank=True, null=True)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='quota_alerts', to='workspaces.workspace')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("limit", models.CharField(max_length=64)),
+                ("period_start", models.DateTimeField()),
+                ("threshold", models.PositiveSmallIntegerField(choices=[(80, "80%"), (100, "100%")])),
+                ("used", models.DecimalField(decimal_places=6, max_digits=28)),
+                ("limit_value", models.DecimalField(decimal_places=6, max_digits=28)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("emailed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="quota_alerts",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(fields=('workspace', 'limit', 'period_start', 'threshold'), name='usage_quota_alert_once_per_period'), models.CheckConstraint(condition=models.Q(('threshold__in', [80, 100])), name='usage_quota_alert_threshold_valid')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("workspace", "limit", "period_start", "threshold"),
+                        name="usage_quota_alert_once_per_period",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("threshold__in", [80, 100])), name="usage_quota_alert_threshold_valid"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='UsageEvent',
+            name="UsageEvent",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('event_id', models.CharField(max_length=128, unique=True)),
-                ('metric', models.CharField(choices=[('records', 'Records stored'), ('structures', 'Structures defined'), ('records_created', 'Records created'), ('structures_created', 'Structures created'), ('storage_bytes', 'File storage used'), ('files', 'Files stored'), ('blob_storage_bytes', 'Blob storage used'), ('functions', 'Functions deployed'), ('function_invocations', 'Function invocations'), ('function_failures', 'Failed function invocations'), ('cpu_seconds', 'CPU time of functions'), ('memory_gb_seconds', 'Memory of functions over time'), ('smart_queries', 'Smart queries run'), ('api_calls', 'API calls'), ('scheduler_active_jobs', 'Active scheduled jobs'), ('scheduler_failures', 'Failed scheduled runs')], max_length=64)),
-                ('value', models.DecimalField(decimal_places=6, max_digits=28)),
-                ('occurred_at', models.DateTimeField()),
-                ('received_at', models.DateTimeField()),
-                ('source', models.CharField(blank=True, default='', help_text='The reporting service.', max_length=64)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='usage_events', to='workspaces.workspace')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("event_id", models.CharField(max_length=128, unique=True)),
+                (
+                    "metric",
+                    models.CharField(
+                        choices=[
+                            ("records", "Records stored"),
+                            ("structures", "Structures defined"),
+                            ("records_created", "Records created"),
+                            ("structures_created", "Structures created"),
+                            ("storage_bytes", "File storage used"),
+                            ("files", "Files stored"),
+                            ("blob_storage_bytes", "Blob storage used"),
+                            ("functions", "Functions deployed"),
+                            ("function_invocations", "Function invocations"),
+                            ("function_failures", "Failed function invocations"),
+                            ("cpu_seconds", "CPU time of functions"),
+                            ("memory_gb_seconds", "Memory of functions over time"),
+                            ("smart_queries", "Smart queries run"),
+                            ("api_calls", "API calls"),
+                            ("scheduler_active_jobs", "Active scheduled jobs"),
+                            ("scheduler_failures", "Failed scheduled runs"),
+                        ],
+                        max_length=64,
+                    ),
+                ),
+                ("value", models.DecimalField(decimal_places=6, max_digits=28)),
+                ("occurred_at", models.DateTimeField()),
+                ("received_at", models.DateTimeField()),
+                ("source", models.CharField(blank=True, default="", help_text="The reporting service.", max_length=64)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="usage_events",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['workspace', 'occurred_at'], name='usage_event_ws_occurred'), models.Index(fields=['occurred_at'], name='usage_event_occurred')],
+                "indexes": [
+                    models.Index(fields=["workspace", "occurred_at"], name="usage_event_ws_occurred"),
+                    models.Index(fields=["occurred_at"], name="usage_event_occurred"),
+                ],
             },
         ),
     ]

@@ -4,20 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('usage', '0001_initial'),
-        ('workspaces', '0003_user_identity_unique_ignoring_case'),
+        ("usage", "0001_initial"),
+        ("workspaces", "0003_user_identity_unique_ignoring_case"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='usageevent',
-            name='event_id',
+            model_name="usageevent",
+            name="event_id",
             field=models.CharField(max_length=128),
         ),
         migrations.AddConstraint(
-            model_name='usageevent',
-            constraint=models.UniqueConstraint(fields=('workspace', 'event_id'), name='usage_event_unique_per_workspace'),
+            model_name="usageevent",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "event_id"), name="usage_event_unique_per_workspace"
+            ),
         ),
     ]
