@@ -5,6 +5,8 @@ Add a type here before recording it; `record()` refuses names it does not know.
 
 import re
 
+from centrali import context
+
 EVENT_TYPES = {
     # workspaces
     "workspace.created": "Workspace created",
@@ -58,11 +60,6 @@ def is_platform_event_type(name):
     return name not in EVENT_TYPES and re.fullmatch(PLATFORM_EVENT_TYPE_PATTERN, name) is not None
 
 
-class ActorType:
-    USER = "user"
-    STAFF = "staff"
-    SYSTEM = "system"
-    SERVICE = "service"
-
-    choices = [(USER, "User"), (STAFF, "Staff"), (SYSTEM, "System"), (SERVICE, "Platform service")]
-    values = [USER, STAFF, SYSTEM, SERVICE]
+# Who acts is part of the acting context every entry point sets (centrali.context); named here
+# too because every app that records an event names it beside the event type.
+ActorType = context.ActorType

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, time, timedelta
 from django.utils.dateparse import parse_date, parse_datetime
 
 from audit.selectors import ActivityFilters
-from centrali.api.errors import field_error
+from centrali.errors import InvalidInput
 
 MAX_FILTER_LENGTH = 200
 # Dates outside this UTC range are refused (the same years as usage's historical range): at the
@@ -17,9 +17,11 @@ LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 def checked_text(name, value):
     """`value` if the database can compare it: not too long, no NUL character; else a 400 naming `name`."""
     if len(value) > MAX_FILTER_LENGTH:
-        raise field_error(name, f"`{name}` is longer than {MAX_FILTER_LENGTH} characters.", code="INVALID_FILTER")
+        raise InvalidInput.for_field(
+            name, f"`{name}` is longer than {MAX_FILTER_LENGTH} characters.", code="INVALID_FILTER"
+        )
     if "\x00" in value:
-        raise field_error(name, f"`{name}` may not contain NUL characters.", code="INVALID_FILTER")
+        raise InvalidInput.for_field(name, f"`{name}` may not contain NUL characters.", code="INVALID_FILTER")
     return value
 
 
@@ -47,11 +49,13 @@ def _instant(query_params, name, *, end_of_day):
             parsed = parsed.replace(tzinfo=UTC)
         parsed = parsed.astimezone(UTC)
     except ValueError:
-        raise field_error(name, f"`{name}` must be an ISO 8601 date or date-time.", code="INVALID_FILTER") from None
+        raise InvalidInput.for_field(
+            name, f"`{name}` must be an ISO 8601 date or date-time.", code="INVALID_FILTER"
+        ) from None
     except OverflowError:  # e.g. 9999-12-31 (the day after it), 0001-01-01T00:00:00+05:00 (in UTC)
         parsed = None
     if parsed is None or not EARLIEST <= parsed <= LATEST:
-        raise field_error(
+        raise InvalidInput.for_field(
             name,
             f"`{name}` must be between {EARLIEST:%Y-%m-%d} and {LATEST - timedelta(days=1):%Y-%m-%d} (UTC).",
             code="INVALID_FILTER",
@@ -69,5 +73,5 @@ def parse_activity_filters(query_params):
         search=_text(query_params, "search"),
     )
     if filters.date_from and filters.date_to and filters.date_from >= filters.date_to:
-        raise field_error("dateTo", "`dateTo` must be after `dateFrom`.", code="INVALID_FILTER")
+        raise InvalidInput.for_field("dateTo", "`dateTo` must be after `dateFrom`.", code="INVALID_FILTER")
     return filters

@@ -11,8 +11,8 @@ from django.utils import timezone
 from audit.chain import entry_hash
 from audit.events import EVENT_TYPES, ActorType, is_platform_event_type
 from audit.models import AuditChain, AuditEvent
-from centrali.api.client import client_ip
-from centrali.api.errors import field_error
+from centrali.context import current_context
+from centrali.errors import InvalidInput
 from workspaces.selectors import get_workspace_by_ref
 
 _SECRET_KEYS = ("password", "secret", "token", "client_secret", "card_number", "cvc", "api_key", "authorization")
@@ -76,7 +76,6 @@ def record(
     actor_type=None,
     actor_id=None,
     metadata=None,
-    request=None,
     event_id=None,
     occurred_at=None,
     ip_address=None,
@@ -86,14 +85,19 @@ def record(
 ):
     """Append one audit event. The one way to write the audit log.
 
-    Call it inside the transaction of the change it records. `actor` is the User who
-    acted (or None); `actor_type` says who that was: "user" (the default with an actor),
-    "staff" (admin actions), "system" (the default without an actor: webhooks, beat
-    tasks) or "service" (a platform service). `actor_id` names an actor that is not a
-    local User. `request` fills IP, user agent and request id unless given explicitly.
-    `reported_by` names the platform service that reported the event (internal
-    ingestion); such events may use that service's own types (audit.events.is_platform_event_type).
+    Call it inside the transaction of the change it records. Who acted, from which address
+    and under which request id come from the acting context (centrali.context) that the
+    request, the task or the command set; `actor`, `actor_type` and `actor_id` given here
+    replace the context's actor (an `actor_type` alone: nobody in particular of that type),
+    and `ip_address`, `user_agent` and `request_id` given here (even empty) replace its origin.
+    Actor types: "user", "staff" (admin actions), "system" (webhooks, beat tasks, commands),
+    "service" (a platform service). `reported_by` names the platform service that reported
+    the event (internal ingestion); such events may use that service's own types
+    (audit.events.is_platform_event_type).
     """
+    acting = current_context()
+    if actor is None and actor_type is None and actor_id is None:
+        actor, actor_type, actor_id = acting.actor, acting.resolved_actor_type, acting.resolved_actor_id
     actor_type = actor_type or _default_actor_type(actor)
     if actor_type not in ActorType.values:
         raise ValueError(f"Unknown actor type {actor_type!r}; use one of audit.events.ActorType")
@@ -102,10 +106,9 @@ def record(
         raise ValueError(f"Unknown audit event type {event_type!r}; add it to audit.events.EVENT_TYPES")
     if actor_id is None:
         actor_id = str(actor.pk) if actor is not None and getattr(actor, "pk", None) else ""
-    if request is not None:
-        ip_address = ip_address or client_ip(request)
-        user_agent = user_agent or request.META.get("HTTP_USER_AGENT", "")
-        request_id = request_id or getattr(request, "request_id", "")
+    ip_address = acting.ip_address if ip_address is None else ip_address
+    user_agent = acting.user_agent if user_agent is None else user_agent
+    request_id = acting.request_id if request_id is None else request_id
 
     # No savepoint: a failed append must fail the change it records, and it saves two queries.
     with transaction.atomic(savepoint=False):
@@ -169,9 +172,11 @@ def ingest_platform_events(*, events, service_name):
         if ref not in workspaces:
             workspaces[ref] = get_workspace_by_ref(ref)
         if workspaces[ref] is None:
-            raise field_error(f"events.{index}.workspace", f"No workspace {ref!r}.", code="WORKSPACE_NOT_FOUND")
+            raise InvalidInput.for_field(
+                f"events.{index}.workspace", f"No workspace {ref!r}.", code="WORKSPACE_NOT_FOUND"
+            )
         if not is_platform_event_type(item["type"]):
-            raise field_error(
+            raise InvalidInput.for_field(
                 f"events.{index}.type", f"{item['type']!r} is reserved for the workspace service's own events."
             )
 
@@ -202,9 +207,10 @@ def ingest_platform_events(*, events, service_name):
                     reported_by=service_name,
                     event_id=item["eventId"],
                     occurred_at=item.get("occurredAt"),
-                    ip_address=item["ipAddress"],
-                    user_agent=item["userAgent"],
-                    request_id=item["requestId"],
+                    # What the reporter says, never the reporting request's own origin.
+                    ip_address=item["ipAddress"] or "",
+                    user_agent=item["userAgent"] or "",
+                    request_id=item["requestId"] or "",
                 )
         except IntegrityError:
             # The same event id committed by a concurrent delivery of this batch.

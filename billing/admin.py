@@ -12,7 +12,7 @@ from djstripe.models import Customer
 from audit.events import ActorType
 from billing import gateway, selectors, services
 from billing.models import OverageCharge, Plan, StripeWebhookEvent, WorkspaceBilling
-from centrali.api.errors import ApiError
+from centrali.errors import DomainError
 
 
 @admin.register(Plan)
@@ -176,7 +176,7 @@ class WorkspaceBillingAdmin(admin.ModelAdmin):
         for workspace in queryset:
             try:
                 drifts = services.sync_workspace_from_stripe(workspace=workspace, actor=request.user)
-            except ApiError as exc:
+            except DomainError as exc:
                 self.message_user(request, f"{workspace.slug}: {exc.message}", messages.ERROR)
             else:
                 found = "; ".join(drift.detail for drift in drifts) or "already in sync"
@@ -192,7 +192,7 @@ class WorkspaceBillingAdmin(admin.ModelAdmin):
                     change = services.change_plan(
                         workspace=workspace, plan=plan, actor=request.user, actor_type=ActorType.STAFF
                     )
-                except ApiError as exc:
+                except DomainError as exc:
                     self.message_user(request, f"{workspace.slug}: {exc.message}", messages.ERROR)
                     continue
                 outcome = (

@@ -1,7 +1,7 @@
 """The one place billing talks to Stripe: configuration, keys, and error translation.
 
 Every Stripe call of this app goes through `stripe_call()`, so that a Stripe outage
-or rejection becomes an ApiError in the spec's Error shape, raised before anything
+or rejection becomes a domain error (centrali.errors), raised before anything
 local is written.
 """
 
@@ -12,12 +12,12 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from centrali.api.errors import ApiError, NotFoundError, ServiceUnavailableError
+from centrali.errors import Conflict, InvalidInput, NotFound, Unavailable, UpstreamError
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 
 
-class BillingNotConfigured(ServiceUnavailableError):
+class BillingNotConfigured(Unavailable):
     code = "BILLING_NOT_CONFIGURED"
 
 
@@ -57,17 +57,15 @@ def livemode():
     return settings.STRIPE_SECRET_KEY.startswith(LIVE_KEY_PREFIXES)
 
 
-class StripeUnavailable(ApiError):
-    status_code = 503
+class StripeUnavailable(Unavailable):
     code = "STRIPE_UNAVAILABLE"
 
 
-class StripeUpstreamError(ApiError):
-    status_code = 502
+class StripeUpstreamError(UpstreamError):
     code = "STRIPE_ERROR"
 
 
-class StripeObjectMissing(NotFoundError):
+class StripeObjectMissing(NotFound):
     """Stripe answered 404 for an object we expected (raise it via `stripe_call(..., not_found=...)`)."""
 
     code = "STRIPE_OBJECT_MISSING"
@@ -81,9 +79,9 @@ _RECONCILED = (
 
 @contextlib.contextmanager
 def translated_stripe_errors(*, not_found=None):
-    """Stripe's exceptions -> ApiError: unreachable 503, its own failures 502, card refusals 400.
+    """Stripe's exceptions -> domain errors: unreachable 503, its own failures 502, card refusals 400.
 
-    `not_found` is the ApiError to raise when Stripe answers 404 (otherwise a 502).
+    `not_found` is the error to raise when Stripe answers 404 (otherwise a 502).
     """
     try:
         yield
@@ -94,14 +92,13 @@ def translated_stripe_errors(*, not_found=None):
             f"{_RECONCILED}"
         ) from exc
     except stripe.IdempotencyError as exc:
-        raise ApiError(
+        raise Conflict(
             "An earlier request for a different billing change of this workspace is still being settled with the "
             f"payment provider. {_RECONCILED}",
             code="BILLING_CHANGE_IN_PROGRESS",
-            status_code=409,
         ) from exc
     except stripe.CardError as exc:
-        raise ApiError(exc.user_message or "The card was declined.", code="CARD_DECLINED") from exc
+        raise InvalidInput(exc.user_message or "The card was declined.", code="CARD_DECLINED") from exc
     except stripe.InvalidRequestError as exc:
         if exc.http_status == 404 and not_found is not None:
             raise not_found from exc

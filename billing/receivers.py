@@ -5,7 +5,7 @@ import contextlib
 import stripe
 from django.dispatch import receiver
 
-from billing import gateway, selectors, tasks
+from billing import gateway, selectors
 from billing.gateway import StripeObjectMissing, stripe_call
 from centrali.tasks import publish
 from workspaces.signals import workspace_purging, workspace_restored, workspace_soft_deleted
@@ -19,7 +19,7 @@ def align_subscription_renewal(sender, workspace, **kwargs):
     if the broker is down, reconcile_billing finds the difference and repairs it.
     """
     if gateway.is_configured() and selectors.live_subscription(workspace=workspace) is not None:
-        publish(tasks.align_subscription_renewal, str(workspace.pk))
+        publish("billing.align_subscription_renewal", str(workspace.pk))
 
 
 @receiver(workspace_purging, dispatch_uid="billing-cancel-stripe-customer")

@@ -35,7 +35,7 @@ from billing.gateway import (
     translated_stripe_errors,
 )
 from billing.models import BillingChangeLease, BillingSuspension, OverageSettings
-from centrali.api.errors import ApiError, ConflictError, NotFoundError
+from centrali.errors import Conflict, InvalidInput, NotFound, Unavailable
 from usage import selectors as usage_selectors
 from workspaces import services as workspace_services
 from workspaces.models import Workspace, WorkspaceStatus
@@ -87,7 +87,7 @@ def _billing_change(workspace, operation):
             },
         )
     if not acquired:
-        raise ConflictError(
+        raise Conflict(
             "Another billing change of this workspace is in progress; try again in a moment.",
             code="BILLING_CHANGE_IN_PROGRESS",
         )
@@ -159,7 +159,6 @@ def _sync_payment_methods(workspace, customer, listing, stripe_customer):
                 card.id == customer.default_payment_method_id,
                 actor=None,
                 actor_type=ActorType.SYSTEM,
-                request=None,
             )
     _sync(Customer, stripe_customer)
 
@@ -186,7 +185,7 @@ def refresh_payment_methods(*, workspace):
 
 def _owned_payment_method(workspace, payment_method_id):
     """(customer, Stripe payment method) when it is this workspace's card; 404 otherwise."""
-    not_found = NotFoundError(f"Payment method '{payment_method_id}' not found.", code="PAYMENT_METHOD_NOT_FOUND")
+    not_found = NotFound(f"Payment method '{payment_method_id}' not found.", code="PAYMENT_METHOD_NOT_FOUND")
     customer = selectors.customer_for(workspace=workspace)
     if customer is None or not payment_method_id.startswith("pm_"):
         raise not_found
@@ -196,7 +195,7 @@ def _owned_payment_method(workspace, payment_method_id):
     return customer, data
 
 
-def set_default_payment_method(*, workspace, payment_method_id, actor=None, actor_type=None, request=None):
+def set_default_payment_method(*, workspace, payment_method_id, actor=None, actor_type=None):
     customer, payment_method = _owned_payment_method(workspace, payment_method_id)
     previous = customer.default_payment_method_id
     stripe_customer = stripe_call(
@@ -215,7 +214,6 @@ def set_default_payment_method(*, workspace, payment_method_id, actor=None, acto
             actor=actor,
             actor_type=actor_type,
             metadata={"default_payment_method": {"before": previous, "after": payment_method_id}},
-            request=request,
         )
 
 
@@ -223,7 +221,7 @@ def _default_is_required(workspace):
     return workspace.plan.is_paid or selectors.get_overage_settings(workspace=workspace).enabled
 
 
-def delete_payment_method(*, workspace, payment_method_id, actor=None, actor_type=None, request=None):
+def delete_payment_method(*, workspace, payment_method_id, actor=None, actor_type=None):
     """Detach a card. The default card cannot go while a paid plan or overage billing needs it.
 
     Takes the billing-change lease like change_plan, so an upgrade cannot slip in
@@ -235,7 +233,7 @@ def delete_payment_method(*, workspace, payment_method_id, actor=None, actor_typ
         stripe_customer = stripe_call(stripe.Customer.retrieve, customer.id)
         is_default = (stripe_customer.get("invoice_settings") or {}).get("default_payment_method") == payment_method_id
         if is_default and _default_is_required(workspace):
-            raise ApiError(
+            raise InvalidInput(
                 "This is the default payment method and the plan or overage billing needs it; "
                 "make another card the default first.",
                 code="DEFAULT_PAYMENT_METHOD_REQUIRED",
@@ -249,10 +247,10 @@ def delete_payment_method(*, workspace, payment_method_id, actor=None, actor_typ
         _sync(PaymentMethod, detached)
         _sync(Customer, stripe_customer)
         with transaction.atomic():
-            _record_card_removed(workspace, payment_method_id, payment_method, is_default, actor, actor_type, request)
+            _record_card_removed(workspace, payment_method_id, payment_method, is_default, actor, actor_type)
 
 
-def _record_card_removed(workspace, payment_method_id, payment_method, is_default, actor, actor_type, request):
+def _record_card_removed(workspace, payment_method_id, payment_method, is_default, actor, actor_type):
     PaymentMethod.objects.filter(id=payment_method_id).update(customer=None)
     record(
         workspace=workspace,
@@ -263,7 +261,6 @@ def _record_card_removed(workspace, payment_method_id, payment_method, is_defaul
         actor=actor,
         actor_type=actor_type,
         metadata={"was_default": is_default},
-        request=request,
     )
 
 
@@ -286,15 +283,14 @@ class PlanChange:
 
 def _price_id(plan):
     if not plan.stripe_price_monthly_id:
-        raise ApiError(
+        raise Unavailable(
             f"Plan '{plan.code}' is not available for purchase yet (not synced to Stripe).",
             code="PLAN_NOT_PURCHASABLE",
-            status_code=503,
         )
     return plan.stripe_price_monthly_id
 
 
-def change_plan(*, workspace, plan, actor=None, actor_type=None, request=None):
+def change_plan(*, workspace, plan, actor=None, actor_type=None):
     """Move the workspace to `plan`: Stripe first, then the database in the same request.
 
     free -> paid creates the subscription; paid -> paid swaps its price with proration;
@@ -308,12 +304,12 @@ def change_plan(*, workspace, plan, actor=None, actor_type=None, request=None):
     reconciliation brings the plan in line with Stripe.
     """
     with _billing_change(workspace, "plan change"):
-        change = _change_plan(_fresh(workspace), plan, actor=actor, actor_type=actor_type, request=request)
+        change = _change_plan(_fresh(workspace), plan, actor=actor, actor_type=actor_type)
     workspace.plan = change.plan
     return change
 
 
-def _change_plan(workspace, plan, *, actor, actor_type, request):
+def _change_plan(workspace, plan, *, actor, actor_type):
     previous = workspace.plan
     subscription = selectors.live_subscription(workspace=workspace)
     pending_cancel = subscription is not None and subscription.cancel_at_period_end
@@ -322,7 +318,7 @@ def _change_plan(workspace, plan, *, actor, actor_type, request):
 
     exceeded = usage_selectors.limits_exceeded(workspace=workspace, plan=plan)
     if exceeded:
-        raise ApiError(
+        raise InvalidInput(
             f"Current usage exceeds the limits of plan '{plan.code}': {', '.join(exceeded)}.",
             code="PLAN_LIMITS_EXCEEDED",
             details={"newPlan": [f"Usage exceeds the '{limit}' limit." for limit in exceeded]},
@@ -331,7 +327,7 @@ def _change_plan(workspace, plan, *, actor, actor_type, request):
     data, new_plan, scheduled = None, plan, None
     if plan.is_paid:
         if not selectors.has_default_payment_method(workspace=workspace):
-            raise ApiError(
+            raise InvalidInput(
                 "A paid plan needs a default payment method; add a card first.",
                 code="PAYMENT_METHOD_REQUIRED",
                 details={"newPlan": ["No default payment method."]},
@@ -374,7 +370,6 @@ def _change_plan(workspace, plan, *, actor, actor_type, request):
                 new_plan,
                 actor=actor,
                 actor_type=actor_type,
-                request=request,
                 subscription_id=getattr(subscription, "id", None),
             )
         if scheduled is not None:
@@ -387,7 +382,6 @@ def _change_plan(workspace, plan, *, actor, actor_type, request):
                 actor=actor,
                 actor_type=actor_type,
                 metadata={"scheduled_plan": scheduled.code, "effective_at": effective_at.isoformat()},
-                request=request,
             )
     if data is not None:
         _sync_recent_invoices(subscription.customer_id)
@@ -443,7 +437,7 @@ def _sync_recent_invoices(customer_id):
             logger.exception("invoice %s of customer %s not synced after a plan change", invoice.get("id"), customer_id)
 
 
-def _set_plan(workspace, plan, *, actor=None, actor_type=None, request=None, subscription_id=None, reason=""):
+def _set_plan(workspace, plan, *, actor=None, actor_type=None, subscription_id=None, reason=""):
     """Within the caller's transaction, on a locked workspace row."""
     before = workspace.plan.code
     workspace.plan = plan
@@ -457,14 +451,13 @@ def _set_plan(workspace, plan, *, actor=None, actor_type=None, request=None, sub
         actor=actor,
         actor_type=actor_type,
         metadata={"plan": {"before": before, "after": plan.code}, "subscription_id": subscription_id},
-        request=request,
     )
 
 
 # --- overage
 
 
-def update_overage(*, workspace, enabled, spending_cap_cents=UNSET, actor=None, actor_type=None, request=None):
+def update_overage(*, workspace, enabled, spending_cap_cents=UNSET, actor=None, actor_type=None):
     """Turn overage billing on/off and set its cap (None = no cap; UNSET = keep).
 
     Takes the billing-change lease: enabling checks the default card, which a concurrent
@@ -474,13 +467,13 @@ def update_overage(*, workspace, enabled, spending_cap_cents=UNSET, actor=None, 
         workspace = _locked(workspace)
         if enabled:
             if workspace.plan.overage_rates is None:
-                raise ApiError(
+                raise InvalidInput(
                     f"Plan '{workspace.plan.code}' does not offer overage; upgrade first.",
                     code="OVERAGE_NOT_OFFERED",
                     details={"overageEnabled": ["Not offered on this plan."]},
                 )
             if not selectors.has_default_payment_method(workspace=workspace):
-                raise ApiError(
+                raise InvalidInput(
                     "Overage billing needs a default payment method; add a card first.",
                     code="PAYMENT_METHOD_REQUIRED",
                     details={"overageEnabled": ["No default payment method."]},
@@ -518,7 +511,6 @@ def update_overage(*, workspace, enabled, spending_cap_cents=UNSET, actor=None, 
                 metadata={
                     key: {"before": before[key], "after": after[key]} for key in after if before[key] != after[key]
                 },
-                request=request,
             )
     return settings_row
 

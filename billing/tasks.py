@@ -7,13 +7,13 @@ from django.utils import timezone
 
 from billing import gateway, selectors, services
 from billing.gateway import StripeUnavailable, StripeUpstreamError
-from centrali.api.errors import ApiError
+from centrali.errors import DomainError
 from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task
+@shared_task(name="billing.charge_overage_for_ended_periods")
 def charge_overage_for_ended_periods(now=None):
     """Bill last period's overage of every workspace that had it on. Safe to run any number of times.
 
@@ -27,13 +27,13 @@ def charge_overage_for_ended_periods(now=None):
         period = selectors.previous_billing_period(workspace=workspace, now=now)
         try:
             charged += len(services.charge_overage(workspace=workspace, period=period))
-        except ApiError:
+        except DomainError:
             # Stripe unreachable or refusing: the next run retries; the others still get billed.
             logger.exception("overage charge failed for workspace %s", workspace.slug)
     return charged
 
 
-@shared_task
+@shared_task(name="billing.reconcile_billing")
 def reconcile_billing():
     """Nightly: repair drift between Stripe and the local billing state."""
     if not gateway.is_configured():
@@ -42,12 +42,13 @@ def reconcile_billing():
     for workspace in selectors.workspaces_with_billing():
         try:
             drifts += len(services.reconcile_workspace(workspace=workspace))
-        except ApiError:
+        except DomainError:
             logger.exception("billing reconciliation failed for workspace %s", workspace.slug)
     return drifts
 
 
 @shared_task(
+    name="billing.align_subscription_renewal",
     autoretry_for=(StripeUnavailable, StripeUpstreamError),
     retry_backoff=30,
     retry_backoff_max=3600,

@@ -19,10 +19,10 @@ from billing.serializers import (
     PublicKeySerializer,
     SetupSessionSerializer,
 )
-from centrali.api.errors import NotFoundError, field_error
 from centrali.api.pagination import paginate, parse_page_params, set_page_headers
 from centrali.api.permissions import ANY_MEMBER, BILLING_MANAGERS
 from centrali.api.views import WorkspaceAPIView
+from centrali.errors import InvalidInput, NotFound
 
 INVOICE_STATUSES = ("draft", "open", "paid", "void", "uncollectible")
 
@@ -41,7 +41,7 @@ class BillingAPIView(WorkspaceAPIView):
         gateway.require_configured()
 
     def audit_context(self):
-        return {"actor": self.request.user, "request": self.request}
+        return {"actor": self.request.user}
 
 
 class PlanView(BillingAPIView):
@@ -78,7 +78,7 @@ class PlanChangeView(BillingAPIView):
     def patch(self, request, slug, newPlan):
         plan = selectors.get_plan_by_ref(newPlan)
         if plan is None or not plan.is_public:
-            raise NotFoundError(f"Plan '{newPlan}' not found.", code="PLAN_NOT_FOUND")
+            raise NotFound(f"Plan '{newPlan}' not found.", code="PLAN_NOT_FOUND")
         change = services.change_plan(workspace=self.workspace, plan=plan, **self.audit_context())
         if change.scheduled_plan is not None:
             message = f"Plan '{change.scheduled_plan.code}' takes effect at the end of the billing period."
@@ -201,7 +201,7 @@ class InvoiceListView(BillingAPIView):
         params = parse_page_params(request.query_params)
         status = request.query_params.get("status") or None
         if status is not None and status not in INVOICE_STATUSES:
-            raise field_error("status", f"`status` must be one of: {', '.join(INVOICE_STATUSES)}.")
+            raise InvalidInput.for_field("status", f"`status` must be one of: {', '.join(INVOICE_STATUSES)}.")
         invoices, total = paginate(selectors.workspace_invoices(workspace=self.workspace, status=status), params)
         response = Response(InvoiceSerializer(invoices, many=True).data)
         return set_page_headers(response, request, params, total)
@@ -217,7 +217,7 @@ class InvoiceDetailView(BillingAPIView):
     def get(self, request, slug, invoiceId):
         invoice = selectors.get_workspace_invoice(workspace=self.workspace, invoice_id=invoiceId)
         if invoice is None:
-            raise NotFoundError(f"Invoice '{invoiceId}' not found.", code="INVOICE_NOT_FOUND")
+            raise NotFound(f"Invoice '{invoiceId}' not found.", code="INVOICE_NOT_FOUND")
         return Response(InvoiceSerializer(invoice).data)
 
 

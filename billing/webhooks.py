@@ -19,11 +19,11 @@ from audit.events import ActorType
 from audit.services import record
 from billing import gateway, services
 from billing.models import StripeWebhookEvent
-from centrali.api.errors import ApiError
 from centrali.api.parsers import loads_strict
+from centrali.errors import InvalidInput
 
 
-class InvalidSignature(ApiError):
+class InvalidSignature(InvalidInput):
     code = "INVALID_SIGNATURE"
 
 
@@ -53,7 +53,7 @@ def verify(*, payload, signature):
         and isinstance(event["data"].get("object"), dict)
     )
     if not well_formed:
-        raise ApiError("The body is not a Stripe event.", code="MALFORMED_REQUEST")
+        raise InvalidInput("The body is not a Stripe event.", code="MALFORMED_REQUEST")
     return event
 
 

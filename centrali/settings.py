@@ -48,7 +48,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "centrali.api.middleware.RequestIdMiddleware",
+    "centrali.api.middleware.RequestContextMiddleware",
     "centrali.api.metrics.PrometheusMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -151,11 +151,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # -- billing
     "billing.reconcile-nightly": {
-        "task": "billing.tasks.reconcile_billing",
+        "task": "billing.reconcile_billing",
         "schedule": crontab(minute=15, hour=env.int("BILLING_RECONCILE_HOUR_UTC", default=3)),
     },
     "billing.charge-overage": {
-        "task": "billing.tasks.charge_overage_for_ended_periods",
+        "task": "billing.charge_overage_for_ended_periods",
         "schedule": crontab(minute=30),
     },
     # -- usage

@@ -1,17 +1,24 @@
-"""Publishing Celery tasks from services: after commit, and never failing the caller.
+"""Publishing Celery tasks from services: by name, after commit, never failing the caller.
 
-A broker outage must not turn a committed write into a 500 (the client would retry
-and duplicate it). Work that must not be lost has a sweeper that finds it by its
-state in the database and publishes it again; notifications are best effort.
+Services name the task ("workspaces.run_export") rather than import it, so a service module
+never imports its app's tasks module (which imports the services back). A broker outage must
+not turn a committed write into a 500 (the client would retry and duplicate it): work that
+must not be lost has a sweeper that finds it by its state in the database and publishes it
+again; notifications are best effort and only logged when they cannot be queued.
 """
 
-import logging
-from functools import partial
+from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import structlog
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerError
 
-logger = logging.getLogger(__name__)
+from centrali.celery import app
+
+logger = structlog.get_logger(__name__)
 
 # Fail fast when the broker is down: a couple of quick retries, then give up.
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
@@ -19,16 +26,39 @@ PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 
 PUBLISH_ERRORS = (BrokerError, OSError)
 
 
-def publish(task, *args, **kwargs):
-    """Send `task` now; True if the broker took it, False (logged) if it was unreachable."""
+def _registered_task(task_name: str) -> Any:
+    if task_name not in app.tasks:
+        # Outside a worker, the apps' tasks modules are discovered on first use.
+        app.loader.import_default_modules()
+    return app.tasks.get(task_name)
+
+
+def publish(task_name: str, *args: Any, **kwargs: Any) -> bool:
+    """Send the task named `task_name` now; True if the broker took it, False (logged) if not.
+
+    The task is looked up in the app's registry, so eager mode (tests) runs it in-process.
+    """
+    task = _registered_task(task_name)
+    if task is None:
+        logger.error("task_not_registered", task=task_name)
+        return False
     try:
         task.apply_async(args=args, kwargs=kwargs, retry_policy=PUBLISH_RETRY_POLICY)
     except PUBLISH_ERRORS:
-        logger.warning("broker unavailable: %s was not enqueued", task.name, exc_info=True)
+        logger.warning("task_not_enqueued", task=task_name, reason="broker unavailable", exc_info=True)
         return False
     return True
 
 
-def publish_on_commit(task, *args, **kwargs):
-    """Send `task` once the current transaction commits (at once outside one)."""
-    transaction.on_commit(partial(publish, task, *args, **kwargs))
+def publish_on_commit(task_name: str, *args: Any, on_failure: Callable[[], None] | None = None, **kwargs: Any) -> None:
+    """Send the task once the current transaction commits (at once outside one).
+
+    `on_failure` runs (after the commit) when the broker did not take it, for a caller that
+    records the failure (a job marked failed) instead of leaving the work to a sweeper.
+    """
+
+    def send() -> None:
+        if not publish(task_name, *args, **kwargs) and on_failure is not None:
+            on_failure()
+
+    transaction.on_commit(send)

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from audit.events import ActorType
-from centrali.api.errors import ApiError
+from centrali.errors import DomainError
 from support import selectors, services
 from support.models import IssuePriority, IssueStatus, SupportIssue
 
@@ -100,7 +100,7 @@ class SupportIssueAdmin(admin.ModelAdmin):
         for issue in issues:
             try:
                 change(issue)
-            except ApiError as exc:
+            except DomainError as exc:
                 self.message_user(request, f"#{issue.pk}: {exc.message}", messages.ERROR)
             else:
                 done += 1
@@ -171,7 +171,7 @@ class SupportIssueAdmin(admin.ModelAdmin):
             else:
                 services.add_internal_note(issue=issue, staff=request.user, body=body)
                 self.message_user(request, "Internal note added (staff only).", messages.SUCCESS)
-        except ApiError as exc:
+        except DomainError as exc:
             form.add_error(None, exc.message)
             return form
         return None

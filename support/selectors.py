@@ -1,8 +1,8 @@
 """Reads of the support app. A workspace sees only its own issues, and never staff internal notes."""
 
 from audit.selectors import recent_activity
-from centrali.api.errors import NotFoundError
 from centrali.api.pagination import keyset_page
+from centrali.errors import NotFound
 from support.models import PUBLIC_COMMENT_KINDS, Comment, IssueStatus, SupportIssue
 
 
@@ -26,7 +26,7 @@ def get_issue(*, workspace, issue_id):
     pk = _pk(issue_id)
     issue = SupportIssue.objects.select_related("workspace").filter(workspace=workspace, pk=pk).first() if pk else None
     if issue is None:
-        raise NotFoundError(f"Support issue '{issue_id}' not found.", code="ISSUE_NOT_FOUND")
+        raise NotFound(f"Support issue '{issue_id}' not found.", code="ISSUE_NOT_FOUND")
     return issue
 
 
@@ -39,7 +39,7 @@ def get_public_comment(*, issue, comment_id):
     pk = _pk(comment_id)
     comment = Comment.objects.filter(issue=issue, pk=pk, kind__in=PUBLIC_COMMENT_KINDS).first() if pk else None
     if comment is None:
-        raise NotFoundError(f"Comment '{comment_id}' not found.", code="COMMENT_NOT_FOUND")
+        raise NotFound(f"Comment '{comment_id}' not found.", code="COMMENT_NOT_FOUND")
     return comment
 
 

@@ -9,10 +9,9 @@ from django.utils import timezone
 
 from audit.events import ActorType
 from audit.services import record
-from centrali.api.errors import ApiError, ForbiddenError
 from centrali.api.permissions import WORKSPACE_ADMINS
-from centrali.tasks import publish
-from support import tasks
+from centrali.errors import InvalidInput, PermissionDenied
+from centrali.tasks import publish_on_commit
 from support.models import (
     ALLOWED_TRANSITIONS,
     URGENT_PRIORITIES,
@@ -28,16 +27,15 @@ _AUDIT_TEXT_LIMIT = 1000
 logger = structlog.get_logger(__name__)
 
 
-def _notify_on_commit(task, *args):
+def _notify_on_commit(task_name, *args):
     """Queue a notification once the transaction commits. Notifications are best effort: with the
     broker down the write still succeeds, and the unsent notification is logged (event
     `support.notification_not_queued`, with the task and its arguments) for an operator to follow up."""
 
-    def publish_or_log():
-        if not publish(task, *args):
-            logger.warning("support.notification_not_queued", task=task.name, args=[str(arg) for arg in args])
+    def log_unsent():
+        logger.warning("support.notification_not_queued", task=task_name, args=[str(arg) for arg in args])
 
-    transaction.on_commit(publish_or_log)
+    publish_on_commit(task_name, *args, on_failure=log_unsent)
 
 
 def claims_to_be_staff(display_name):
@@ -56,7 +54,7 @@ def _locked(issue):
     return SupportIssue.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=issue.pk)
 
 
-def create_issue(*, workspace, author, title, description, issue_type, priority, category="", request=None):
+def create_issue(*, workspace, author, title, description, issue_type, priority, category=""):
     """Open an issue; staff hear of high and urgent ones once it commits."""
     with transaction.atomic():
         issue = SupportIssue.objects.create(
@@ -76,10 +74,9 @@ def create_issue(*, workspace, author, title, description, issue_type, priority,
             summary=f"Support issue #{issue.pk} opened: {title}",
             actor=author,
             metadata={"type": issue_type, "priority": priority, "category": category},
-            request=request,
         )
         if priority in URGENT_PRIORITIES:
-            _notify_on_commit(tasks.notify_staff_of_new_issue, issue.pk)
+            _notify_on_commit("support.notify_staff_of_new_issue", issue.pk)
     return issue
 
 
@@ -87,7 +84,7 @@ def check_transition(*, before, after):
     """400 INVALID_STATUS_TRANSITION unless `after` is reachable from `before` (see ALLOWED_TRANSITIONS)."""
     if after != before and after not in ALLOWED_TRANSITIONS[before]:
         allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[before])) or "none, it is final"
-        raise ApiError(
+        raise InvalidInput(
             f"An issue cannot go from '{before}' to '{after}'.",
             code="INVALID_STATUS_TRANSITION",
             details={"status": [f"From '{before}' the allowed statuses are: {allowed}."]},
@@ -99,7 +96,7 @@ def may_update_issue(*, user, role, issue):
     return role in WORKSPACE_ADMINS or issue.created_by_id == user.pk
 
 
-def update_issue(*, issue, actor, actor_type=None, request=None, **changes):
+def update_issue(*, issue, actor, actor_type=None, **changes):
     """Change title, description, status and/or priority; records the fields that changed, before and after."""
     with transaction.atomic():
         issue = _locked(issue)
@@ -128,11 +125,10 @@ def update_issue(*, issue, actor, actor_type=None, request=None, **changes):
             actor=actor,
             actor_type=actor_type,
             metadata={"changes": _audit_safe(diff)},
-            request=request,
         )
         if "status" in diff and issue.created_by_id and issue.created_by_id != getattr(actor, "pk", None):
             _notify_on_commit(
-                tasks.notify_creator_of_status_change, issue.pk, diff["status"]["before"], diff["status"]["after"]
+                "support.notify_creator_of_status_change", issue.pk, diff["status"]["before"], diff["status"]["after"]
             )
     return issue
 
@@ -171,12 +167,12 @@ def _audit_safe(diff):
 
 def _refuse_if_closed(issue):
     if issue.is_closed:
-        raise ApiError(
+        raise InvalidInput(
             "This issue is closed; open a new issue instead.", code="ISSUE_CLOSED", details={"status": ["closed"]}
         )
 
 
-def add_comment(*, issue, author, body, display_name="", request=None):
+def add_comment(*, issue, author, body, display_name=""):
     """A workspace member's comment on an issue of their workspace."""
     with transaction.atomic():
         issue = _locked(issue)
@@ -197,7 +193,6 @@ def add_comment(*, issue, author, body, display_name="", request=None):
             summary=f"Comment added to support issue #{issue.pk}",
             actor=author,
             metadata={"comment_id": str(comment.pk)},
-            request=request,
         )
     return comment
 
@@ -226,7 +221,7 @@ def add_staff_reply(*, issue, staff, body):
             metadata={"comment_id": str(comment.pk)},
         )
         if issue.created_by_id:
-            _notify_on_commit(tasks.notify_creator_of_staff_reply, comment.pk)
+            _notify_on_commit("support.notify_creator_of_staff_reply", comment.pk)
     return comment
 
 
@@ -253,10 +248,10 @@ def add_internal_note(*, issue, staff, body):
 
 def _refuse_unless_author(comment, actor):
     if comment.author_id != actor.pk:
-        raise ForbiddenError("Only the comment's author may change or delete it.", code="NOT_COMMENT_AUTHOR")
+        raise PermissionDenied("Only the comment's author may change or delete it.", code="NOT_COMMENT_AUTHOR")
 
 
-def edit_comment(*, comment, actor, body, request=None):
+def edit_comment(*, comment, actor, body):
     with transaction.atomic():
         comment = Comment.objects.select_for_update(of=("self",)).select_related("issue__workspace").get(pk=comment.pk)
         _refuse_unless_author(comment, actor)
@@ -277,12 +272,11 @@ def edit_comment(*, comment, actor, body, request=None):
                 "comment_id": str(comment.pk),
                 "changes": _audit_safe({"comment": {"before": before, "after": body}}),
             },
-            request=request,
         )
     return comment
 
 
-def delete_comment(*, comment, actor, request=None):
+def delete_comment(*, comment, actor):
     with transaction.atomic():
         comment = Comment.objects.select_for_update(of=("self",)).select_related("issue__workspace").get(pk=comment.pk)
         _refuse_unless_author(comment, actor)
@@ -294,6 +288,5 @@ def delete_comment(*, comment, actor, request=None):
             summary=f"Comment deleted from support issue #{comment.issue_id}",
             actor=actor,
             metadata={"comment_id": str(comment.pk)},
-            request=request,
         )
         comment.delete()

@@ -2,10 +2,10 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.response import Response
 
-from centrali.api.errors import ForbiddenError, field_error
 from centrali.api.pagination import page_envelope, paginate, parse_cursor_params, parse_page_params
 from centrali.api.permissions import ANY_MEMBER
 from centrali.api.views import WorkspaceAPIView
+from centrali.errors import InvalidInput, PermissionDenied
 from support import selectors, services
 from support.models import Comment, IssueStatus
 from support.serializers import (
@@ -53,7 +53,7 @@ class SupportIssueListView(SupportAPIView):
         params = parse_page_params(request.query_params)
         status_filter = request.query_params.get("status") or None
         if status_filter and status_filter not in IssueStatus.values:
-            raise field_error(
+            raise InvalidInput.for_field(
                 "status", f"`status` must be one of: {', '.join(IssueStatus.values)}.", code="INVALID_FILTER"
             )
         issues, total = paginate(selectors.issues_of(workspace=self.workspace, status=status_filter), params)
@@ -72,7 +72,6 @@ class SupportIssueListView(SupportAPIView):
             issue_type=data["type"],
             priority=data["priority"],
             category=data["category"],
-            request=request,
         )
         return Response(SupportIssueSerializer(issue).data, status=status.HTTP_201_CREATED)
 
@@ -88,12 +87,12 @@ class SupportIssueDetailView(SupportAPIView):
     def put(self, request, slug, id):
         issue = self.issue()
         if not services.may_update_issue(user=request.user, role=self.membership.role, issue=issue):
-            raise ForbiddenError(
+            raise PermissionDenied(
                 "Only the issue's creator, an owner or an admin may update it.", code="NOT_ISSUE_CREATOR"
             )
         serializer = SupportIssueUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        issue = services.update_issue(issue=issue, actor=request.user, request=request, **serializer.validated_data)
+        issue = services.update_issue(issue=issue, actor=request.user, **serializer.validated_data)
         return Response(SupportIssueSerializer(issue).data)
 
 
@@ -125,7 +124,6 @@ class CommentListView(SupportAPIView):
             author=request.user,
             body=serializer.validated_data["comment"],
             display_name=serializer.validated_data["displayName"],
-            request=request,
         )
         # The spec answers comment creation with 200.
         return Response(CommentSerializer(comment).data, status=status.HTTP_200_OK)
@@ -146,12 +144,10 @@ class CommentDetailView(SupportAPIView):
         comment = self.comment()
         serializer = CommentUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        comment = services.edit_comment(
-            comment=comment, actor=request.user, body=serializer.validated_data["comment"], request=request
-        )
+        comment = services.edit_comment(comment=comment, actor=request.user, body=serializer.validated_data["comment"])
         return Response(CommentSerializer(comment).data)
 
     @extend_schema(parameters=[ISSUE_ID, COMMENT_ID], responses={204: None}, tags=TAGS)
     def delete(self, request, slug, id, commentId):
-        services.delete_comment(comment=self.comment(), actor=request.user, request=request)
+        services.delete_comment(comment=self.comment(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -96,10 +96,8 @@ def ingest_events(*, events, source="", now=None):
         # Only usage a plan limits can cross a quota threshold.
         touched = sorted({str(event.workspace.pk) for event in new_events if event.metric in LIMIT_OF_METRIC})
         if touched:
-            from usage.tasks import check_quota_alerts
-
             # Not published (broker down): the next ingest for the workspace checks its quotas again.
-            publish_on_commit(check_quota_alerts, workspace_ids=touched)
+            publish_on_commit("usage.check_quota_alerts", workspace_ids=touched)
     result.accepted = len(new_events)
     result.duplicates += len(valid) - len(new_events)
     return result
@@ -346,10 +344,9 @@ def raise_quota_alerts(*, workspace, now=None):
                         "period_start": period.start.isoformat(),
                     },
                 )
-            from usage.tasks import send_quota_alert_email
 
             # Not published (broker down): resend_unsent_quota_alerts publishes it again later.
-            publish_on_commit(send_quota_alert_email, alert_id=alert.pk)
+            publish_on_commit("usage.send_quota_alert_email", alert_id=alert.pk)
         created.append(alert)
     return created
 
@@ -370,7 +367,6 @@ UNSENT_ALERT_WINDOW = timedelta(days=2)
 
 def resend_unsent_quota_alerts(*, now=None):
     """Publish the email task again for each alert not emailed yet; returns how many were published."""
-    from usage.tasks import send_quota_alert_email
 
     now = now or timezone.now()
     unsent = QuotaAlert.objects.filter(
@@ -380,7 +376,7 @@ def resend_unsent_quota_alerts(*, now=None):
     ).values_list("pk", flat=True)
     published = 0
     for alert_id in unsent.iterator():
-        if not publish(send_quota_alert_email, alert_id=alert_id):
+        if not publish("usage.send_quota_alert_email", alert_id=alert_id):
             break  # the broker is still down: the next sweep tries again
         published += 1
     return published

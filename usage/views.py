@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 
 from billing.selectors import current_billing_period
 from centrali.api.authentication import PlatformServiceAuthentication
-from centrali.api.errors import NotFoundError, field_error
 from centrali.api.views import WorkspaceAPIView
+from centrali.errors import InvalidInput, NotFound
 from usage import selectors, services
 from usage.serializers import (
     CurrentUsageSerializer,
@@ -87,9 +87,11 @@ class HistoricalUsageView(WorkspaceAPIView):
         end = query.validated_data.get("endDate") or _today()
         start = query.validated_data.get("startDate") or _default_start(end, granularity)
         if end < start:
-            raise field_error("endDate", "`endDate` must not be before `startDate`.", code="INVALID_DATE_RANGE")
+            raise InvalidInput.for_field(
+                "endDate", "`endDate` must not be before `startDate`.", code="INVALID_DATE_RANGE"
+            )
         if selectors.bucket_count(start, end, granularity) > HISTORICAL_MAX_BUCKETS:
-            raise field_error(
+            raise InvalidInput.for_field(
                 "startDate",
                 f"The range spans more than {HISTORICAL_MAX_BUCKETS} {granularity} buckets; narrow it or use a "
                 "coarser granularity.",
@@ -132,11 +134,11 @@ class PeriodUsageView(WorkspaceAPIView):
     def get(self, request, slug, billingPeriod):
         match = BILLING_PERIOD.match(billingPeriod)
         if not match:
-            raise field_error("billingPeriod", "Use YYYY-MM, e.g. 2024-01.", code="INVALID_BILLING_PERIOD")
+            raise InvalidInput.for_field("billingPeriod", "Use YYYY-MM, e.g. 2024-01.", code="INVALID_BILLING_PERIOD")
         month = date(int(match[1]), int(match[2]), 1)
         created = self.workspace.created_at.date().replace(day=1)
         if not created <= month <= _today().replace(day=1):
-            raise NotFoundError(
+            raise NotFound(
                 f"No usage period {billingPeriod}: it is before the workspace existed or in the future.",
                 code="BILLING_PERIOD_NOT_FOUND",
             )
@@ -202,7 +204,7 @@ class WorkspaceQuotaView(InternalAPIView):
         query.is_valid(raise_exception=True)
         workspace = get_workspace_by_ref(slug)
         if workspace is None:
-            raise NotFoundError(f"Workspace '{slug}' not found.", code="WORKSPACE_NOT_FOUND")
+            raise NotFound(f"Workspace '{slug}' not found.", code="WORKSPACE_NOT_FOUND")
         period = current_billing_period(workspace=workspace, now=timezone.now())
         report = selectors.quota_report(workspace=workspace, period=period, metric=query.validated_data.get("metric"))
         return Response(QuotaResponseSerializer(report).data)

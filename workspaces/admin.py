@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 
 from audit.events import ActorType
-from centrali.api.errors import ApiError
+from centrali.errors import DomainError
 from workspaces import services
 from workspaces.models import ExportJob, Membership, PurgedWorkspace, ServiceProvisioning, User, Workspace
 
@@ -89,7 +89,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
         for workspace in queryset:
             try:
                 services.restore_workspace(workspace=workspace, actor=request.user, actor_type=ActorType.STAFF)
-            except ApiError as exc:
+            except DomainError as exc:
                 self.message_user(request, f"{workspace.slug}: {exc.message}", messages.ERROR)
             else:
                 self.message_user(request, f"{workspace.slug}: restored.", messages.SUCCESS)
@@ -127,7 +127,7 @@ class ServiceProvisioningAdmin(admin.ModelAdmin):
                     actor=request.user,
                     actor_type=ActorType.STAFF,
                 )
-            except ApiError as exc:
+            except DomainError as exc:
                 self.message_user(request, f"{provisioning}: {exc.message}", messages.ERROR)
             else:
                 self.message_user(request, f"{provisioning}: queued again.", messages.SUCCESS)

@@ -14,7 +14,7 @@ from django.utils.text import slugify
 from audit.events import ActorType
 from audit.services import purge_workspace_events, record
 from billing.selectors import get_default_plan
-from centrali.api.errors import ApiError, ConflictError, ServiceUnavailableError, field_error
+from centrali.errors import Conflict, InvalidInput, Unavailable
 from centrali.tasks import publish
 from workspaces import storage as workspace_storage
 from workspaces.models import (
@@ -68,20 +68,20 @@ def _available_slug(name):
 
 def _assert_identity_free(*, email, username):
     if User.objects.filter(email__iexact=email).exists():
-        raise ConflictError(
+        raise Conflict(
             "A user with this email already exists.",
             code="EMAIL_ALREADY_EXISTS",
             details={"email": ["Already registered."]},
         )
     if User.objects.filter(username__iexact=username).exists():
-        raise ConflictError(
+        raise Conflict(
             "A user with this username already exists.",
             code="USERNAME_ALREADY_EXISTS",
             details={"username": ["Already taken."]},
         )
 
 
-def create_workspace(*, name, email, username, password=None, description="", request=None):
+def create_workspace(*, name, email, username, password=None, description=""):
     """Create the owner account, the workspace on the default plan and the owner membership, atomically."""
     _assert_identity_free(email=email, username=username)
     plan = get_default_plan()
@@ -101,7 +101,6 @@ def create_workspace(*, name, email, username, password=None, description="", re
                     summary=f"Workspace '{workspace.name}' created",
                     actor=owner,
                     metadata={"slug": workspace.slug, "plan": plan.code},
-                    request=request,
                 )
                 record(
                     workspace=workspace,
@@ -111,21 +110,20 @@ def create_workspace(*, name, email, username, password=None, description="", re
                     summary=f"{owner.username} joined as owner",
                     actor=owner,
                     metadata={"user_id": str(owner.pk), "role": Role.OWNER},
-                    request=request,
                 )
                 _start_provisioning(workspace)
             return workspace, owner
         except IntegrityError:
             # A concurrent request took the email, username or slug between our checks and the insert.
             _assert_identity_free(email=email, username=username)
-    raise ConflictError("Could not allocate a unique workspace slug; try another name.", code="SLUG_CONFLICT")
+    raise Conflict("Could not allocate a unique workspace slug; try another name.", code="SLUG_CONFLICT")
 
 
 def _locked(workspace):
     return Workspace.objects.select_for_update().get(pk=workspace.pk)
 
 
-def update_workspace(*, workspace, actor, request=None, **changes):
+def update_workspace(*, workspace, actor, **changes):
     """Update name and/or description; records the fields that changed, before and after."""
     with transaction.atomic():
         workspace = _locked(workspace)
@@ -146,17 +144,16 @@ def update_workspace(*, workspace, actor, request=None, **changes):
                 summary=f"Workspace settings updated: {', '.join(sorted(diff))}",
                 actor=actor,
                 metadata={"changes": diff},
-                request=request,
             )
     return workspace
 
 
-def soft_delete_workspace(*, workspace, actor, request=None):
+def soft_delete_workspace(*, workspace, actor):
     """Mark the workspace cancelled; it can be restored until the grace period ends."""
     with transaction.atomic():
         workspace = _locked(workspace)
         if workspace.is_pending_deletion:
-            raise ApiError("This workspace is already pending deletion.", code="WORKSPACE_PENDING_DELETION")
+            raise InvalidInput("This workspace is already pending deletion.", code="WORKSPACE_PENDING_DELETION")
         now = timezone.now()
         previous_status = workspace.status
         workspace.status = WorkspaceStatus.CANCELLED
@@ -174,20 +171,19 @@ def soft_delete_workspace(*, workspace, actor, request=None):
                 "status": {"before": previous_status, "after": workspace.status},
                 "restore_deadline": workspace.restore_deadline.isoformat(),
             },
-            request=request,
         )
         transaction.on_commit(partial(workspace_soft_deleted.send, sender=Workspace, workspace=workspace))
     return workspace
 
 
-def restore_workspace(*, workspace, actor, request=None, actor_type=None):
+def restore_workspace(*, workspace, actor, actor_type=None):
     """Bring a soft-deleted workspace back to active within its grace period."""
     with transaction.atomic():
         workspace = _locked(workspace)
         if not workspace.is_pending_deletion:
-            raise ApiError("This workspace is not pending deletion.", code="WORKSPACE_NOT_DELETED")
+            raise InvalidInput("This workspace is not pending deletion.", code="WORKSPACE_NOT_DELETED")
         if timezone.now() > workspace.restore_deadline:
-            raise ApiError("The restore deadline for this workspace has passed.", code="RESTORE_DEADLINE_PASSED")
+            raise InvalidInput("The restore deadline for this workspace has passed.", code="RESTORE_DEADLINE_PASSED")
         workspace.status = WorkspaceStatus.ACTIVE
         workspace.deleted_at = None
         workspace.restore_deadline = None
@@ -201,7 +197,6 @@ def restore_workspace(*, workspace, actor, request=None, actor_type=None):
             actor=actor,
             actor_type=actor_type,
             metadata={"status": {"before": WorkspaceStatus.CANCELLED, "after": WorkspaceStatus.ACTIVE}},
-            request=request,
         )
         transaction.on_commit(partial(workspace_restored.send, sender=Workspace, workspace=workspace))
     return workspace
@@ -257,10 +252,9 @@ def _start_provisioning(workspace):
 def enqueue_provisioning(*, workspace_id, services):
     """Publish one provisioning task per service. A broker outage must not fail the caller:
     the rows stay pending and sweep_stalled_provisioning enqueues them again later."""
-    from workspaces.tasks import provision_service
 
     for service in services:
-        publish(provision_service, str(workspace_id), service)
+        publish("workspaces.provision_service", str(workspace_id), service)
 
 
 def start_provisioning_attempt(*, workspace_id, service):
@@ -302,16 +296,16 @@ def mark_service_failed(*, provisioning, error):
     _end_attempt(provisioning, status=ProvisioningStatus.FAILED, last_error=error[:2000])
 
 
-def retry_provisioning(*, workspace, service, actor, request=None, actor_type=None):
+def retry_provisioning(*, workspace, service, actor, actor_type=None):
     """Re-enqueue a failed service with a fresh attempt budget."""
     with transaction.atomic():
         provisioning = (
             ServiceProvisioning.objects.select_for_update().filter(workspace=workspace, service=service).first()
         )
         if provisioning is None:
-            raise field_error("service", f"Unknown service '{service}'.", code="UNKNOWN_SERVICE")
+            raise InvalidInput.for_field("service", f"Unknown service '{service}'.", code="UNKNOWN_SERVICE")
         if provisioning.status != ProvisioningStatus.FAILED:
-            raise ApiError(
+            raise InvalidInput(
                 f"Service '{service}' is {provisioning.status}; only a failed service can be retried.",
                 code="SERVICE_NOT_FAILED",
                 details={"service": [f"Status is {provisioning.status}, not failed."]},
@@ -328,7 +322,6 @@ def retry_provisioning(*, workspace, service, actor, request=None, actor_type=No
             summary=f"Provisioning of '{service}' retried",
             actor=actor,
             metadata={"service": service, "previous_attempts": previous_attempts, "previous_error": previous_error},
-            request=request,
             actor_type=actor_type,
         )
         transaction.on_commit(partial(enqueue_provisioning, workspace_id=workspace.pk, services=[service]))
@@ -376,7 +369,7 @@ class ExportAbandoned(Exception):
     """The job stopped being `running` under the task (the sweeper failed it, or it was purged)."""
 
 
-def request_export(*, workspace, actor, request=None):
+def request_export(*, workspace, actor):
     """Queue a full-data export. One queued/running export per workspace (a partial unique index).
 
     The task is published after commit; if the broker is down the job is failed at once (so it
@@ -387,7 +380,7 @@ def request_export(*, workspace, actor, request=None):
             with transaction.atomic():
                 job = ExportJob.objects.create(workspace=workspace, requested_by=actor)
         except IntegrityError:
-            raise ConflictError(
+            raise Conflict(
                 "An export of this workspace is already queued or running.", code="EXPORT_IN_PROGRESS"
             ) from None
         record(
@@ -398,18 +391,16 @@ def request_export(*, workspace, actor, request=None):
             summary="Full data export requested",
             actor=actor,
             metadata={"job_id": str(job.pk)},
-            request=request,
         )
         transaction.on_commit(partial(_publish_export, job=job))
     return job
 
 
 def _publish_export(*, job):
-    from workspaces.tasks import run_export
 
-    if not publish(run_export, str(job.pk)):
+    if not publish("workspaces.run_export", str(job.pk)):
         fail_export_job(job=job, message="The export could not be queued: the task queue is unavailable.")
-        raise ServiceUnavailableError(
+        raise Unavailable(
             "The task queue is unavailable; the export was not started. Try again shortly.", code="QUEUE_UNAVAILABLE"
         ) from None
 
@@ -518,7 +509,7 @@ def expire_export_files(*, now):
     return expired
 
 
-def record_export_download(*, job, request):
+def record_export_download(*, job):
     record(
         workspace=job.workspace,
         event_type="export.downloaded",
@@ -526,7 +517,6 @@ def record_export_download(*, job, request):
         resource_id=job.pk,
         summary="Export archive downloaded",
         metadata={"job_id": str(job.pk)},
-        request=request,
     )
 
 

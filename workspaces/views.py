@@ -10,10 +10,10 @@ from rest_framework.views import APIView
 
 from billing.selectors import capabilities_for_plan
 from centrali.api.authentication import issue_access_token
-from centrali.api.errors import ApiError, ForbiddenError, NotFoundError
 from centrali.api.permissions import WORKSPACE_ADMINS
 from centrali.api.schema import error_response
 from centrali.api.views import WorkspaceAPIView
+from centrali.errors import Gone, NotFound, PermissionDenied
 from workspaces import selectors, services
 from workspaces import storage as workspace_storage
 from workspaces.models import WorkspaceStatus
@@ -59,7 +59,6 @@ class WorkspaceCreateView(APIView):
             username=data["username"],
             password=data.get("password"),
             description=data["description"],
-            request=request,
         )
         body = WorkspaceCreatedResponseSerializer(
             {"workspace": workspace, "auth_token": issue_access_token(owner), "user_id": str(owner.pk)}
@@ -78,9 +77,7 @@ class WorkspaceDetailView(WorkspaceAPIView):
     def put(self, request, slug):
         serializer = WorkspaceUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        workspace = services.update_workspace(
-            workspace=self.workspace, actor=request.user, request=request, **serializer.validated_data
-        )
+        workspace = services.update_workspace(workspace=self.workspace, actor=request.user, **serializer.validated_data)
         return Response(WorkspaceSerializer(workspace, context={"membership": self.membership}).data)
 
     @extend_schema(responses={200: DeletionResponseSerializer}, tags=["Workspaces"])
@@ -97,7 +94,7 @@ class WorkspaceSoftDeleteView(WorkspaceAPIView):
 
 
 def _soft_delete(request, workspace):
-    workspace = services.soft_delete_workspace(workspace=workspace, actor=request.user, request=request)
+    workspace = services.soft_delete_workspace(workspace=workspace, actor=request.user)
     return Response(
         DeletionResponseSerializer(
             {
@@ -116,7 +113,7 @@ class WorkspaceRestoreView(WorkspaceAPIView):
 
     @extend_schema(request=None, responses=RestoreResponseSerializer, tags=["Workspaces"])
     def post(self, request, slug):
-        workspace = services.restore_workspace(workspace=self.workspace, actor=request.user, request=request)
+        workspace = services.restore_workspace(workspace=self.workspace, actor=request.user)
         return Response(
             RestoreResponseSerializer(
                 {"message": "Workspace restored.", "workspace_slug": workspace.slug, "status": WorkspaceStatus.ACTIVE}
@@ -154,9 +151,7 @@ class ProvisionRetryView(WorkspaceAPIView):
         serializer = ProvisionRetryRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         service = serializer.validated_data["service"]
-        provisioning = services.retry_provisioning(
-            workspace=self.workspace, service=service, actor=request.user, request=request
-        )
+        provisioning = services.retry_provisioning(workspace=self.workspace, service=service, actor=request.user)
         return Response(
             ProvisionRetryResponseSerializer(
                 {
@@ -200,7 +195,7 @@ class ExportView(WorkspaceAPIView):
         tags=["Workspaces"],
     )
     def post(self, request, slug):
-        job = services.request_export(workspace=self.workspace, actor=request.user, request=request)
+        job = services.request_export(workspace=self.workspace, actor=request.user)
         body = ExportRequestedSerializer(
             {"pk": job.pk, "status": job.status, "message": "Export queued; poll the job for progress."}
         ).data
@@ -217,7 +212,7 @@ class ExportJobView(WorkspaceAPIView):
     def get(self, request, slug, jobId):
         job = selectors.get_export_job(workspace=self.workspace, job_id=jobId)
         if job is None:
-            raise NotFoundError(f"Export job '{jobId}' not found.", code="EXPORT_NOT_FOUND")
+            raise NotFound(f"Export job '{jobId}' not found.", code="EXPORT_NOT_FOUND")
         return Response(ExportJobSerializer(job, context={"request": request}).data)
 
 
@@ -241,25 +236,23 @@ class ExportDownloadView(APIView):
         token = request.query_params.get("token", "")
         job = selectors.get_export_job_by_slug(slug=slug, job_id=jobId)
         if not token or job is None:
-            raise ForbiddenError("This download link is not valid.", code="INVALID_DOWNLOAD_LINK")
+            raise PermissionDenied("This download link is not valid.", code="INVALID_DOWNLOAD_LINK")
         try:
             workspace_storage.verify_download_token(token, job_id=job.pk, workspace_id=job.workspace_id)
         except workspace_storage.DownloadLinkExpired:
-            raise ApiError(
+            raise Gone(
                 "This download link has expired; fetch the export job again for a fresh link.",
                 code="DOWNLOAD_LINK_EXPIRED",
-                status_code=status.HTTP_410_GONE,
             ) from None
         except workspace_storage.DownloadLinkInvalid:
-            raise ForbiddenError("This download link is not valid.", code="INVALID_DOWNLOAD_LINK") from None
+            raise PermissionDenied("This download link is not valid.", code="INVALID_DOWNLOAD_LINK") from None
         archive = workspace_storage.open_archive(job)
         if archive is None:
-            raise ApiError(
+            raise Gone(
                 "This export's archive has been deleted after its retention period.",
                 code="EXPORT_EXPIRED",
-                status_code=status.HTTP_410_GONE,
             )
-        services.record_export_download(job=job, request=request)
+        services.record_export_download(job=job)
         return FileResponse(
             archive,
             as_attachment=True,

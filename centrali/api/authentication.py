@@ -5,6 +5,9 @@ from rest_framework import authentication, exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.tokens import AccessToken
 
+from centrali import context
+from centrali.context import ActorType
+
 
 class BearerJWTAuthentication(JWTAuthentication):
     """`Authorization: Bearer <JWT>`, signed by the platform IAM (or by us for owners we create).
@@ -25,9 +28,11 @@ class BearerJWTAuthentication(JWTAuthentication):
 
     def get_user(self, validated_token):
         try:
-            return super().get_user(validated_token)
+            user = super().get_user(validated_token)
         except (DjangoValidationError, ValueError, TypeError) as exc:
             raise exceptions.AuthenticationFailed("Token subject is not a valid user id.") from exc
+        context.bind(actor=user, actor_type=ActorType.USER)
+        return user
 
 
 def issue_access_token(user):
@@ -62,16 +67,19 @@ class PlatformServiceAuthentication(authentication.BaseAuthentication):
         if scheme != self.keyword or not credential:
             return None
         expected = settings.PLATFORM_SERVICE_TOKEN
+        token = None
         if expected and constant_time_compare(credential, expected):
-            return PlatformService(request.headers.get("X-Service-Name", "platform")), None
-        try:
-            token = AccessToken(credential)
-        except Exception as exc:
-            raise exceptions.AuthenticationFailed("Invalid service credentials.") from exc
-        service = token.payload.get("service")
-        if not service:
-            raise exceptions.AuthenticationFailed("A platform service credential is required.")
-        return PlatformService(str(service)), token
+            service = PlatformService(request.headers.get("X-Service-Name", "platform"))
+        else:
+            try:
+                token = AccessToken(credential)
+            except Exception as exc:
+                raise exceptions.AuthenticationFailed("Invalid service credentials.") from exc
+            if not token.payload.get("service"):
+                raise exceptions.AuthenticationFailed("A platform service credential is required.")
+            service = PlatformService(str(token.payload["service"]))
+        context.bind(actor=None, actor_type=ActorType.SERVICE, actor_id=str(service))
+        return service, token
 
     def authenticate_header(self, request):
         return 'Bearer realm="platform-services"'

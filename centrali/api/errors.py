@@ -1,7 +1,8 @@
 """One error shape for the whole API: the spec's Error object (def-4).
 
-Every 4xx/5xx leaves through `error_response`: DRF's exceptions via
-`exception_handler`, Django's own 404/500 via `handler404`/`handler500`.
+Every 4xx/5xx leaves through `error_response`: domain errors (`centrali.errors`, mapped to a
+status by `STATUS_OF_DOMAIN_ERROR`) and DRF's exceptions via `exception_handler`, Django's own
+404/500 via `handler404`/`handler500`.
 """
 
 import logging
@@ -10,57 +11,44 @@ from datetime import UTC, datetime
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
+
+from centrali.errors import (
+    Conflict,
+    DomainError,
+    Gone,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    Unavailable,
+    UpstreamError,
+)
 
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/workspace/api/"
 
 
-class ApiError(exceptions.APIException):
-    """An error the API answers on purpose, with a stable machine code.
-
-    `details` maps a field name to its messages (the field at fault).
-    """
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    code = "BAD_REQUEST"
-
-    def __init__(self, message, *, code=None, status_code=None, details=None, headers=None):
-        super().__init__(detail=message)
-        self.message = str(message)
-        if code is not None:
-            self.code = code
-        if status_code is not None:
-            self.status_code = status_code
-        self.details = details
-        self.headers = headers or {}
+# The one table from domain errors to HTTP statuses; the most specific class wins.
+STATUS_OF_DOMAIN_ERROR: dict[type[DomainError], int] = {
+    InvalidInput: 400,
+    PermissionDenied: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Gone: 410,
+    PayloadTooLarge: 413,
+    UpstreamError: 502,
+    Unavailable: 503,
+}
 
 
-class NotFoundError(ApiError):
-    status_code = status.HTTP_404_NOT_FOUND
-    code = "NOT_FOUND"
-
-
-class ConflictError(ApiError):
-    status_code = status.HTTP_409_CONFLICT
-    code = "CONFLICT"
-
-
-class ForbiddenError(ApiError):
-    status_code = status.HTTP_403_FORBIDDEN
-    code = "FORBIDDEN"
-
-
-class ServiceUnavailableError(ApiError):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    code = "SERVICE_UNAVAILABLE"
-
-
-def field_error(field, message, *, code="VALIDATION_ERROR"):
-    """A 400 naming the one field at fault."""
-    return ApiError(message, code=code, details={field: [str(message)]})
+def status_of(error: DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_OF_DOMAIN_ERROR:
+            return STATUS_OF_DOMAIN_ERROR[cls]  # type: ignore[index]
+    return 400
 
 
 def error_body(request, *, status_code, code, message, details=None):
@@ -135,17 +123,18 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
 
     if isinstance(exc, RequestDataTooBig):
-        exc = ApiError("The request body is too large.", code="PAYLOAD_TOO_LARGE", status_code=413)
+        exc = PayloadTooLarge("The request body is too large.")
     elif isinstance(exc, SuspiciousOperation):
-        exc = ApiError("The request was refused as malformed.", code="BAD_REQUEST")
+        exc = InvalidInput("The request was refused as malformed.", code="BAD_REQUEST")
 
-    if isinstance(exc, ApiError):
+    if isinstance(exc, DomainError):
+        status_code = status_of(exc)
         response = Response(
-            error_body(request, status_code=exc.status_code, code=exc.code, message=exc.message, details=exc.details),
-            status=exc.status_code,
+            error_body(request, status_code=status_code, code=exc.code, message=exc.message, details=exc.details),
+            status=status_code,
         )
-        for name, value in exc.headers.items():
-            response[name] = value
+        if exc.retry_after is not None:
+            response["Retry-After"] = str(exc.retry_after)
         return response
 
     if isinstance(exc, exceptions.ValidationError):

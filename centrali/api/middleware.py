@@ -1,22 +1,37 @@
 import re
-import uuid
 
-import structlog
+from centrali import context
+from centrali.api.client import client_ip
+from centrali.context import ActorType
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+ADMIN_PREFIX = "/admin/"  # as mounted in centrali.urls
 
 
-class RequestIdMiddleware:
-    """Take the caller's X-Request-ID (or make one), expose it to logs and errors, echo it back."""
+class RequestContextMiddleware:
+    """Open the acting context of each request (centrali.context) and echo its X-Request-ID.
+
+    The request id is the caller's X-Request-ID when well formed, else a new one; the client's
+    address and user agent come along. Admin pages act as the signed-in staff user; API views
+    learn their caller at authentication (centrali.api.authentication).
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         incoming = request.headers.get("X-Request-ID", "")
-        request.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else str(uuid.uuid4())
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request.request_id)
-        response = self.get_response(request)
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else None
+        fields = {"ip_address": client_ip(request), "user_agent": request.META.get("HTTP_USER_AGENT", "")}
+        with context.fresh_context(**fields, **({"request_id": request_id} if request_id else {})) as opened:
+            request.request_id = opened.request_id
+            response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
         return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # After AuthenticationMiddleware, so the session's user is known here.
+        if request.path.startswith(ADMIN_PREFIX):
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated and user.is_staff:
+                context.bind(actor=user, actor_type=ActorType.STAFF)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 
-from centrali.api.errors import field_error
+from centrali.errors import InvalidInput
 
 
 def _positive_int(query_params, name, *, default, maximum=None):
@@ -26,10 +26,10 @@ def _positive_int(query_params, name, *, default, maximum=None):
     try:
         value = int(raw)
     except (TypeError, ValueError):
-        raise field_error(name, f"`{name}` must be an integer.", code="INVALID_PAGINATION") from None
+        raise InvalidInput.for_field(name, f"`{name}` must be an integer.", code="INVALID_PAGINATION") from None
     if value < 1 or (maximum is not None and value > maximum):
         bound = f"between 1 and {maximum}" if maximum else "at least 1"
-        raise field_error(name, f"`{name}` must be {bound}.", code="INVALID_PAGINATION")
+        raise InvalidInput.for_field(name, f"`{name}` must be {bound}.", code="INVALID_PAGINATION")
     return value
 
 
@@ -119,7 +119,7 @@ def parse_cursor_params(query_params, *, model_field, default_limit=50, max_limi
         if after is None:
             raise ValueError
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError, DjangoValidationError):
-        raise field_error(cursor_param, "Malformed cursor.", code="INVALID_CURSOR") from None
+        raise InvalidInput.for_field(cursor_param, "Malformed cursor.", code="INVALID_CURSOR") from None
     return CursorParams(limit=limit, after=after)
 
 

@@ -7,7 +7,7 @@ the request (`request.workspace`, `request.membership`).
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from centrali.api.errors import ApiError, ForbiddenError, NotFoundError
+from centrali.errors import InvalidInput, NotFound, PermissionDenied
 from workspaces import selectors
 from workspaces.models import Role
 
@@ -22,23 +22,23 @@ class IsWorkspaceMember(BasePermission):
         membership = selectors.get_membership(slug=slug, user=request.user)
         if membership is None:
             if not selectors.workspace_exists(slug=slug):
-                raise NotFoundError(f"Workspace '{slug}' not found.", code="WORKSPACE_NOT_FOUND")
-            raise ForbiddenError("You are not a member of this workspace.", code="NOT_A_MEMBER")
+                raise NotFound(f"Workspace '{slug}' not found.", code="WORKSPACE_NOT_FOUND")
+            raise PermissionDenied("You are not a member of this workspace.", code="NOT_A_MEMBER")
 
         allowed = view.required_roles.get(request.method, view.required_roles.get("*", WORKSPACE_ADMINS))
         if membership.role not in allowed:
-            raise ForbiddenError(
+            raise PermissionDenied(
                 f"Your role '{membership.role}' may not do this; it needs one of: {', '.join(sorted(allowed))}.",
                 code="INSUFFICIENT_ROLE",
             )
         workspace = membership.workspace
         if request.method not in SAFE_METHODS:
             if workspace.is_pending_deletion and request.method not in view.allowed_when_pending_deletion:
-                raise ApiError(
+                raise InvalidInput(
                     "This workspace is pending deletion; restore it first.", code="WORKSPACE_PENDING_DELETION"
                 )
             if workspace.is_suspended and request.method not in view.allowed_when_suspended:
-                raise ForbiddenError(
+                raise PermissionDenied(
                     "This workspace is suspended; settle billing or contact support to reactivate it.",
                     code="WORKSPACE_SUSPENDED",
                 )

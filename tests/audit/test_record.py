@@ -1,9 +1,9 @@
 import pytest
-from django.test import RequestFactory
 
 from audit.chain import entry_hash
 from audit.models import AuditChain, AuditEvent
 from audit.services import record
+from centrali.context import acting
 from tests.audit.helpers import add_event
 from tests.factories import UserFactory
 from tests.helpers import API, client_for
@@ -11,20 +11,16 @@ from tests.helpers import API, client_for
 pytestmark = pytest.mark.django_db
 
 
-def test_an_event_holds_who_what_where_and_when(workspace):
-    request = RequestFactory().post("/", HTTP_USER_AGENT="pytest-agent", REMOTE_ADDR="203.0.113.9")
-    request.request_id = "req-123"
-
-    event = record(
-        workspace=workspace,
-        event_type="workspace.updated",
-        resource_type="workspace",
-        resource_id=workspace.pk,
-        summary="Renamed",
-        actor=workspace.owner,
-        metadata={"changes": {"name": {"before": "a", "after": "b"}}},
-        request=request,
-    )
+def test_an_event_holds_who_what_where_and_when_from_the_acting_context(workspace):
+    with acting(actor=workspace.owner, ip_address="203.0.113.9", user_agent="pytest-agent", request_id="req-123"):
+        event = record(
+            workspace=workspace,
+            event_type="workspace.updated",
+            resource_type="workspace",
+            resource_id=workspace.pk,
+            summary="Renamed",
+            metadata={"changes": {"name": {"before": "a", "after": "b"}}},
+        )
 
     event.refresh_from_db()
     assert (event.type, event.resource_type, event.resource_id) == ("workspace.updated", "workspace", str(workspace.pk))
@@ -40,9 +36,15 @@ def test_without_an_actor_the_actor_type_is_system(workspace):
 
 def test_a_staff_user_acting_through_the_api_is_recorded_as_a_user(workspace):
     staff = UserFactory(is_staff=True)
-    request = RequestFactory().get("/")
 
-    assert add_event(workspace, actor=staff, request=request).actor_type == "user"
+    assert add_event(workspace, actor=staff).actor_type == "user"
+
+
+def test_an_explicit_actor_type_alone_replaces_the_contexts_actor(workspace):
+    with acting(actor=workspace.owner):
+        event = add_event(workspace, actor_type="system")
+
+    assert (event.actor_type, event.actor_id) == ("system", "")
 
 
 @pytest.mark.parametrize("actor_type", ["staff", "system", "service", "user"])
@@ -88,10 +90,9 @@ def test_metadata_with_uuids_and_decimals_is_stored_as_json_and_still_verifies(w
     assert entry_hash(event) == event.entry_hash
 
 
-def test_a_malformed_forwarded_for_header_leaves_the_ip_empty(workspace):
-    request = RequestFactory().get("/", HTTP_X_FORWARDED_FOR="not-an-ip", REMOTE_ADDR="")
-
-    assert add_event(workspace, request=request).ip_address is None
+def test_an_address_that_is_no_ip_is_left_empty(workspace):
+    with acting(ip_address="not-an-ip"):
+        assert add_event(workspace).ip_address is None
 
 
 def test_each_event_links_to_the_one_before_it_in_its_workspace(workspace, other_workspace):

@@ -1,4 +1,4 @@
-"""billing.tasks.charge_overage_for_ended_periods: last period's overage billed to Stripe once."""
+"""billing.charge_overage_for_ended_periods: last period's overage billed to Stripe once."""
 
 from datetime import timedelta
 

@@ -98,10 +98,10 @@ def test_non_json_body_is_415(api_client):
 def test_page_beyond_the_maximum_is_a_400_naming_page():
     from django.http import QueryDict
 
-    from centrali.api.errors import ApiError
     from centrali.api.pagination import MAX_PAGE, parse_page_params
+    from centrali.errors import InvalidInput
 
-    with pytest.raises(ApiError) as raised:
+    with pytest.raises(InvalidInput) as raised:
         parse_page_params(QueryDict(f"page={MAX_PAGE + 1}"))
 
     assert raised.value.details == {"page": [f"`page` must be between 1 and {MAX_PAGE}."]}

@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from audit.selectors import verify_chain, workspaces_with_audit_log
+from centrali.commands import OperatorCommand
 from workspaces.selectors import get_workspace_by_ref
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Recompute every workspace's audit hash chain and report the first broken link "
         "(an altered or removed event). Exits non-zero when a chain is broken."

@@ -1,13 +1,14 @@
 from collections import Counter
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
 from billing import gateway, selectors, services
-from centrali.api.errors import ApiError
+from centrali.commands import OperatorCommand
+from centrali.errors import DomainError
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Pull customers, payment methods, subscriptions and invoices from Stripe, report every drift "
         "from the local billing state, and repair it (unless --dry-run)."
@@ -30,7 +31,7 @@ class Command(BaseCommand):
         for each in progress:
             try:
                 drifts = services.reconcile_workspace(workspace=each, dry_run=dry_run)
-            except ApiError as exc:
+            except DomainError as exc:
                 failures.append(f"{each.slug}: {exc.message}")
                 continue
             for drift in drifts:

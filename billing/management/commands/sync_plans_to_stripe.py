@@ -1,11 +1,12 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from billing import gateway, services
 from billing.models import Plan
-from centrali.api.errors import ApiError
+from centrali.commands import OperatorCommand
+from centrali.errors import DomainError
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create or update the Stripe product and monthly/yearly prices of every paid plan (idempotent)."
 
     def add_arguments(self, parser):
@@ -23,7 +24,7 @@ class Command(BaseCommand):
                 continue
             try:
                 changes = services.sync_plan_to_stripe(plan=each)
-            except ApiError as exc:
+            except DomainError as exc:
                 raise CommandError(f"{each.code}: {exc.message}") from exc
             summary = "; ".join(changes) if changes else "up to date"
             self.stdout.write(

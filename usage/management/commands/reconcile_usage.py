@@ -1,13 +1,14 @@
 from datetime import date
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from centrali.commands import OperatorCommand
 from usage import services
 from workspaces.selectors import get_workspace_by_ref
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Rebuild the daily usage rollups from the raw usage events and report every difference. "
         "Raw events are kept USAGE_RAW_EVENT_RETENTION_DAYS, so only days since then can be rebuilt."

@@ -4,14 +4,13 @@ New workspaces get every service in WORKSPACE_PROVISIONERS at sign-up; after a s
 to the registry, run this once so the others get it too (pending rows, tasks enqueued).
 """
 
-from django.core.management.base import BaseCommand
-
+from centrali.commands import OperatorCommand
 from workspaces import services
 from workspaces.models import Workspace
 from workspaces.provisioning import registered_services
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Add and enqueue the registered provisioning services that existing workspaces lack."
 
     def add_arguments(self, parser):

@@ -7,11 +7,12 @@ to see what would go. A workspace still inside its grace period is never touched
 from datetime import UTC
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
+from centrali.commands import OperatorCommand
 from workspaces import selectors, services
 
 
@@ -22,7 +23,7 @@ def _moment(value):
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Hard-delete cancelled workspaces whose restore deadline has passed (keeps a tombstone for each)."
 
     def add_arguments(self, parser):
