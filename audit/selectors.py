@@ -8,7 +8,7 @@ from django.db.models import Q
 from audit.chain import find_break
 from audit.events import STAFF_ONLY_EVENT_TYPES
 from audit.models import AuditChain, AuditEvent
-from centrali.api.pagination import keyset_page
+from centrali.paging import keyset_page
 
 
 @dataclass(frozen=True)

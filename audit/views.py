@@ -16,7 +16,7 @@ from audit.serializers import (
 )
 from centrali.api.authentication import PlatformServiceAuthentication
 from centrali.api.pagination import parse_cursor_params
-from centrali.api.views import WorkspaceAPIView
+from workspaces.tenancy import WorkspaceAPIView
 
 _ID_FIELD = AuditEvent._meta.get_field("id")
 # A documented 400 of a GET (the schema hook adds 400 to writes only): bad paging or filters.

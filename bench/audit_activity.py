@@ -107,7 +107,7 @@ def main():
     from audit.db import install_search_indexes
     from audit.models import AuditEvent
     from audit.selectors import ActivityFilters, filtered_events
-    from centrali.api.pagination import encode_cursor
+    from centrali.paging import encode_cursor
     from tests.factories import WorkspaceFactory
 
     with throwaway_database():

@@ -19,10 +19,10 @@ from billing.serializers import (
     PublicKeySerializer,
     SetupSessionSerializer,
 )
-from centrali.api.pagination import paginate, parse_page_params, set_page_headers
-from centrali.api.permissions import ANY_MEMBER, BILLING_MANAGERS
-from centrali.api.views import WorkspaceAPIView
+from centrali.api.pagination import parse_page_params, set_page_headers
 from centrali.errors import InvalidInput, NotFound
+from centrali.paging import paginate
+from workspaces.tenancy import ANY_MEMBER, BILLING_MANAGERS, WorkspaceAPIView
 
 INVOICE_STATUSES = ("draft", "open", "paid", "void", "uncollectible")
 

@@ -1,8 +1,8 @@
 """Reads of the support app. A workspace sees only its own issues, and never staff internal notes."""
 
 from audit.selectors import recent_activity
-from centrali.api.pagination import keyset_page
 from centrali.errors import NotFound
+from centrali.paging import keyset_page
 from support.models import PUBLIC_COMMENT_KINDS, Comment, IssueStatus, SupportIssue
 
 

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from audit.events import ActorType
 from audit.services import record
-from centrali.api.permissions import WORKSPACE_ADMINS
 from centrali.errors import InvalidInput, PermissionDenied
 from centrali.tasks import publish_on_commit
 from support.models import (
@@ -20,6 +19,7 @@ from support.models import (
     IssueStatus,
     SupportIssue,
 )
+from workspaces.models import WORKSPACE_ADMINS
 
 STAFF_DISPLAY_SUFFIX = " (Centrali Support)"
 _AUDIT_TEXT_LIMIT = 1000

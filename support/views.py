@@ -2,10 +2,9 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.response import Response
 
-from centrali.api.pagination import page_envelope, paginate, parse_cursor_params, parse_page_params
-from centrali.api.permissions import ANY_MEMBER
-from centrali.api.views import WorkspaceAPIView
+from centrali.api.pagination import page_envelope, parse_cursor_params, parse_page_params
 from centrali.errors import InvalidInput, PermissionDenied
+from centrali.paging import paginate
 from support import selectors, services
 from support.models import Comment, IssueStatus
 from support.serializers import (
@@ -18,6 +17,7 @@ from support.serializers import (
     SupportIssueSerializer,
     SupportIssueUpdateSerializer,
 )
+from workspaces.tenancy import ANY_MEMBER, WorkspaceAPIView
 
 TAGS = ["Support"]
 ISSUE_ID = OpenApiParameter("id", str, OpenApiParameter.PATH)

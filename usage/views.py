@@ -10,7 +10,6 @@ from rest_framework.views import APIView
 
 from billing.selectors import current_billing_period
 from centrali.api.authentication import PlatformServiceAuthentication
-from centrali.api.views import WorkspaceAPIView
 from centrali.errors import InvalidInput, NotFound
 from usage import selectors, services
 from usage.serializers import (
@@ -25,6 +24,7 @@ from usage.serializers import (
     UsageEventBatchSerializer,
 )
 from workspaces.selectors import get_workspace_by_ref
+from workspaces.tenancy import WorkspaceAPIView
 
 BILLING_PERIOD = re.compile(r"^([1-9]\d{3})-(0[1-9]|1[0-2])$")
 

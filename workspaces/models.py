@@ -34,6 +34,13 @@ class Role(models.TextChoices):
     MEMBER = "member", "Member"
 
 
+# Who may do what (docs/DESIGN.md): reads any member; settings, deletion, exports and
+# provisioning owners and admins; billing writes owners, admins and the billing role.
+ANY_MEMBER = frozenset(Role.values)
+WORKSPACE_ADMINS = frozenset({Role.OWNER, Role.ADMIN})
+BILLING_MANAGERS = frozenset({Role.OWNER, Role.ADMIN, Role.BILLING})
+
+
 class Workspace(models.Model):
     """A tenant. `cancelled` means soft-deleted: restorable until `restore_deadline`."""
 

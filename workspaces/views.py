@@ -10,9 +10,7 @@ from rest_framework.views import APIView
 
 from billing.selectors import capabilities_for_plan
 from centrali.api.authentication import issue_access_token
-from centrali.api.permissions import WORKSPACE_ADMINS
 from centrali.api.schema import error_response
-from centrali.api.views import WorkspaceAPIView
 from centrali.errors import Gone, NotFound, PermissionDenied
 from workspaces import selectors, services
 from workspaces import storage as workspace_storage
@@ -31,6 +29,7 @@ from workspaces.serializers import (
     WorkspaceSerializer,
     WorkspaceUpdateSerializer,
 )
+from workspaces.tenancy import WORKSPACE_ADMINS, WorkspaceAPIView
 
 
 class WorkspaceCreateView(APIView):

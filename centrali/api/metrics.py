@@ -1,10 +1,9 @@
-"""Prometheus metrics: request counts and latency by route template, plus workspaces by status."""
+"""Prometheus metrics: request counts and latency by route template, plus the apps' scrape-time collectors."""
 
 import os
 import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
 REQUESTS = Counter("centrali_http_requests_total", "HTTP requests answered", ["route", "method", "status"])
@@ -16,25 +15,15 @@ LATENCY = Histogram(
 )
 
 
-class WorkspacesByStatusCollector:
-    """Read at scrape time, so the figure is the database's, not this process's."""
-
-    def collect(self):
-        from workspaces.models import WorkspaceStatus
-        from workspaces.selectors import workspace_status_counts
-
-        gauge = GaugeMetricFamily("centrali_workspaces", "Workspaces by status", labels=["status"])
-        counts = workspace_status_counts()
-        for status in WorkspaceStatus.values:
-            gauge.add_metric([status], counts.get(status, 0))
-        yield gauge
-
-    def describe(self):
-        return []  # keeps registration from querying the database at import time
+# Collectors that read the database at scrape time (the apps register theirs from ready()),
+# so their figures are the database's, not one process's.
+_scrape_time_collectors: list = []
 
 
-_workspaces_collector = WorkspacesByStatusCollector()
-REGISTRY.register(_workspaces_collector)
+def register_scrape_time_collector(collector):
+    """Add a collector whose samples are computed at each scrape, in any worker."""
+    _scrape_time_collectors.append(collector)
+    REGISTRY.register(collector)
 
 
 def render_metrics():
@@ -43,7 +32,8 @@ def render_metrics():
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
-        registry.register(_workspaces_collector)
+        for collector in _scrape_time_collectors:
+            registry.register(collector)
     return generate_latest(registry), CONTENT_TYPE_LATEST
 
 

@@ -98,8 +98,9 @@ def test_non_json_body_is_415(api_client):
 def test_page_beyond_the_maximum_is_a_400_naming_page():
     from django.http import QueryDict
 
-    from centrali.api.pagination import MAX_PAGE, parse_page_params
+    from centrali.api.pagination import parse_page_params
     from centrali.errors import InvalidInput
+    from centrali.paging import MAX_PAGE
 
     with pytest.raises(InvalidInput) as raised:
         parse_page_params(QueryDict(f"page={MAX_PAGE + 1}"))

@@ -1,19 +1,19 @@
-"""Who may call a workspace endpoint: resolved once per request from `{slug}`.
+"""Tenancy at the API edge: who may call a `/{slug}/...` endpoint, resolved once per request.
 
-A view lists the roles allowed per HTTP method in `required_roles`; the permission
-loads the workspace and the caller's membership in one query and leaves them on
-the request (`request.workspace`, `request.membership`).
+Every app's workspace endpoints derive from `WorkspaceAPIView`. A view lists the roles allowed
+per HTTP method in `required_roles`; the permission loads the workspace and the caller's
+membership in one query and leaves them on the request (`request.workspace`,
+`request.membership`).
 """
 
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.views import APIView
 
 from centrali.errors import InvalidInput, NotFound, PermissionDenied
 from workspaces import selectors
-from workspaces.models import Role
+from workspaces.models import ANY_MEMBER, BILLING_MANAGERS, WORKSPACE_ADMINS
 
-ANY_MEMBER = frozenset(Role.values)
-WORKSPACE_ADMINS = frozenset({Role.OWNER, Role.ADMIN})
-BILLING_MANAGERS = frozenset({Role.OWNER, Role.ADMIN, Role.BILLING})
+__all__ = ["ANY_MEMBER", "BILLING_MANAGERS", "WORKSPACE_ADMINS", "IsWorkspaceMember", "WorkspaceAPIView"]
 
 
 class IsWorkspaceMember(BasePermission):
@@ -47,3 +47,28 @@ class IsWorkspaceMember(BasePermission):
         request._request.workspace = workspace
         request._request.membership = membership
         return True
+
+
+class WorkspaceAPIView(APIView):
+    """Base of every `/{slug}/...` endpoint.
+
+    Subclasses set `required_roles` ({method: roles}); reads default to any member and
+    writes to owners and admins. Writes to a workspace pending deletion answer 400 unless
+    the method is in `allowed_when_pending_deletion`; writes to a suspended one answer 403
+    unless it is in `allowed_when_suspended` (what a customer needs to get back in good
+    standing, and their data: billing, support, export). Deleting is not among them:
+    a restore would return the workspace to active and so lift the suspension.
+    """
+
+    permission_classes = [IsAuthenticated, IsWorkspaceMember]
+    required_roles = {"GET": ANY_MEMBER, "HEAD": ANY_MEMBER, "OPTIONS": ANY_MEMBER, "*": WORKSPACE_ADMINS}
+    allowed_when_pending_deletion = frozenset()
+    allowed_when_suspended = frozenset()
+
+    @property
+    def workspace(self):
+        return self.request.workspace
+
+    @property
+    def membership(self):
+        return self.request.membership

@@ -1,0 +1,62 @@
+"""Paging of querysets, for selectors: offset pages and keyset cursors. No HTTP here: the API
+edge (centrali.api.pagination) parses the parameters and shapes the envelopes and headers."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+# Far beyond any real list; keeps OFFSET within what databases accept.
+MAX_PAGE = 1_000_000
+
+
+@dataclass(frozen=True)
+class PageParams:
+    page: int
+    limit: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
+
+
+def paginate(queryset: QuerySet, params: PageParams) -> tuple[list[Any], int]:
+    """(items of the page, total count): two queries."""
+    total = queryset.count()
+    items = list(queryset[params.offset : params.offset + params.limit]) if total else []
+    return items, total
+
+
+@dataclass(frozen=True)
+class CursorParams:
+    limit: int
+    after: object  # the key value of the last row already seen, or None for the first page
+
+
+def encode_cursor(value: object) -> str:
+    raw = json.dumps({"k": str(value)}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(raw: str) -> object:
+    """The key inside a cursor (raises ValueError, KeyError, binascii.Error... when malformed)."""
+    padded = raw + "=" * (-len(raw) % 4)
+    return json.loads(base64.urlsafe_b64decode(padded.encode()))["k"]
+
+
+def keyset_page(queryset: QuerySet, params: CursorParams, *, key: str = "id") -> tuple[list[Any], str | None, bool]:
+    """Newest first by a unique, monotonic `key`; stable while rows are inserted between pages.
+
+    Returns (rows, next_cursor, has_more) with one query.
+    """
+    if params.after is not None:
+        queryset = queryset.filter(**{f"{key}__lt": params.after})
+    rows = list(queryset.order_by(f"-{key}")[: params.limit + 1])
+    has_more = len(rows) > params.limit
+    rows = rows[: params.limit]
+    next_cursor = encode_cursor(getattr(rows[-1], key)) if has_more else None
+    return rows, next_cursor, has_more
