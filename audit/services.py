@@ -13,7 +13,7 @@ from audit.events import EVENT_TYPES, ActorType, is_platform_event_type
 from audit.models import AuditChain, AuditEvent
 from centrali.context import current_context
 from centrali.errors import InvalidInput
-from workspaces.selectors import get_workspace_by_ref
+from workspaces.selectors import get_workspace_by_ref, lock_workspace_for_append
 
 _SECRET_KEYS = ("password", "secret", "token", "client_secret", "card_number", "cvc", "api_key", "authorization")
 
@@ -60,7 +60,7 @@ def _lock_chain(workspace):
     The head is read by a second statement, after the lock is granted, so it is the committed
     head of the previous append. Returns (chain, is_first_event).
     """
-    type(workspace).objects.select_for_update(no_key=True).filter(pk=workspace.pk).values_list("pk", flat=True).get()
+    lock_workspace_for_append(workspace_id=workspace.pk)
     chain = AuditChain.objects.filter(workspace_id=workspace.pk).first()
     return (chain, False) if chain else (AuditChain(workspace_id=workspace.pk), True)
 

@@ -14,6 +14,16 @@ def get_membership(*, slug, user):
     )
 
 
+def get_workspace(*, workspace_id):
+    """The workspace with its plan and owner, or None."""
+    return workspaces_with_plans().filter(pk=workspace_id).first()
+
+
+def workspaces_with_plans():
+    """Every workspace with its plan and owner: the queryset other apps narrow by their own relations."""
+    return Workspace.objects.select_related("plan", "owner")
+
+
 def workspace_exists(*, slug):
     return Workspace.objects.filter(slug=slug).exists()
 
@@ -130,3 +140,22 @@ def member_counts(*, workspace, active_user_ids):
         total=Count("id"), active=Count("id", filter=Q(user_id__in=valid_ids))
     )
     return counts["total"], counts["active"]
+
+
+# --- Locking reads: call them inside a transaction.
+
+
+def lock_workspace(*, workspace):
+    """The workspace's current row (with its plan), locked until the transaction ends.
+
+    Call it inside a transaction, before any other lock a change of this workspace takes: every
+    service locks the workspace first (audit appends too), so concurrent changes queue instead of
+    deadlocking. Only the workspace row is locked, never the plan that other workspaces share.
+    """
+    return Workspace.objects.select_for_update(of=("self",)).select_related("plan").get(pk=workspace.pk)
+
+
+def lock_workspace_for_append(*, workspace_id):
+    """The cheapest lock that serializes appends to the workspace's audit chain (FOR NO KEY UPDATE:
+    other tables' foreign-key checks against the workspace stay unblocked)."""
+    Workspace.objects.select_for_update(no_key=True).filter(pk=workspace_id).values_list("pk", flat=True).get()

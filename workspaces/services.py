@@ -16,6 +16,7 @@ from audit.services import purge_workspace_events, record
 from billing.selectors import get_default_plan
 from centrali.errors import Conflict, InvalidInput, Unavailable
 from centrali.tasks import publish
+from workspaces import selectors
 from workspaces import storage as workspace_storage
 from workspaces.models import (
     ExportJob,
@@ -119,14 +120,10 @@ def create_workspace(*, name, email, username, password=None, description=""):
     raise Conflict("Could not allocate a unique workspace slug; try another name.", code="SLUG_CONFLICT")
 
 
-def _locked(workspace):
-    return Workspace.objects.select_for_update().get(pk=workspace.pk)
-
-
 def update_workspace(*, workspace, actor, **changes):
     """Update name and/or description; records the fields that changed, before and after."""
     with transaction.atomic():
-        workspace = _locked(workspace)
+        workspace = selectors.lock_workspace(workspace=workspace)
         diff = {
             field: {"before": getattr(workspace, field), "after": value}
             for field, value in changes.items()
@@ -151,7 +148,7 @@ def update_workspace(*, workspace, actor, **changes):
 def soft_delete_workspace(*, workspace, actor):
     """Mark the workspace cancelled; it can be restored until the grace period ends."""
     with transaction.atomic():
-        workspace = _locked(workspace)
+        workspace = selectors.lock_workspace(workspace=workspace)
         if workspace.is_pending_deletion:
             raise InvalidInput("This workspace is already pending deletion.", code="WORKSPACE_PENDING_DELETION")
         now = timezone.now()
@@ -179,7 +176,7 @@ def soft_delete_workspace(*, workspace, actor):
 def restore_workspace(*, workspace, actor, actor_type=None):
     """Bring a soft-deleted workspace back to active within its grace period."""
     with transaction.atomic():
-        workspace = _locked(workspace)
+        workspace = selectors.lock_workspace(workspace=workspace)
         if not workspace.is_pending_deletion:
             raise InvalidInput("This workspace is not pending deletion.", code="WORKSPACE_NOT_DELETED")
         if timezone.now() > workspace.restore_deadline:
@@ -218,7 +215,7 @@ def _set_suspension(*, workspace, suspended, actor, actor_type, reason):
         else (WorkspaceStatus.SUSPENDED, WorkspaceStatus.ACTIVE)
     )
     with transaction.atomic():
-        workspace = _locked(workspace)
+        workspace = selectors.lock_workspace(workspace=workspace)
         if workspace.status != before:
             return workspace  # already there, or pending deletion: nothing to change
         workspace.status = after
