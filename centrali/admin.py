@@ -1,0 +1,28 @@
+"""Shared pieces of the staff console (Django admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ReadOnlyAdminMixin:
+    """Staff see these rows and never add, change or delete them (a log, a mirror, a job)."""
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+class NoAddOrDeleteAdminMixin:
+    """Rows the service creates and keeps; staff change them only through their actions."""
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
