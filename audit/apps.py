@@ -6,7 +6,7 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit"
 
     def ready(self):
-        from audit.exports import AUDIT_EVENTS_SECTION
-        from centrali.exports import register_export_section
+        from audit.exports import EXPORT_SECTIONS
+        from centrali.exports import register_export_sections
 
-        register_export_section(AUDIT_EVENTS_SECTION)
+        register_export_sections(EXPORT_SECTIONS)

@@ -23,8 +23,10 @@ def serialize_event(event):
     }
 
 
-AUDIT_EVENTS_SECTION = ExportSection(
-    name="audit_events",
-    queryset=lambda workspace: workspace_visible_events(workspace=workspace).order_by("id"),
-    serialize=serialize_event,
+EXPORT_SECTIONS = (
+    ExportSection(
+        name="audit_events",
+        queryset=lambda workspace: workspace_visible_events(workspace=workspace).order_by("id"),
+        serialize=serialize_event,
+    ),
 )

@@ -6,7 +6,9 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self):
-        from billing import exports, gateway, receivers  # noqa: F401  (signal receivers, export sections)
+        from billing import gateway, receivers  # noqa: F401  (signal receivers)
+        from billing.exports import EXPORT_SECTIONS
+        from centrali.exports import register_export_sections
 
         gateway.configure_stripe()
-        exports.register()
+        register_export_sections(EXPORT_SECTIONS)

@@ -1,6 +1,6 @@
 """The billing sections of a workspace's export archive (centrali.exports)."""
 
-from centrali.exports import ExportSection, register_export_section
+from centrali.exports import ExportSection
 from workspaces.models import Workspace
 
 
@@ -47,6 +47,7 @@ def _serialize_billing_state(workspace):
     }
 
 
-def register():
-    register_export_section(ExportSection(name="billing", queryset=_billing_state, serialize=_serialize_billing_state))
-    register_export_section(ExportSection(name="invoices", queryset=_invoices, serialize=_serialize_invoice))
+EXPORT_SECTIONS = (
+    ExportSection(name="billing", queryset=_billing_state, serialize=_serialize_billing_state),
+    ExportSection(name="invoices", queryset=_invoices, serialize=_serialize_invoice),
+)

@@ -1,19 +1,24 @@
 """The sections of a workspace's full-data export archive.
 
-Each app that owns workspace data registers its sections from its AppConfig.ready(),
-so the exporter (workspaces.tasks) never needs to know other apps' models:
+Each app that owns workspace data lists its sections as `EXPORT_SECTIONS` in its own
+`exports.py`, and its AppConfig.ready() registers them, so the exporter (workspaces.exporter)
+never needs to know other apps' models:
 
-    register_export_section(ExportSection(
-        name="support_issues",                                   # -> support_issues.jsonl
-        queryset=lambda workspace: SupportIssue.objects.filter(workspace=workspace).order_by("pk"),
-        serialize=lambda issue: {"id": str(issue.pk), ...},      # JSON-serializable dict
-    ))
+    EXPORT_SECTIONS = (
+        ExportSection(
+            name="support_issues",                                   # -> support_issues.jsonl
+            queryset=lambda workspace: SupportIssue.objects.filter(workspace=workspace).order_by("pk"),
+            serialize=lambda issue: {"id": str(issue.pk), ...},      # JSON-serializable, snake_case keys
+        ),
+    )
+
+    register_export_sections(EXPORT_SECTIONS)                        # in AppConfig.ready()
 
 The exporter counts each queryset for progress and streams it with .iterator(), so a
 section must be a queryset in a stable order, never a list.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +32,9 @@ class ExportSection:
     serialize: Callable[[Any], dict]
 
 
-def register_export_section(section):
-    _sections[section.name] = section
+def register_export_sections(sections: Iterable[ExportSection]) -> None:
+    for section in sections:
+        _sections[section.name] = section
 
 
 def export_sections():

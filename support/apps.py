@@ -6,8 +6,7 @@ class SupportConfig(AppConfig):
     verbose_name = "Support"
 
     def ready(self):
-        from centrali.exports import register_export_section
-        from support.exports import SUPPORT_COMMENTS_SECTION, SUPPORT_ISSUES_SECTION
+        from centrali.exports import register_export_sections
+        from support.exports import EXPORT_SECTIONS
 
-        register_export_section(SUPPORT_ISSUES_SECTION)
-        register_export_section(SUPPORT_COMMENTS_SECTION)
+        register_export_sections(EXPORT_SECTIONS)

@@ -39,16 +39,17 @@ def serialize_comment(comment):
     }
 
 
-SUPPORT_ISSUES_SECTION = ExportSection(
-    name="support_issues",
-    queryset=lambda workspace: SupportIssue.objects.filter(workspace=workspace).order_by("pk"),
-    serialize=serialize_issue,
-)
-
-SUPPORT_COMMENTS_SECTION = ExportSection(
-    name="support_comments",
-    queryset=lambda workspace: Comment.objects.filter(
-        issue__workspace=workspace, kind__in=PUBLIC_COMMENT_KINDS
-    ).order_by("pk"),
-    serialize=serialize_comment,
+EXPORT_SECTIONS = (
+    ExportSection(
+        name="support_issues",
+        queryset=lambda workspace: SupportIssue.objects.filter(workspace=workspace).order_by("pk"),
+        serialize=serialize_issue,
+    ),
+    ExportSection(
+        name="support_comments",
+        queryset=lambda workspace: Comment.objects.filter(
+            issue__workspace=workspace, kind__in=PUBLIC_COMMENT_KINDS
+        ).order_by("pk"),
+        serialize=serialize_comment,
+    ),
 )

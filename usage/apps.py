@@ -6,18 +6,7 @@ class UsageConfig(AppConfig):
     verbose_name = "Usage"
 
     def ready(self):
-        from centrali.exports import ExportSection, register_export_section
-        from usage.selectors import daily_usage_for_export
+        from centrali.exports import register_export_sections
+        from usage.exports import EXPORT_SECTIONS
 
-        register_export_section(
-            ExportSection(
-                name="usage",
-                queryset=daily_usage_for_export,
-                serialize=lambda row: {
-                    "day": row.day.isoformat(),
-                    "metric": row.metric,
-                    "value": f"{row.value.normalize():f}",
-                    "last_event_at": row.last_event_at.isoformat(),
-                },
-            )
-        )
+        register_export_sections(EXPORT_SECTIONS)

@@ -7,10 +7,9 @@ class WorkspacesConfig(AppConfig):
 
     def ready(self):
         from centrali.api.metrics import register_scrape_time_collector
-        from centrali.exports import register_export_section
-        from workspaces.exports import SECTIONS
+        from centrali.exports import register_export_sections
+        from workspaces.exports import EXPORT_SECTIONS
         from workspaces.metrics import WorkspacesByStatusCollector
 
         register_scrape_time_collector(WorkspacesByStatusCollector())
-        for section in SECTIONS:
-            register_export_section(section)
+        register_export_sections(EXPORT_SECTIONS)

@@ -51,7 +51,7 @@ def serialize_plan(workspace):
     }
 
 
-SECTIONS = [
+EXPORT_SECTIONS = (
     ExportSection(
         name="workspace",
         queryset=lambda workspace: Workspace.objects.filter(pk=workspace.pk).order_by("pk"),
@@ -67,4 +67,4 @@ SECTIONS = [
         queryset=lambda workspace: Workspace.objects.filter(pk=workspace.pk).select_related("plan").order_by("pk"),
         serialize=serialize_plan,
     ),
-]
+)
