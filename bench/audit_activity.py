@@ -64,7 +64,9 @@ def _plan(queryset):
         r"(Index Only Scan|Index Scan Backward|Index Scan|Bitmap Index Scan|Seq Scan)(?: using| on) (\w+)", plan
     )
     used = ", ".join(f"{kind} {index}".strip() for kind, index in nodes) or plan.splitlines()[0]
-    ms = re.search(r"Execution Time: ([\d.]+) ms", plan).group(1)
+    execution_time = re.search(r"Execution Time: ([\d.]+) ms", plan)
+    assert execution_time, plan
+    ms = execution_time.group(1)
     return used, f"{ms} ms", "Seq Scan" not in plan
 
 
@@ -109,11 +111,12 @@ def main():
     from audit.selectors import ActivityFilters, filtered_events
     from centrali.paging import encode_cursor
     from tests.factories import WorkspaceFactory
+    from workspaces.models import Workspace
 
     with throwaway_database():
         # The test database skips migrations: install the PostgreSQL-only indexes they add.
         install_search_indexes(connection)
-        workspaces = [WorkspaceFactory() for _ in range(WORKSPACES)]
+        workspaces: list[Workspace] = [WorkspaceFactory.create() for _ in range(WORKSPACES)]
         target = workspaces[0]
         ids = [w.pk for w in workspaces]
         client = _client(target)

@@ -67,11 +67,12 @@ def main():
         from tests.factories import WorkspaceFactory
         from usage.models import UsageEvent
         from usage.services import ingest_events
+        from workspaces.models import Workspace
 
         celery_app.conf.task_always_eager = True  # the set-up's quota checks run here, not on a broker
         settings.PLATFORM_SERVICE_TOKEN = SERVICE_TOKEN
         settings.ALLOWED_HOSTS = ["testserver"]
-        workspaces = [WorkspaceFactory() for _ in range(WORKSPACES)]
+        workspaces: list[Workspace] = [WorkspaceFactory.create() for _ in range(WORKSPACES)]
         now = timezone.now()
         # Existing rollup rows, so the measured upserts take the ON CONFLICT DO UPDATE path.
         # (Measured samples roll back, so their quota checks, queued on commit, never run.)

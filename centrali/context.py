@@ -69,11 +69,12 @@ def current_context() -> ActionContext:
 
 
 def _log_fields(context: ActionContext) -> dict[str, str]:
-    fields = {"request_id": context.request_id, "actor_type": context.resolved_actor_type}
-    actor_id = context.resolved_actor_id
-    if actor_id:
-        fields["actor_id"] = actor_id
-    return fields
+    # actor_id always, even empty: a narrower block must not keep showing the outer actor.
+    return {
+        "request_id": context.request_id,
+        "actor_type": context.resolved_actor_type,
+        "actor_id": context.resolved_actor_id,
+    }
 
 
 def bind(**changes: Any) -> None:
@@ -93,7 +94,13 @@ def acting(**changes: Any) -> Iterator[ActionContext]:
     if "actor_type" in changes and "actor" not in changes:
         changes.setdefault("actor", None)
         changes.setdefault("actor_id", "")
-    context = replace(_current.get(), **changes)
+    with restored(replace(_current.get(), **changes)) as context:
+        yield context
+
+
+@contextmanager
+def restored(context: ActionContext) -> Iterator[ActionContext]:
+    """Act again in a context captured earlier (work deferred to a transaction's commit)."""
     token = _current.set(context)
     log_token = structlog.contextvars.bind_contextvars(**_log_fields(context))
     try:

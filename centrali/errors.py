@@ -11,13 +11,13 @@ Celery tasks, admin actions and management commands handle them as plain excepti
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Self
 
 
 class DomainError(Exception):
     """Base of every error a service or selector raises on purpose."""
 
-    code: ClassVar[str] = "DOMAIN_ERROR"
+    code: str = "DOMAIN_ERROR"  # each class's default; an instance may name a more precise one
 
     def __init__(
         self,
@@ -30,12 +30,12 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = str(message)
         if code is not None:
-            self.code = code  # type: ignore[misc]  # an instance may name a more precise code
+            self.code = code
         self.details = details
         self.retry_after = retry_after
 
     @classmethod
-    def for_field(cls, field: str, message: str, *, code: str = "VALIDATION_ERROR") -> DomainError:
+    def for_field(cls, field: str, message: str, *, code: str = "VALIDATION_ERROR") -> Self:
         """The error naming the one field at fault."""
         return cls(message, code=code, details={field: [str(message)]})
 

@@ -18,18 +18,22 @@ The exporter counts each queryset for progress and streams it with .iterator(), 
 section must be a queryset in a stable order, never a list.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-_sections: dict[str, "ExportSection"] = {}
+from django.db.models import QuerySet
+
+_sections: dict[str, ExportSection] = {}
 
 
 @dataclass(frozen=True)
 class ExportSection:
-    name: str
-    queryset: Callable[[Any], Any]
-    serialize: Callable[[Any], dict]
+    name: str  # the archive's `<name>.jsonl`
+    queryset: Callable[[Any], QuerySet[Any]]  # the workspace's rows, in a stable order
+    serialize: Callable[[Any], dict[str, Any]]  # one row as a JSON-serializable dict
 
 
 def register_export_sections(sections: Iterable[ExportSection]) -> None:
@@ -37,6 +41,6 @@ def register_export_sections(sections: Iterable[ExportSection]) -> None:
         _sections[section.name] = section
 
 
-def export_sections():
+def export_sections() -> list[ExportSection]:
     """Registered sections, in registration order."""
     return list(_sections.values())

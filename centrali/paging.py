@@ -6,12 +6,14 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
 # Far beyond any real list; keeps OFFSET within what databases accept.
 MAX_PAGE = 1_000_000
+
+_Row = TypeVar("_Row", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class PageParams:
         return (self.page - 1) * self.limit
 
 
-def paginate(queryset: QuerySet, params: PageParams) -> tuple[list[Any], int]:
+def paginate(queryset: QuerySet[_Row], params: PageParams) -> tuple[list[_Row], int]:
     """(items of the page, total count): two queries."""
     total = queryset.count()
     items = list(queryset[params.offset : params.offset + params.limit]) if total else []
@@ -48,7 +50,9 @@ def decode_cursor(raw: str) -> object:
     return json.loads(base64.urlsafe_b64decode(padded.encode()))["k"]
 
 
-def keyset_page(queryset: QuerySet, params: CursorParams, *, key: str = "id") -> tuple[list[Any], str | None, bool]:
+def keyset_page(
+    queryset: QuerySet[_Row], params: CursorParams, *, key: str = "id"
+) -> tuple[list[_Row], str | None, bool]:
     """Newest first by a unique, monotonic `key`; stable while rows are inserted between pages.
 
     Returns (rows, next_cursor, has_more) with one query.

@@ -12,6 +12,8 @@ import environ
 import structlog
 from celery.schedules import crontab
 
+import centrali
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -24,7 +26,7 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-SERVICE_VERSION = "5.1.2"
+SERVICE_VERSION = centrali.__version__  # the contract version this service implements
 GIT_COMMIT = env("GIT_COMMIT", default="")
 
 INSTALLED_APPS = [
@@ -130,8 +132,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
-if not REDIS_URL:
+# Workers and beat log through LOGGING's JSON handler (below), not Celery's own text format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, str | float | bool]
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
+else:
     _broker_dir = VAR_DIR / "celery-broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
@@ -165,7 +171,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "usage.resend_unsent_quota_alerts",
         "schedule": timedelta(minutes=1),
     },
-    # -- support and audit
+    # -- audit
     "audit.verify-audit-chains": {
         "task": "audit.verify_audit_chains",
         "schedule": crontab(minute=0, hour=env.int("AUDIT_VERIFY_HOUR_UTC", default=4)),
@@ -191,8 +197,11 @@ REST_FRAMEWORK = {
 
 # `RATE_LIMITS=workspace_create=10/min,anon=120/min`; `off` disables every limit.
 _rate_limits = env("RATE_LIMITS", default="workspace_create=10/min,anon=120/min,user=1200/min")
-RATE_LIMITS_ENABLED = _rate_limits.strip().lower() != "off"
-RATE_LIMITS = dict(item.split("=", 1) for item in _rate_limits.split(",") if "=" in item) if RATE_LIMITS_ENABLED else {}
+RATE_LIMITS = (
+    {}
+    if _rate_limits.strip().lower() == "off"
+    else dict(item.split("=", 1) for item in _rate_limits.split(",") if "=" in item)
+)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Centrali Workspace Service API",
@@ -227,7 +236,7 @@ SIMPLE_JWT = {
 }
 PLATFORM_SERVICE_TOKEN = env("PLATFORM_SERVICE_TOKEN", default="")
 
-# --- Workspaces
+# --- workspaces: lifecycle and slugs
 WORKSPACE_GRACE_PERIOD_DAYS = 30
 WORKSPACE_DEFAULT_PLAN = "free"
 WORKSPACE_RESERVED_SLUGS = frozenset(
@@ -236,6 +245,8 @@ WORKSPACE_RESERVED_SLUGS = frozenset(
         "api",
         "docs",
         "health",
+        "healthz",
+        "readyz",
         "internal",
         "metrics",
         "openapi",
@@ -282,6 +293,8 @@ EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Centrali <no-reply@centrali.local>")
 SUPPORT_STAFF_EMAILS = env.list("SUPPORT_STAFF_EMAILS", default=[])
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend (one file per message).
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 
 # --- workspaces: provisioning, exports, workspace file storage
 # Each provisioned service maps a name to a provisioner class and its options. `storage` creates the
@@ -350,11 +363,9 @@ USAGE_RAW_EVENT_RETENTION_DAYS = env.int("USAGE_RAW_EVENT_RETENTION_DAYS", defau
 # How far in the future (clock skew) an event's timestamp may be.
 USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS = env.int("USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS", default=300)
 
-# --- support and audit
+# --- support
 # Where staff open an issue from a notification email (the admin's support queue).
 SUPPORT_CONSOLE_URL = env("SUPPORT_CONSOLE_URL", default="http://127.0.0.1:8000/admin/support/supportissue/")
-# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend (one file per message).
-EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 
 # --- Production hardening: on unless DEBUG.
 if not DEBUG:
@@ -369,7 +380,7 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
-_shared_log_processors = [
+_shared_log_processors: list[structlog.typing.Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_logger_name,
     structlog.processors.add_log_level,

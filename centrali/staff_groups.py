@@ -1,4 +1,19 @@
-def sync_staff_group(*, name, permissions, group_model, permission_model):
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import Group, Permission
+
+
+def sync_staff_group(
+    *,
+    name: str,
+    permissions: Iterable[tuple[str, str]],
+    group_model: type[Group],
+    permission_model: type[Permission],
+) -> Group:
     """Create the staff group `name`, or reset it, to hold exactly `permissions` ((app_label, codename) pairs).
 
     Takes the models as arguments so data migrations can pass their historical ones.

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from celery import Task
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerError
 
+from centrali import context
 from centrali.celery import app
 
 logger = structlog.get_logger(__name__)
@@ -26,7 +28,7 @@ PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 
 PUBLISH_ERRORS = (BrokerError, OSError)
 
 
-def _registered_task(task_name: str) -> Any:
+def _registered_task(task_name: str) -> Task[..., Any] | None:
     if task_name not in app.tasks:
         # Outside a worker, the apps' tasks modules are discovered on first use.
         app.loader.import_default_modules()
@@ -54,11 +56,14 @@ def publish_on_commit(task_name: str, *args: Any, on_failure: Callable[[], None]
     """Send the task once the current transaction commits (at once outside one).
 
     `on_failure` runs (after the commit) when the broker did not take it, for a caller that
-    records the failure (a job marked failed) instead of leaving the work to a sweeper.
+    records the failure (a job marked failed) instead of leaving the work to a sweeper. The task
+    is published in the acting context of the caller (its request id), whenever the commit runs.
     """
+    acting = context.current_context()
 
     def send() -> None:
-        if not publish(task_name, *args, **kwargs) and on_failure is not None:
-            on_failure()
+        with context.restored(acting):
+            if not publish(task_name, *args, **kwargs) and on_failure is not None:
+                on_failure()
 
     transaction.on_commit(send)

@@ -1,6 +1,9 @@
+from __future__ import annotations
+
 import platform
 import subprocess
 from functools import lru_cache
+from typing import Any
 
 import django
 from django.conf import settings
@@ -10,6 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -17,9 +21,9 @@ from centrali.api.metrics import render_metrics
 
 
 @lru_cache(maxsize=1)
-def _git_commit():
+def _git_commit() -> str | None:
     if settings.GIT_COMMIT:
-        return settings.GIT_COMMIT
+        return str(settings.GIT_COMMIT)
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"],  # noqa: S607 -- a fixed command, git from PATH
@@ -39,7 +43,7 @@ class VersionView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(responses={200: dict})
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         return Response(
             {
                 "service": "workspace-service",
@@ -57,7 +61,7 @@ class MetricsView(APIView):
     throttle_classes = []
 
     @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR}, description="Prometheus text format")
-    def get(self, request):
+    def get(self, request: Request) -> HttpResponse:
         body, content_type = render_metrics()
         return HttpResponse(body, content_type=content_type)
 
@@ -70,5 +74,6 @@ class OpenApiDocumentView(SpectacularAPIView):
     renderer_classes = [OpenApiJsonRenderer]
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response: Response = super().get(request, *args, **kwargs)
+        return response

@@ -5,6 +5,8 @@ local Stripe sandbox, and keeps them running until Ctrl-C. Without REDIS_URL the
 the filesystem broker under var/, so tasks really run asynchronously with nothing else installed.
 """
 
+from __future__ import annotations
+
 import argparse
 import os
 import signal
@@ -12,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import FrameType
 
 from devtools.stripe_sandbox import LOCAL_ENV, LOCAL_PORT, wait_until_listening
 
@@ -22,10 +25,10 @@ VAR_DIR = BASE_DIR / "var"
 class LocalService:
     """The processes of the local service, started together and stopped together."""
 
-    def __init__(self, *, bind):
+    def __init__(self, *, bind: str) -> None:
         self.bind = bind
 
-    def processes(self):
+    def processes(self) -> dict[str, list[str]]:
         """name -> argv of every process the local service needs."""
         bin_dir = os.path.dirname(sys.executable)
         var = VAR_DIR
@@ -67,7 +70,7 @@ class LocalService:
             **self.stripe_sandbox(),
         }
 
-    def stripe_sandbox(self):
+    def stripe_sandbox(self) -> dict[str, list[str]]:
         """Without STRIPE_SECRET_KEY in the environment: a local Stripe (devtools.stripe_sandbox) on 127.0.0.1:8420."""
         if os.environ.get("STRIPE_SECRET_KEY"):
             return {}
@@ -88,24 +91,24 @@ class LocalService:
             ]
         }
 
-    def environment(self):
+    def environment(self) -> dict[str, str]:
         """The children's environment: the sandbox's Stripe settings unless real ones are set."""
         env = os.environ.copy()
         if not env.get("STRIPE_SECRET_KEY"):
             env.update(LOCAL_ENV)
         return env
 
-    def sync_plans_into_sandbox(self, env):
+    def sync_plans_into_sandbox(self, env: dict[str, str]) -> None:
         if not wait_until_listening(LOCAL_PORT):
             print("the local Stripe sandbox did not start; billing endpoints will answer 503", file=sys.stderr)
             return
         subprocess.run([sys.executable, "manage.py", "sync_plans_to_stripe"], cwd=BASE_DIR, env=env, check=False)
 
-    def run(self):
+    def run(self) -> None:
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         for folder in ("celery-broker", "celery-processed", "celery-control"):
             (VAR_DIR / folder).mkdir(exist_ok=True)
-        children = {}
+        children: dict[str, subprocess.Popen[bytes]] = {}
         env = self.environment()
         for name, argv in self.processes().items():
             print(f"starting {name}: {' '.join(argv)}")
@@ -116,7 +119,7 @@ class LocalService:
 
         stopping = False
 
-        def stop(*_):
+        def stop(signum: int, frame: FrameType | None) -> None:
             nonlocal stopping
             stopping = True
 
@@ -140,7 +143,7 @@ class LocalService:
                     child.kill()
 
 
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser(description="Run the API, a Celery worker, beat and a local Stripe together.")
     parser.add_argument("--bind", default="127.0.0.1:8000")
     LocalService(bind=parser.parse_args().bind).run()

@@ -43,12 +43,17 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from localstripe import resources as ls
 from localstripe import server as ls_server
 from localstripe.errors import UserError
 from localstripe.webhooks import schedule_webhook
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 _installed = False
 
@@ -314,20 +319,18 @@ def _patch_classes():
     pm_attach = ls.PaymentMethod._api_attach.__func__
     pm_detach = ls.PaymentMethod._api_detach.__func__
 
-    @classmethod
     def payment_method_attach(cls, id, customer=None, **kwargs):
         obj = pm_attach(cls, id, customer=customer, **kwargs)
         schedule_webhook(ls.Event("payment_method.attached", obj))
         return obj
 
-    @classmethod
     def payment_method_detach(cls, id, **kwargs):
         obj = pm_detach(cls, id, **kwargs)
         schedule_webhook(ls.Event("payment_method.detached", obj))
         return obj
 
-    ls.PaymentMethod._api_attach = payment_method_attach
-    ls.PaymentMethod._api_detach = payment_method_detach
+    ls.PaymentMethod._api_attach = classmethod(payment_method_attach)
+    ls.PaymentMethod._api_detach = classmethod(payment_method_detach)
 
 
 def _add_routes(app):
@@ -357,7 +360,8 @@ def _add_routes(app):
 
 # --- Idempotency-Key (real Stripe keeps a key's first answer for 24 hours)
 
-_idempotent_answers = {}  # (secret key, idempotency key) -> (request body, status, answer body)
+# (secret key, idempotency key) -> (request body, status, answer body)
+_idempotent_answers: dict[tuple[str, str], tuple[bytes, int, Any]] = {}
 
 
 def _idempotency_middleware():
@@ -405,8 +409,8 @@ class RequestHook:
 
     method: str
     path: str  # a regular expression matched against the whole path
-    before: object = None
-    answer: tuple | None = None
+    before: Callable[[], object] | None = None
+    answer: tuple[int, Any] | None = None
     delay: float = 0.0
     times: int | None = None  # None: every matching request
 
@@ -474,9 +478,9 @@ class SandboxServer:
 
     def __init__(self, port=0):
         self.port = port
-        self._loop = None
-        self._runner = None
-        self._thread = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error = None
 
@@ -518,8 +522,8 @@ class SandboxServer:
         return self
 
     def stop(self):
-        if self._loop is None:
-            return
+        if self._loop is None or self._runner is None or self._thread is None:
+            return  # never started, or start() raised
         future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
         future.result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)

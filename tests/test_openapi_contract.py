@@ -7,6 +7,7 @@ request body) present in ours.
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator
@@ -16,7 +17,7 @@ SPEC_PATH = Path(__file__).resolve().parents[1] / "contract" / "workspace-servic
 METHODS = {"get", "post", "put", "patch", "delete"}
 
 
-def _operations(schema):
+def _operations(schema: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     return {
         (method, path): operation
         for path, operations in schema["paths"].items()
@@ -37,32 +38,33 @@ def generated():
     return SchemaGenerator().get_schema(request=None, public=True)
 
 
-def _resolve(schema, document):
+def _resolve(schema: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
         schema = document["components"]["schemas"][name]
     if "allOf" in schema:
-        merged = {"type": "object", "properties": {}}
+        merged: dict[str, Any] = {"type": "object", "properties": {}}
         for part in schema["allOf"]:
             merged["properties"].update(_resolve(part, document).get("properties", {}))
         return merged
     return schema
 
 
-def _property_names(schema, document):
+def _property_names(schema: dict[str, Any], document: dict[str, Any]) -> set[str]:
     schema = _resolve(schema, document)
     if schema.get("type") == "array":
         schema = _resolve(schema.get("items", {}), document)
     return set(schema.get("properties", {}))
 
 
-def _params(operation):
+def _params(operation: dict[str, Any]) -> set[tuple[str, str]]:
     return {(p["in"], p["name"]) for p in operation.get("parameters", [])}
 
 
-def _body_schema(node):
-    content = (node or {}).get("content", {})
-    return content.get("application/json", {}).get("schema") or next(iter(content.values()), {}).get("schema")
+def _body_schema(node: dict[str, Any] | None) -> dict[str, Any] | None:
+    content: dict[str, Any] = node.get("content", {}) if node else {}
+    first: dict[str, Any] = next(iter(content.values()), {})
+    return content.get("application/json", {}).get("schema") or first.get("schema")
 
 
 def test_every_contract_operation_is_implemented(contract, generated):

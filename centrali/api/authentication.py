@@ -1,3 +1,7 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.crypto import constant_time_compare
@@ -7,6 +11,11 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from centrali import context
 from centrali.context import ActorType
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+    from rest_framework.request import Request
+    from rest_framework_simplejwt.tokens import Token
 
 
 class BearerJWTAuthentication(JWTAuthentication):
@@ -20,22 +29,23 @@ class BearerJWTAuthentication(JWTAuthentication):
 
     # A correctly signed token can still carry claims our database or clock cannot take
     # (a `sub` that is no UUID, an `exp` past year 9999): that is a bad token, not a 500.
-    def get_validated_token(self, raw_token):
+    def get_validated_token(self, raw_token: bytes) -> Token:
         try:
             return super().get_validated_token(raw_token)
         except (OverflowError, ValueError, TypeError) as exc:
             raise exceptions.AuthenticationFailed("Token claims are malformed.") from exc
 
-    def get_user(self, validated_token):
+    # simplejwt types get_user's result as a TypeVar its arguments do not bind.
+    def get_user(self, validated_token: Token) -> AbstractBaseUser:  # type: ignore[override]
         try:
-            user = super().get_user(validated_token)
+            user: AbstractBaseUser = super().get_user(validated_token)
         except (DjangoValidationError, ValueError, TypeError) as exc:
             raise exceptions.AuthenticationFailed("Token subject is not a valid user id.") from exc
         context.bind(actor=user, actor_type=ActorType.USER)
         return user
 
 
-def issue_access_token(user):
+def issue_access_token(user: AbstractBaseUser) -> str:
     """A JWT for `user`, verifiable by this service and by the platform."""
     return str(AccessToken.for_user(user))
 
@@ -48,10 +58,10 @@ class PlatformService:
     is_staff = False
     pk = id = None
 
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         self.name = name
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"service:{self.name}"
 
 
@@ -61,7 +71,7 @@ class PlatformServiceAuthentication(authentication.BaseAuthentication):
 
     keyword = "Bearer"
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[PlatformService, AccessToken | None] | None:
         header = authentication.get_authorization_header(request).decode("latin-1")
         scheme, _, credential = header.partition(" ")
         if scheme != self.keyword or not credential:
@@ -72,7 +82,8 @@ class PlatformServiceAuthentication(authentication.BaseAuthentication):
             service = PlatformService(request.headers.get("X-Service-Name", "platform"))
         else:
             try:
-                token = AccessToken(credential)
+                # simplejwt annotates the encoded token as a Token; it takes the JWT string.
+                token = AccessToken(credential)  # type: ignore[arg-type]
             except Exception as exc:
                 raise exceptions.AuthenticationFailed("Invalid service credentials.") from exc
             if not token.payload.get("service"):
@@ -81,5 +92,5 @@ class PlatformServiceAuthentication(authentication.BaseAuthentication):
         context.bind(actor=None, actor_type=ActorType.SERVICE, actor_id=str(service))
         return service, token
 
-    def authenticate_header(self, request):
+    def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="platform-services"'

@@ -1,19 +1,24 @@
 """One error shape for the whole API: the spec's Error object (def-4).
 
-Every 4xx/5xx leaves through `error_response`: domain errors (`centrali.errors`, mapped to a
-status by `STATUS_OF_DOMAIN_ERROR`) and DRF's exceptions via `exception_handler`, Django's own
-404/500 via `handler404`/`handler500`.
+Every 4xx/5xx carries the body `error_body` builds: domain errors (`centrali.errors`, mapped to
+a status by `STATUS_OF_DOMAIN_ERROR`) and DRF's exceptions via `exception_handler`, Django's own
+400/403/404/500 and CSRF failures via the `handler*` views and `csrf_failure`.
 """
 
-import logging
-from datetime import UTC, datetime
+from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from centrali.context import current_context
 from centrali.errors import (
     Conflict,
     DomainError,
@@ -26,7 +31,7 @@ from centrali.errors import (
     UpstreamError,
 )
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
 
 API_PREFIX = "/workspace/api/"
 
@@ -47,41 +52,44 @@ STATUS_OF_DOMAIN_ERROR: dict[type[DomainError], int] = {
 def status_of(error: DomainError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_OF_DOMAIN_ERROR:
-            return STATUS_OF_DOMAIN_ERROR[cls]  # type: ignore[index]
+            return STATUS_OF_DOMAIN_ERROR[cls]
     return 400
 
 
-def error_body(request, *, status_code, code, message, details=None):
-    body = {
+def error_body(
+    request: HttpRequest,
+    *,
+    status_code: int,
+    code: str,
+    message: str,
+    details: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "error": code,
         "message": message,
         "status": status_code,
         "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "path": request.path,
-        "requestId": getattr(request, "request_id", None),
+        "requestId": current_context().request_id or None,  # each request has one (RequestContextMiddleware)
     }
     if details:
         body["details"] = details
     return body
 
 
-def error_response(request, *, status_code, code, message, details=None, headers=None):
-    body = error_body(request, status_code=status_code, code=code, message=message, details=details)
-    response = JsonResponse(body, status=status_code)
-    for name, value in (headers or {}).items():
-        response[name] = value
-    return response
+def _error_json_response(request: HttpRequest, *, status_code: int, code: str, message: str) -> JsonResponse:
+    """The Error object answered by a plain Django view (outside DRF)."""
+    return JsonResponse(error_body(request, status_code=status_code, code=code, message=message), status=status_code)
 
 
-def _flatten_validation_detail(detail, prefix=""):
+def _flatten_validation_detail(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     """DRF's nested ValidationError detail -> {"field.sub": ["message", ...]}."""
+    flat: dict[str, list[str]] = {}
     if isinstance(detail, dict):
-        flat = {}
         for key, value in detail.items():
             flat.update(_flatten_validation_detail(value, f"{prefix}{key}."))
         return flat
     if isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
-        flat = {}
         for index, item in enumerate(detail):
             flat.update(_flatten_validation_detail(item, f"{prefix}{index}."))
         return flat
@@ -91,7 +99,8 @@ def _flatten_validation_detail(detail, prefix=""):
     return {prefix.rstrip(".") or "non_field_errors": [str(m) for m in messages]}
 
 
-_DRF_CODES = {
+# DRF's exceptions -> (our code, a fixed message or None for the exception's own).
+_DRF_CODES: dict[type[exceptions.APIException], tuple[str, str | None]] = {
     exceptions.NotAuthenticated: ("UNAUTHENTICATED", "Authentication credentials were not provided."),
     exceptions.AuthenticationFailed: ("INVALID_TOKEN", None),
     exceptions.PermissionDenied: ("FORBIDDEN", None),
@@ -104,7 +113,7 @@ _DRF_CODES = {
 }
 
 
-def _message_of(detail):
+def _message_of(detail: Any) -> str:
     if isinstance(detail, dict):
         if "detail" in detail:
             return str(detail["detail"])
@@ -114,9 +123,9 @@ def _message_of(detail):
     return str(detail)
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every exception becomes the spec's Error object."""
-    request = context["request"]
+    request: HttpRequest = context["request"]
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -158,48 +167,49 @@ def exception_handler(exc, context):
         response = Response(
             error_body(request, status_code=exc.status_code, code=code, message=message), status=exc.status_code
         )
-        if getattr(exc, "auth_header", None):
-            response["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None):
-            response["Retry-After"] = str(int(exc.wait))
+        # Set by DRF: the challenge of a 401 (APIView.handle_exception), the wait of a 429 (Throttled).
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            response["WWW-Authenticate"] = auth_header
+        wait = getattr(exc, "wait", None)
+        if wait:
+            response["Retry-After"] = str(int(wait))
         return response
 
-    logger.error("Unhandled error on %s %s", request.method, request.path, exc_info=exc)
+    logger.error("unhandled_error", method=request.method, path=request.path, exc_info=exc)
     return Response(
         error_body(request, status_code=500, code="INTERNAL_ERROR", message="An unexpected error occurred."),
         status=500,
     )
 
 
-def _is_api(request):
+def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-def handler400(request, exception=None):
-    return error_response(request, status_code=400, code="BAD_REQUEST", message="Bad request.")
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_json_response(request, status_code=400, code="BAD_REQUEST", message="Bad request.")
 
 
-def handler403(request, exception=None):
-    return error_response(request, status_code=403, code="FORBIDDEN", message="Forbidden.")
+def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_json_response(request, status_code=403, code="FORBIDDEN", message="Forbidden.")
 
 
-def handler404(request, exception=None):
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if not _is_api(request):
-        from django.views.defaults import page_not_found
-
         return page_not_found(request, exception)
-    return error_response(
+    return _error_json_response(
         request, status_code=404, code="ROUTE_NOT_FOUND", message=f"No route for {request.method} {request.path}."
     )
 
 
-def handler500(request):
+def handler500(request: HttpRequest) -> HttpResponse:
     if not _is_api(request):
-        from django.views.defaults import server_error
-
         return server_error(request)
-    return error_response(request, status_code=500, code="INTERNAL_ERROR", message="An unexpected error occurred.")
+    return _error_json_response(
+        request, status_code=500, code="INTERNAL_ERROR", message="An unexpected error occurred."
+    )
 
 
-def csrf_failure(request, reason=""):
-    return error_response(request, status_code=403, code="CSRF_FAILED", message="CSRF verification failed.")
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return _error_json_response(request, status_code=403, code="CSRF_FAILED", message="CSRF verification failed.")

@@ -1,10 +1,15 @@
 """Prometheus metrics: request counts and latency by route template, plus the apps' scrape-time collectors."""
 
+from __future__ import annotations
+
 import os
 import time
+from collections.abc import Callable
 
+from django.http import HttpRequest, HttpResponseBase
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 REQUESTS = Counter("centrali_http_requests_total", "HTTP requests answered", ["route", "method", "status"])
 LATENCY = Histogram(
@@ -17,16 +22,16 @@ LATENCY = Histogram(
 
 # Collectors that read the database at scrape time (the apps register theirs from ready()),
 # so their figures are the database's, not one process's.
-_scrape_time_collectors: list = []
+_scrape_time_collectors: list[Collector] = []
 
 
-def register_scrape_time_collector(collector):
+def register_scrape_time_collector(collector: Collector) -> None:
     """Add a collector whose samples are computed at each scrape, in any worker."""
     _scrape_time_collectors.append(collector)
     REGISTRY.register(collector)
 
 
-def render_metrics():
+def render_metrics() -> tuple[bytes, str]:
     """(body, content type). Under gunicorn with PROMETHEUS_MULTIPROC_DIR, all workers' samples are merged."""
     registry = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -40,23 +45,24 @@ def render_metrics():
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 
 
-def _method_of(request):
+def _method_of(request: HttpRequest) -> str:
     """Clients choose the method: any other one is `OTHER`, so labels stay a bounded set."""
-    return request.method if request.method in _KNOWN_METHODS else "OTHER"
+    method = request.method or ""
+    return method if method in _KNOWN_METHODS else "OTHER"
 
 
-def _route_of(request):
-    match = getattr(request, "resolver_match", None)
+def _route_of(request: HttpRequest) -> str:
+    match = request.resolver_match
     if match is None:
         return "unmatched"
     return "/" + match.route if match.route else match.view_name or "unknown"
 
 
 class PrometheusMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         started = time.perf_counter()
         response = self.get_response(request)
         route = _route_of(request)

@@ -1,4 +1,10 @@
+from __future__ import annotations
+
 import re
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponseBase
 
 from centrali import context
 from centrali.api.client import client_ip
@@ -16,20 +22,29 @@ class RequestContextMiddleware:
     learn their caller at authentication (centrali.api.authentication).
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else None
-        fields = {"ip_address": client_ip(request), "user_agent": request.META.get("HTTP_USER_AGENT", "")}
-        with context.fresh_context(**fields, **({"request_id": request_id} if request_id else {})) as opened:
-            request.request_id = opened.request_id
+        fields: dict[str, Any] = {
+            "ip_address": client_ip(request),
+            "user_agent": request.META.get("HTTP_USER_AGENT", ""),
+        }
+        if _VALID_REQUEST_ID.match(incoming):
+            fields["request_id"] = incoming
+        with context.fresh_context(**fields) as opened:
             response = self.get_response(request)
-        response["X-Request-ID"] = request.request_id
+        response["X-Request-ID"] = opened.request_id
         return response
 
-    def process_view(self, request, view_func, view_args, view_kwargs):
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponseBase],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> None:
         # After AuthenticationMiddleware, so the session's user is known here.
         if request.path.startswith(ADMIN_PREFIX):
             user = getattr(request, "user", None)

@@ -9,18 +9,25 @@ Invalid parameters answer 400, never a silent clamp. The queries themselves are
 centrali.paging's, which selectors use.
 """
 
+from __future__ import annotations
+
 import binascii
 import math
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Field
+from django.http import HttpRequest, HttpResponseBase, QueryDict
 
 from centrali.errors import InvalidInput
 from centrali.paging import MAX_PAGE, CursorParams, PageParams, decode_cursor
 
+_Response = TypeVar("_Response", bound=HttpResponseBase)
 
-def _positive_int(query_params, name, *, default, maximum=None):
+
+def _positive_int(query_params: QueryDict, name: str, *, default: int, maximum: int | None = None) -> int:
     raw = query_params.get(name)
-    if raw in (None, ""):
+    if not raw:
         return default
     try:
         value = int(raw)
@@ -32,14 +39,15 @@ def _positive_int(query_params, name, *, default, maximum=None):
     return value
 
 
-def parse_page_params(query_params, *, default_limit=20, max_limit=100):
+def parse_page_params(query_params: QueryDict, *, default_limit: int = 20, max_limit: int = 100) -> PageParams:
     return PageParams(
         page=_positive_int(query_params, "page", default=1, maximum=MAX_PAGE),
         limit=_positive_int(query_params, "limit", default=default_limit, maximum=max_limit),
     )
 
 
-def page_envelope(data, params, total):
+def page_envelope(data: object, params: PageParams, total: int) -> dict[str, Any]:
+    """The page-based envelope around `data`, the page's serialized items."""
     return {
         "data": data,
         "pagination": {
@@ -51,13 +59,13 @@ def page_envelope(data, params, total):
     }
 
 
-def set_page_headers(response, request, params, total):
+def set_page_headers(response: _Response, request: HttpRequest, params: PageParams, total: int) -> _Response:
     """Paging of a bare-array body: X-Total-Count and an RFC 8288 Link header."""
     response["X-Total-Count"] = str(total)
     last_page = max(1, math.ceil(total / params.limit))
     links = []
 
-    def url(page):
+    def url(page: int) -> str:
         query = request.GET.copy()
         query["page"] = str(page)
         query["limit"] = str(params.limit)
@@ -73,7 +81,14 @@ def set_page_headers(response, request, params, total):
     return response
 
 
-def parse_cursor_params(query_params, *, model_field, default_limit=50, max_limit=100, cursor_param="cursor"):
+def parse_cursor_params(
+    query_params: QueryDict,
+    *,
+    model_field: Field,
+    default_limit: int = 50,
+    max_limit: int = 100,
+    cursor_param: str = "cursor",
+) -> CursorParams:
     """Parse `limit` and an opaque `cursor`; `model_field` validates the decoded key."""
     limit = _positive_int(query_params, "limit", default=default_limit, maximum=max_limit)
     raw = query_params.get(cursor_param)

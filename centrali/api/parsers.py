@@ -1,4 +1,8 @@
+from __future__ import annotations
+
 import json
+from collections.abc import Mapping
+from typing import IO, Any
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -9,7 +13,9 @@ class StrictJSONParser(JSONParser):
     nesting too deep for the decoder, and lone UTF-16 surrogates (valid JSON escapes that
     are not characters, so the row could never be rendered or exported again)."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
@@ -18,7 +24,7 @@ class StrictJSONParser(JSONParser):
         return data
 
 
-def loads_strict(raw):
+def loads_strict(raw: str | bytes) -> Any:
     """json.loads with the same refusals as the parser, for views that read the raw body."""
     try:
         data = json.loads(raw)
@@ -30,7 +36,7 @@ def loads_strict(raw):
     return data
 
 
-def _refuse_lone_surrogates(data):
+def _refuse_lone_surrogates(data: object) -> None:
     try:
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:

@@ -1,9 +1,18 @@
 """OpenAPI generation: the bearer scheme and the Error object on every operation."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 
-ERROR_SCHEMA = {
+if TYPE_CHECKING:
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.openapi import AutoSchema
+    from rest_framework.request import Request
+
+ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["error", "message", "status", "timestamp", "path"],
     "properties": {
@@ -26,7 +35,7 @@ class BearerJWTScheme(OpenApiAuthenticationExtension):
     target_class = "centrali.api.authentication.BearerJWTAuthentication"
     name = "bearerAuth"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
 
@@ -34,17 +43,19 @@ class PlatformServiceScheme(OpenApiAuthenticationExtension):
     target_class = "centrali.api.authentication.PlatformServiceAuthentication"
     name = "platformServiceAuth"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
         return {"type": "http", "scheme": "bearer", "description": "PLATFORM_SERVICE_TOKEN or a service JWT"}
 
 
-def error_response(description):
+def error_response(description: str) -> OpenApiResponse:
     """An error answer an operation documents beyond the usual ones (e.g. a 409); the hook
     below gives it the Error object as body."""
     return OpenApiResponse(description=description)
 
 
-def add_error_responses(result, generator, request, public):
+def add_error_responses(
+    result: dict[str, Any], generator: SchemaGenerator, request: Request | None, public: bool
+) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: every operation documents the Error object."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

@@ -1,29 +1,14 @@
 """The service's fixed routes and the Error shape of the framework's own failures."""
 
-import pytest
+import json
 
+import pytest
+from django.conf import settings
+
+import centrali
 from tests.helpers import API, assert_error
 
 pytestmark = pytest.mark.django_db
-
-
-def test_request_id_is_echoed_in_header_and_error_body(api_client):
-    response = api_client.get(f"{API}/some-slug", HTTP_X_REQUEST_ID="req-123")
-
-    assert response["X-Request-ID"] == "req-123"
-    assert response.json()["requestId"] == "req-123"
-
-
-def test_request_id_is_generated_when_absent(api_client):
-    response = api_client.get(f"{API}/version")
-
-    assert len(response["X-Request-ID"]) == 36
-
-
-def test_unsafe_request_id_is_replaced(api_client):
-    response = api_client.get(f"{API}/version", HTTP_X_REQUEST_ID="bad id\nwith newline")
-
-    assert response["X-Request-ID"] != "bad id\nwith newline"
 
 
 def test_unknown_route_is_404_in_the_error_shape(api_client):
@@ -48,10 +33,12 @@ def test_uncaught_exception_is_500_without_internals(owner_client, workspace, mo
     assert body["message"] == "An unexpected error occurred."
 
 
-def test_version_names_service_django_and_python(api_client):
+def test_version_is_the_contract_version_it_implements(api_client):
+    contract = json.loads((settings.BASE_DIR / "contract" / "workspace-service.openapi.json").read_text())
+
     body = api_client.get(f"{API}/version").json()
 
-    assert body["version"] == "5.1.2"
+    assert body["version"] == contract["info"]["version"] == centrali.__version__
     assert {"commit", "django", "python"} <= set(body)
 
 
