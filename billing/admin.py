@@ -9,9 +9,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from djstripe.models import Customer
 
-from audit.events import ActorType
 from billing import gateway, selectors, services
+from billing.formats import card_label
 from billing.models import OverageCharge, Plan, StripeWebhookEvent, WorkspaceBilling
+from centrali.admin import NoAddOrDeleteAdminMixin, ReadOnlyAdminMixin
 from centrali.errors import DomainError
 
 
@@ -42,7 +43,7 @@ def _customers():
 
 
 @admin.register(WorkspaceBilling)
-class WorkspaceBillingAdmin(admin.ModelAdmin):
+class WorkspaceBillingAdmin(NoAddOrDeleteAdminMixin, admin.ModelAdmin):
     list_display = ("slug", "name", "plan", "status", "stripe_customer", "overage")
     list_filter = ("plan", "status")
     search_fields = ("slug", "name", "owner__email", "djstripe_customers__id")
@@ -69,12 +70,6 @@ class WorkspaceBillingAdmin(admin.ModelAdmin):
             .select_related("owner", "plan", "overage_settings")
             .prefetch_related(Prefetch("djstripe_customers", queryset=_customers(), to_attr="billing_customers"))
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # A read-only page: changes go through the list's actions (and so through Stripe).
@@ -126,13 +121,12 @@ class WorkspaceBillingAdmin(admin.ModelAdmin):
             return "none"
         return format_html_join(
             format_html("<br>"),
-            "{} •••• {} (exp. {}/{}){}",
+            "{} (exp. {}/{}){}",
             (
                 (
-                    card.stripe_data.get("card", {}).get("brand", "card"),
-                    card.stripe_data.get("card", {}).get("last4", "????"),
-                    card.stripe_data.get("card", {}).get("exp_month", "?"),
-                    card.stripe_data.get("card", {}).get("exp_year", "?"),
+                    card_label(card.stripe_data),
+                    (card.stripe_data.get("card") or {}).get("exp_month", "?"),
+                    (card.stripe_data.get("card") or {}).get("exp_year", "?"),
                     " — default" if card.id == default_id else "",
                 )
                 for card in cards
@@ -175,7 +169,7 @@ class WorkspaceBillingAdmin(admin.ModelAdmin):
     def sync_from_stripe(self, request, queryset):
         for workspace in queryset:
             try:
-                drifts = services.sync_workspace_from_stripe(workspace=workspace, actor=request.user)
+                drifts = services.sync_workspace_from_stripe(workspace=workspace)
             except DomainError as exc:
                 self.message_user(request, f"{workspace.slug}: {exc.message}", messages.ERROR)
             else:
@@ -189,9 +183,7 @@ class WorkspaceBillingAdmin(admin.ModelAdmin):
             plan = form.cleaned_data["plan"]
             for workspace in queryset:
                 try:
-                    change = services.change_plan(
-                        workspace=workspace, plan=plan, actor=request.user, actor_type=ActorType.STAFF
-                    )
+                    change = services.change_plan(workspace=workspace, plan=plan)
                 except DomainError as exc:
                     self.message_user(request, f"{workspace.slug}: {exc.message}", messages.ERROR)
                     continue
@@ -217,24 +209,16 @@ class WorkspaceBillingAdmin(admin.ModelAdmin):
 
 
 @admin.register(StripeWebhookEvent)
-class StripeWebhookEventAdmin(admin.ModelAdmin):
+class StripeWebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("stripe_event_id", "type", "workspace", "stripe_created_at", "processed_at")
     list_filter = ("type",)
     search_fields = ("stripe_event_id", "workspace__slug")
     list_select_related = ("workspace",)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(OverageCharge)
-class OverageChargeAdmin(StripeWebhookEventAdmin):
+class OverageChargeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("workspace", "period_start", "metric", "units", "amount_cents", "stripe_invoice_item_id")
     list_filter = ("metric",)
     search_fields = ("workspace__slug", "stripe_invoice_item_id")
+    list_select_related = ("workspace",)

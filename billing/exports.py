@@ -1,28 +1,57 @@
-"""The billing sections of a workspace's export archive (centrali.exports)."""
+"""The billing sections of a workspace's export archive (centrali.exports): snake_case keys,
+written here rather than borrowed from the API's serializers, so the archive's shape is its own."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from djstripe.models import Invoice
+from djstripe.utils import convert_tstamp
+
+from billing import selectors
+from billing.formats import currency_units
 from centrali.exports import ExportSection
-from workspaces.models import Workspace
+from centrali.formats import iso_utc
+from workspaces import selectors as workspace_selectors
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from workspaces.models import Workspace
 
 
-def _invoices(workspace):
-    from billing.selectors import workspace_invoices
-
-    return workspace_invoices(workspace=workspace).order_by("created", "djstripe_id")
+def _invoices(workspace: Workspace) -> QuerySet[Invoice]:
+    return selectors.workspace_invoices(workspace=workspace).order_by("created", "djstripe_id")
 
 
-def _serialize_invoice(invoice):
-    from billing.serializers import InvoiceSerializer
+def serialize_invoice(invoice: Invoice) -> dict[str, Any]:
+    """An invoice as dj-stripe synced it: amounts in currency units, Stripe's ids, UTC times."""
+    data = invoice.stripe_data
+    currency = data.get("currency")
+    return {
+        "id": str(invoice.id),
+        "workspace_id": str(invoice.customer.subscriber_id),
+        "number": data.get("number"),
+        "amount": currency_units(data.get("total"), currency),
+        "amount_paid": currency_units(data.get("amount_paid"), currency),
+        "amount_due": currency_units(data.get("amount_due"), currency),
+        "currency": str(currency or "").upper(),
+        "status": data.get("status"),
+        "invoice_date": iso_utc(invoice.created),
+        "due_date": iso_utc(convert_tstamp(data.get("due_date"))),
+        "period_start": iso_utc(convert_tstamp(data.get("period_start"))),
+        "period_end": iso_utc(convert_tstamp(data.get("period_end"))),
+        "pdf_url": data.get("invoice_pdf") or data.get("hosted_invoice_url"),
+        "hosted_invoice_url": data.get("hosted_invoice_url"),
+    }
 
-    return dict(InvoiceSerializer(invoice).data)
+
+def _billing_state(workspace: Workspace) -> QuerySet[Workspace]:
+    return workspace_selectors.workspaces_with_plans().filter(pk=workspace.pk).order_by("pk")
 
 
-def _billing_state(workspace):
-    return Workspace.objects.filter(pk=workspace.pk).select_related("plan")
-
-
-def _serialize_billing_state(workspace):
-    from billing import selectors
-
+def serialize_billing_state(workspace: Workspace) -> dict[str, Any]:
+    """The workspace's plan, Stripe customer, live subscription and overage settings."""
     overage = selectors.get_overage_settings(workspace=workspace)
     subscription = selectors.live_subscription(workspace=workspace)
     customer = selectors.customer_for(workspace=workspace)
@@ -48,6 +77,6 @@ def _serialize_billing_state(workspace):
 
 
 EXPORT_SECTIONS = (
-    ExportSection(name="billing", queryset=_billing_state, serialize=_serialize_billing_state),
-    ExportSection(name="invoices", queryset=_invoices, serialize=_serialize_invoice),
+    ExportSection(name="billing", queryset=_billing_state, serialize=serialize_billing_state),
+    ExportSection(name="invoices", queryset=_invoices, serialize=serialize_invoice),
 )

@@ -1,18 +1,23 @@
 """The one place billing talks to Stripe: configuration, keys, and error translation.
 
-Every Stripe call of this app goes through `stripe_call()`, so that a Stripe outage
-or rejection becomes a domain error (centrali.errors), raised before anything
-local is written.
+Every Stripe call of this app goes through `stripe_call()` (dj-stripe's syncs through
+`translated_stripe_errors()`), so that a Stripe outage or rejection reaches the caller as
+a domain error (centrali.errors), never as one of stripe-python's exceptions. The services
+call Stripe before they write anything local, so such an error leaves nothing half done.
 """
 
+from __future__ import annotations
+
 import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import stripe
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from centrali.errors import Conflict, InvalidInput, NotFound, Unavailable, UpstreamError
+from centrali.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable, UpstreamError
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 
@@ -21,7 +26,7 @@ class BillingNotConfigured(Unavailable):
     code = "BILLING_NOT_CONFIGURED"
 
 
-def configure_stripe():
+def configure_stripe() -> None:
     """Point stripe-python (and so dj-stripe) at STRIPE_API_BASE; no hidden retries."""
     stripe.api_base = settings.STRIPE_API_BASE or DEFAULT_API_BASE
     stripe.max_network_retries = 0
@@ -29,32 +34,32 @@ def configure_stripe():
 
 
 @receiver(setting_changed)
-def _reconfigure_on_setting_change(sender, setting, **kwargs):
+def _reconfigure_on_setting_change(sender: Any, setting: str, **kwargs: Any) -> None:
     if setting in {"STRIPE_API_BASE", "STRIPE_TIMEOUT_SECONDS"}:
         configure_stripe()
 
 
-def is_configured():
+def is_configured() -> bool:
     return bool(settings.STRIPE_SECRET_KEY)
 
 
-def require_configured():
+def require_configured() -> None:
     if not is_configured():
         raise BillingNotConfigured("Billing is not configured on this service (no Stripe keys).")
 
 
-def api_key():
+def api_key() -> str:
     require_configured()
-    return settings.STRIPE_SECRET_KEY
+    return str(settings.STRIPE_SECRET_KEY)
 
 
 # Secret keys and restricted keys of the live mode; anything else (sk_test_, rk_test_) is test mode.
 LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
 
 
-def livemode():
+def livemode() -> bool:
     """Whether STRIPE_SECRET_KEY opens the live mode (the mode of the objects this service reads)."""
-    return settings.STRIPE_SECRET_KEY.startswith(LIVE_KEY_PREFIXES)
+    return bool(settings.STRIPE_SECRET_KEY.startswith(LIVE_KEY_PREFIXES))
 
 
 class StripeUnavailable(Unavailable):
@@ -78,10 +83,14 @@ _RECONCILED = (
 
 
 @contextlib.contextmanager
-def translated_stripe_errors(*, not_found=None):
-    """Stripe's exceptions -> domain errors: unreachable 503, its own failures 502, card refusals 400.
+def translated_stripe_errors(*, not_found: DomainError | None = None) -> Iterator[None]:
+    """Stripe's exceptions as domain errors.
 
-    `not_found` is the error to raise when Stripe answers 404 (otherwise a 502).
+    - Stripe unreachable, or no answer in time: StripeUnavailable;
+    - an idempotency key reused for a different request: Conflict (BILLING_CHANGE_IN_PROGRESS);
+    - a card refused: InvalidInput (CARD_DECLINED);
+    - Stripe answers 404: `not_found` when given, else like any other refusal or failure of
+      Stripe's: StripeUpstreamError.
     """
     try:
         yield
@@ -109,7 +118,7 @@ def translated_stripe_errors(*, not_found=None):
         ) from exc
 
 
-def stripe_call(function, *args, not_found=None, **kwargs):
+def stripe_call(function: Callable[..., Any], *args: Any, not_found: DomainError | None = None, **kwargs: Any) -> Any:
     """Call a stripe-python function with this service's key, translating its errors."""
     with translated_stripe_errors(not_found=not_found):
         return function(*args, api_key=api_key(), **kwargs)

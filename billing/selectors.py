@@ -1,6 +1,12 @@
-import uuid
+"""Reads of the billing app: the plan catalogue, billing periods, and the Stripe state as
+dj-stripe last synced it (no Stripe call here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -10,12 +16,19 @@ from djstripe.utils import convert_tstamp
 
 from billing import gateway
 from billing.models import OverageSettings, Plan
+from centrali.formats import parse_uuid
+from workspaces import selectors as workspace_selectors
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from workspaces.models import Workspace
 
 # Subscription states in which the workspace is being billed for its plan.
 LIVE_SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due", "unpaid", "incomplete")
 
 # The full shape of /capabilities; a plan's `features` override these defaults.
-CAPABILITY_DEFAULTS = {
+CAPABILITY_DEFAULTS: dict[str, dict[str, Any]] = {
     "ai": {"enabled": False, "validation": False, "anomalyInsights": False},
     "compute": {"enabled": False, "orchestrations": False},
     "scheduler": {"enabled": False},
@@ -28,19 +41,23 @@ CAPABILITY_DEFAULTS = {
 }
 
 
-def get_default_plan():
+def get_default_plan() -> Plan:
     return Plan.objects.get(code=settings.WORKSPACE_DEFAULT_PLAN)
 
 
-def get_plan_by_ref(ref):
+def get_plan_by_ref(ref: str) -> Plan | None:
     """A plan by code, or by uuid (DESIGN.md: both are accepted); None when unknown."""
-    try:
-        return Plan.objects.filter(pk=uuid.UUID(str(ref))).first()
-    except ValueError:
-        return Plan.objects.filter(code=str(ref)).first()
+    plan_id = parse_uuid(ref)
+    if plan_id is not None:
+        return Plan.objects.filter(pk=plan_id).first()
+    return Plan.objects.filter(code=str(ref)).first()
 
 
-def capabilities_for_plan(plan):
+def available_plans() -> list[Plan]:
+    return list(Plan.objects.filter(is_public=True))
+
+
+def capabilities_for_plan(plan: Plan) -> dict[str, dict[str, Any]]:
     features = plan.features or {}
     return {
         name: {**defaults, **{k: v for k, v in features.get(name, {}).items() if k in defaults}}
@@ -48,9 +65,12 @@ def capabilities_for_plan(plan):
     }
 
 
-def get_overage_settings(*, workspace):
+def get_overage_settings(*, workspace: Workspace) -> OverageSettings:
     """The workspace's overage settings; an unsaved default (off, no cap) when none were ever set."""
     return OverageSettings.objects.filter(workspace=workspace).first() or OverageSettings(workspace=workspace)
+
+
+# --- billing periods
 
 
 @dataclass(frozen=True)
@@ -59,13 +79,13 @@ class BillingPeriod:
     end: datetime  # exclusive
 
 
-def calendar_month_period(moment):
+def calendar_month_period(moment: datetime) -> BillingPeriod:
     start = moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
     return BillingPeriod(start=start, end=end)
 
 
-def current_billing_period(*, workspace, now):
+def current_billing_period(*, workspace: Workspace, now: datetime) -> BillingPeriod:
     """The period usage is measured and billed in, the one containing `now`.
 
     With a live Stripe subscription: its monthly cycle (anchored on the subscription's
@@ -81,17 +101,17 @@ def current_billing_period(*, workspace, now):
     return BillingPeriod(start=anchor + relativedelta(months=months), end=anchor + relativedelta(months=months + 1))
 
 
-def previous_billing_period(*, workspace, now):
+def previous_billing_period(*, workspace: Workspace, now: datetime) -> BillingPeriod:
     """The last period that ended before `now`."""
     current = current_billing_period(workspace=workspace, now=now)
     start = current.start - relativedelta(months=1)
     return BillingPeriod(start=start, end=current.start)
 
 
-# --- Stripe state, as dj-stripe last synced it (no Stripe call here).
+# --- Stripe state, as dj-stripe last synced it
 
 
-def customer_for(*, workspace):
+def customer_for(*, workspace: Workspace) -> Customer | None:
     """The workspace's Stripe customer (dj-stripe), or None before the first billing action."""
     return (
         Customer.objects.filter(subscriber=workspace, livemode=gateway.livemode(), date_purged__isnull=True)
@@ -100,7 +120,16 @@ def customer_for(*, workspace):
     )
 
 
-def live_subscription(*, workspace):
+def workspace_for_customer(*, customer_id: str) -> Workspace | None:
+    """The workspace a Stripe customer bills, or None (a customer of no workspace of ours)."""
+    customer = Customer.objects.filter(id=customer_id).select_related("subscriber").first()
+    if customer is None:
+        return None
+    workspace: Workspace = customer.subscriber
+    return workspace
+
+
+def live_subscription(*, workspace: Workspace) -> Subscription | None:
     """The subscription that bills the workspace's paid plan, or None (free plan)."""
     return (
         Subscription.objects.filter(customer__subscriber=workspace, livemode=gateway.livemode())
@@ -110,51 +139,25 @@ def live_subscription(*, workspace):
     )
 
 
-def plan_for_price(price_id):
+def plan_for_price(price_id: str | None) -> Plan | None:
     """The catalogue plan a Stripe price belongs to, or None."""
     if not price_id:
         return None
     return Plan.objects.filter(Q(stripe_price_monthly_id=price_id) | Q(stripe_price_yearly_id=price_id)).first()
 
 
-def subscription_price_id(subscription_data):
+def subscription_price_id(subscription_data: Mapping[str, Any]) -> str | None:
     """The price id of a (single-item) subscription, from Stripe's JSON."""
     items = (subscription_data.get("items") or {}).get("data") or []
     if not items:
         return None
     price = items[0].get("price") or items[0].get("plan")
-    return price if price is None or isinstance(price, str) else price.get("id")
+    if price is None or isinstance(price, str):
+        return price
+    return str(price.get("id")) if price.get("id") is not None else None
 
 
-def has_default_payment_method(*, workspace):
-    customer = customer_for(workspace=workspace)
-    return customer is not None and customer.default_payment_method_id is not None
-
-
-def payment_methods(*, workspace):
-    """The workspace's cards as last synced, oldest first."""
-    return list(
-        PaymentMethod.objects.filter(
-            customer__subscriber=workspace, stripe_data__type="card", livemode=gateway.livemode()
-        ).order_by("created")
-    )
-
-
-def workspace_invoices(*, workspace, status=None):
-    invoices = Invoice.objects.filter(customer__subscriber=workspace, livemode=gateway.livemode()).select_related(
-        "customer"
-    )
-    if status:
-        invoices = invoices.filter(stripe_data__status=status)
-    return invoices.order_by("-created", "-djstripe_id")
-
-
-def get_workspace_invoice(*, workspace, invoice_id):
-    """One of the workspace's invoices by its Stripe id; None for unknown ids and other tenants' invoices."""
-    return workspace_invoices(workspace=workspace).filter(id=invoice_id).first()
-
-
-def subscription_period(subscription):
+def subscription_period(subscription: Subscription | Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
     """(start, end) of a subscription's current period. Newer Stripe API versions keep it on the items."""
     data = subscription.stripe_data if hasattr(subscription, "stripe_data") else subscription
     start, end = data.get("current_period_start"), data.get("current_period_end")
@@ -164,33 +167,55 @@ def subscription_period(subscription):
     return convert_tstamp(start), convert_tstamp(end)
 
 
-def available_plans():
-    return list(Plan.objects.filter(is_public=True))
+def has_default_payment_method(*, workspace: Workspace) -> bool:
+    customer = customer_for(workspace=workspace)
+    return customer is not None and customer.default_payment_method_id is not None
 
 
-def workspaces_billing_overage():
+def payment_methods(*, workspace: Workspace) -> list[PaymentMethod]:
+    """The workspace's cards as last synced, oldest first."""
+    return list(
+        PaymentMethod.objects.filter(
+            customer__subscriber=workspace, stripe_data__type="card", livemode=gateway.livemode()
+        ).order_by("created")
+    )
+
+
+def workspace_invoices(*, workspace: Workspace, status: str | None = None) -> QuerySet[Invoice]:
+    """The workspace's invoices, newest first, optionally of one Stripe status."""
+    invoices: QuerySet[Invoice] = Invoice.objects.filter(
+        customer__subscriber=workspace, livemode=gateway.livemode()
+    ).select_related("customer")
+    if status:
+        invoices = invoices.filter(stripe_data__status=status)
+    return invoices.order_by("-created", "-djstripe_id")
+
+
+def get_workspace_invoice(*, workspace: Workspace, invoice_id: str) -> Invoice | None:
+    """One of the workspace's invoices by its Stripe id; None for unknown ids and other tenants' invoices."""
+    return workspace_invoices(workspace=workspace).filter(id=invoice_id).first()
+
+
+# --- workspaces with billing work to do
+
+
+def workspaces_billing_overage() -> QuerySet[Workspace]:
     """Workspaces with overage billing on, or turned off with a period still to bill, and a Stripe customer."""
-    from workspaces.models import Workspace
-
     return (
-        Workspace.objects.filter(
+        workspace_selectors.workspaces_with_plans()
+        .filter(
             Q(overage_settings__enabled=True) | Q(overage_settings__unbilled_since__isnull=False),
             djstripe_customers__isnull=False,
         )
-        .select_related("plan", "owner")
         .distinct()
     )
 
 
-def workspaces_with_billing():
+def workspaces_with_billing() -> QuerySet[Workspace]:
     """Workspaces that Stripe may know about: with a customer, or on a paid plan."""
-    from workspaces.models import Workspace
-
     return (
-        Workspace.objects.filter(
-            Q(djstripe_customers__isnull=False) | Q(plan__price_monthly__gt=0) | Q(plan__price_yearly__gt=0)
-        )
-        .select_related("plan", "owner")
+        workspace_selectors.workspaces_with_plans()
+        .filter(Q(djstripe_customers__isnull=False) | Q(plan__price_monthly__gt=0) | Q(plan__price_yearly__gt=0))
         .distinct()
         .order_by("slug")
     )

@@ -1,10 +1,12 @@
-from decimal import Decimal
+from typing import Any
 
-from djstripe.settings import djstripe_settings
 from djstripe.utils import convert_tstamp
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from billing.formats import currency_units
 from billing.selectors import subscription_period
+from centrali.formats import iso_utc
 
 
 class QuotaSerializer(serializers.Serializer):
@@ -41,15 +43,11 @@ class SubscriptionSerializer(serializers.Serializer):
 
     def get_currentPeriodStart(self, subscription) -> str | None:
         start, _ = subscription_period(subscription)
-        return _iso(start)
+        return iso_utc(start)
 
     def get_currentPeriodEnd(self, subscription) -> str | None:
         _, end = subscription_period(subscription)
-        return _iso(end)
-
-
-def _iso(moment):
-    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
+        return iso_utc(end)
 
 
 class PlanInfoSerializer(serializers.Serializer):
@@ -114,20 +112,22 @@ class PaymentMethodSerializer(serializers.Serializer):
 
 
 class PaymentMethodListSerializer(serializers.Serializer):
-    data = serializers.SerializerMethodField()
+    # The contract's key; DRF's metaclass moves declared fields off the class, so `.data` still works.
+    data = serializers.SerializerMethodField()  # type: ignore[assignment]
     defaultPaymentMethodId = serializers.CharField(source="default_id", allow_null=True)
     stale = serializers.BooleanField(help_text="True when Stripe was unreachable and this is the last synced copy.")
 
-    def get_data(self, listing) -> PaymentMethodSerializer(many=True):
-        return PaymentMethodSerializer(
-            listing["methods"], many=True, context={"default_id": listing["default_id"]}
-        ).data
+    @extend_schema_field(PaymentMethodSerializer(many=True))
+    def get_data(self, listing) -> list[dict[str, Any]]:
+        methods = PaymentMethodSerializer(listing["methods"], many=True, context={"default_id": listing["default_id"]})
+        return list(methods.data)
 
 
 class DefaultPaymentMethodSerializer(serializers.Serializer):
     defaultPaymentMethod = serializers.SerializerMethodField()
 
-    def get_defaultPaymentMethod(self, value) -> PaymentMethodSerializer(allow_null=True):
+    @extend_schema_field(PaymentMethodSerializer(allow_null=True))
+    def get_defaultPaymentMethod(self, value) -> dict[str, Any] | None:
         payment_method = value["payment_method"]
         if payment_method is None:
             return None
@@ -186,13 +186,6 @@ class OverageUpdatedSerializer(serializers.Serializer):
     overageEnabledAt = serializers.DateTimeField(source="enabled_at", allow_null=True)
 
 
-def _amount(cents, currency):
-    if cents is None:
-        return None
-    divisor = 1 if (currency or "").lower() in djstripe_settings.ZERO_DECIMAL_CURRENCIES else 100
-    return float(Decimal(cents) / divisor)
-
-
 class InvoiceSerializer(serializers.Serializer):
     """def-3 from a dj-stripe Invoice: amounts in currency units, ids are Stripe's."""
 
@@ -222,15 +215,15 @@ class InvoiceSerializer(serializers.Serializer):
 
     def get_amount(self, invoice) -> float | None:
         data = self._stripe(invoice)
-        return _amount(data.get("total"), data.get("currency"))
+        return currency_units(data.get("total"), data.get("currency"))
 
     def get_amount_paid(self, invoice) -> float | None:
         data = self._stripe(invoice)
-        return _amount(data.get("amount_paid"), data.get("currency"))
+        return currency_units(data.get("amount_paid"), data.get("currency"))
 
     def get_amount_due(self, invoice) -> float | None:
         data = self._stripe(invoice)
-        return _amount(data.get("amount_due"), data.get("currency"))
+        return currency_units(data.get("amount_due"), data.get("currency"))
 
     def get_currency(self, invoice) -> str:
         return str(self._stripe(invoice).get("currency") or "").upper()
@@ -239,16 +232,16 @@ class InvoiceSerializer(serializers.Serializer):
         return self._stripe(invoice).get("status")
 
     def get_invoice_date(self, invoice) -> str | None:
-        return _iso(invoice.created)
+        return iso_utc(invoice.created)
 
     def get_due_date(self, invoice) -> str | None:
-        return _iso(convert_tstamp(self._stripe(invoice).get("due_date")))
+        return iso_utc(convert_tstamp(self._stripe(invoice).get("due_date")))
 
     def get_period_start(self, invoice) -> str | None:
-        return _iso(convert_tstamp(self._stripe(invoice).get("period_start")))
+        return iso_utc(convert_tstamp(self._stripe(invoice).get("period_start")))
 
     def get_period_end(self, invoice) -> str | None:
-        return _iso(convert_tstamp(self._stripe(invoice).get("period_end")))
+        return iso_utc(convert_tstamp(self._stripe(invoice).get("period_end")))
 
     def get_pdf_url(self, invoice) -> str | None:
         data = self._stripe(invoice)

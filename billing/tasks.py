@@ -1,20 +1,26 @@
-"""Billing's periodic work (scheduled in CELERY_BEAT_SCHEDULE under `# -- billing`)."""
+"""Billing's periodic and deferred work (scheduled in CELERY_BEAT_SCHEDULE under `# -- billing`).
 
-import logging
+Each task runs as the system (centrali.celery.ContextTask); others publish them by name.
+"""
 
+from __future__ import annotations
+
+from datetime import datetime
+
+import structlog
 from celery import shared_task
 from django.utils import timezone
 
 from billing import gateway, selectors, services
 from billing.gateway import StripeUnavailable, StripeUpstreamError
 from centrali.errors import DomainError
-from workspaces.models import Workspace
+from workspaces import selectors as workspace_selectors
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
 
 
 @shared_task(name="billing.charge_overage_for_ended_periods")
-def charge_overage_for_ended_periods(now=None):
+def charge_overage_for_ended_periods(now: datetime | None = None) -> int:
     """Bill last period's overage of every workspace that had it on. Safe to run any number of times.
 
     `now` (default: the current time) says which periods have ended.
@@ -29,13 +35,13 @@ def charge_overage_for_ended_periods(now=None):
             charged += len(services.charge_overage(workspace=workspace, period=period))
         except DomainError:
             # Stripe unreachable or refusing: the next run retries; the others still get billed.
-            logger.exception("overage charge failed for workspace %s", workspace.slug)
+            logger.exception("billing.overage_charge_failed", workspace=workspace.slug)
     return charged
 
 
 @shared_task(name="billing.reconcile_billing")
-def reconcile_billing():
-    """Nightly: repair drift between Stripe and the local billing state."""
+def reconcile_billing() -> int:
+    """Nightly: repair drift between Stripe and the local billing state. Returns the drifts found."""
     if not gateway.is_configured():
         return 0
     drifts = 0
@@ -43,7 +49,7 @@ def reconcile_billing():
         try:
             drifts += len(services.reconcile_workspace(workspace=workspace))
         except DomainError:
-            logger.exception("billing reconciliation failed for workspace %s", workspace.slug)
+            logger.exception("billing.reconciliation_failed", workspace=workspace.slug)
     return drifts
 
 
@@ -54,11 +60,11 @@ def reconcile_billing():
     retry_backoff_max=3600,
     max_retries=12,
 )
-def align_subscription_renewal(workspace_id):
-    """After a soft delete or restore: stop or resume the subscription's renewal (see
-    services.align_renewal_with_deletion). Retried while Stripe fails; reconcile_billing
-    repairs it if it never ran."""
-    workspace = Workspace.objects.filter(pk=workspace_id).first()
+def align_subscription_renewal(workspace_id: str) -> bool:
+    """After a soft delete or restore (published by billing.receivers): stop or resume the
+    subscription's renewal (see services.align_renewal_with_deletion). Retried while Stripe
+    fails; reconcile_billing repairs it if it never ran."""
+    workspace = workspace_selectors.get_workspace(workspace_id=workspace_id)
     if workspace is None or not gateway.is_configured():
         return False
     return services.align_renewal_with_deletion(workspace=workspace)

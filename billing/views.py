@@ -40,9 +40,6 @@ class BillingAPIView(WorkspaceAPIView):
         super().initial(request, *args, **kwargs)
         gateway.require_configured()
 
-    def audit_context(self):
-        return {"actor": self.request.user}
-
 
 class PlanView(BillingAPIView):
     @extend_schema(responses=PlanInfoSerializer, tags=["Plans"], description="Get current plan information")
@@ -79,7 +76,7 @@ class PlanChangeView(BillingAPIView):
         plan = selectors.get_plan_by_ref(newPlan)
         if plan is None or not plan.is_public:
             raise NotFound(f"Plan '{newPlan}' not found.", code="PLAN_NOT_FOUND")
-        change = services.change_plan(workspace=self.workspace, plan=plan, **self.audit_context())
+        change = services.change_plan(workspace=self.workspace, plan=plan)
         if change.scheduled_plan is not None:
             message = f"Plan '{change.scheduled_plan.code}' takes effect at the end of the billing period."
         elif change.previous_plan.pk == change.plan.pk:
@@ -130,7 +127,7 @@ class SetDefaultPaymentMethodView(BillingAPIView):
         description="Set payment method as default",
     )
     def post(self, request, slug, pmId):
-        services.set_default_payment_method(workspace=self.workspace, payment_method_id=pmId, **self.audit_context())
+        services.set_default_payment_method(workspace=self.workspace, payment_method_id=pmId)
         return Response("Default payment method updated.")
 
 
@@ -144,7 +141,7 @@ class PaymentMethodDetailView(BillingAPIView):
         description="Delete a payment method",
     )
     def delete(self, request, slug, pmId):
-        services.delete_payment_method(workspace=self.workspace, payment_method_id=pmId, **self.audit_context())
+        services.delete_payment_method(workspace=self.workspace, payment_method_id=pmId)
         return Response("Payment method deleted.")
 
 
@@ -181,7 +178,7 @@ class OverageView(BillingAPIView):
         data = serializer.validated_data
         cap = data.get("overageSpendingCapCents", services.UNSET)
         updated = services.update_overage(
-            workspace=self.workspace, enabled=data["overageEnabled"], spending_cap_cents=cap, **self.audit_context()
+            workspace=self.workspace, enabled=data["overageEnabled"], spending_cap_cents=cap
         )
         return Response(OverageUpdatedSerializer(updated).data)
 

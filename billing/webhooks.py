@@ -1,4 +1,4 @@
-"""Stripe webhook processing: verify, record once, apply in one transaction.
+"""Stripe webhook processing: verify, record once, apply in one transaction, as the system.
 
 Exactly-once comes from the UNIQUE stripe_event_id of StripeWebhookEvent, inserted in
 the same transaction as the event's effects:
@@ -15,11 +15,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from djstripe.models import Event, PaymentMethod, Subscription
 
-from audit.events import ActorType
 from audit.services import record
-from billing import gateway, services
+from billing import gateway, selectors, services
+from billing.formats import card_label
 from billing.models import StripeWebhookEvent
 from centrali.api.parsers import loads_strict
+from centrali.context import ActorType, acting
 from centrali.errors import InvalidInput
 
 
@@ -28,7 +29,7 @@ class InvalidSignature(InvalidInput):
 
 
 def verify(*, payload, signature):
-    """The event dict when `Stripe-Signature` is valid for the raw body; 400 otherwise."""
+    """The event dict when `Stripe-Signature` is valid for the raw body; InvalidSignature otherwise."""
     gateway.require_configured()
     secret = settings.STRIPE_WEBHOOK_SECRET
     if not secret:
@@ -58,28 +59,32 @@ def verify(*, payload, signature):
 
 
 def process(event):
-    """Apply a verified event once. Returns False when it had already been applied."""
-    try:
-        with transaction.atomic():
-            recorded = StripeWebhookEvent.objects.create(
-                stripe_event_id=event["id"],
-                type=event["type"][:250],
-                livemode=bool(event.get("livemode")),
-                stripe_created_at=_timestamp(event.get("created")),
-            )
-            workspace = _workspace_of(event)
-            # Events about no workspace of ours (other customers on the account, catalogue
-            # changes) are acknowledged and recorded, not synced.
-            if workspace is not None:
-                with gateway.translated_stripe_errors():
-                    Event.process(data=event, api_key=gateway.api_key())
-                _apply(workspace, event)
-                recorded.workspace = workspace
-                recorded.save(update_fields=["workspace"])
-    except IntegrityError:
-        if StripeWebhookEvent.objects.filter(stripe_event_id=event["id"]).exists():
-            return False
-        raise
+    """Apply a verified event once. Returns False when it had already been applied.
+
+    Stripe is nobody in particular: what an event changes is audited as the system.
+    """
+    with acting(actor_type=ActorType.SYSTEM):
+        try:
+            with transaction.atomic():
+                recorded = StripeWebhookEvent.objects.create(
+                    stripe_event_id=event["id"],
+                    type=event["type"][:250],
+                    livemode=bool(event.get("livemode")),
+                    stripe_created_at=_timestamp(event.get("created")),
+                )
+                workspace = _workspace_of(event)
+                # Events about no workspace of ours (other customers on the account, catalogue
+                # changes) are acknowledged and recorded, not synced.
+                if workspace is not None:
+                    with gateway.translated_stripe_errors():
+                        Event.process(data=event, api_key=gateway.api_key())
+                    _apply(workspace, event)
+                    recorded.workspace = workspace
+                    recorded.save(update_fields=["workspace"])
+        except IntegrityError:
+            if StripeWebhookEvent.objects.filter(stripe_event_id=event["id"]).exists():
+                return False
+            raise
     return True
 
 
@@ -103,7 +108,7 @@ def _workspace_of(event):
         customer = data.get("customer")
     if isinstance(customer, dict):
         customer = customer.get("id")
-    return services.workspace_for_customer(customer) if customer else None
+    return selectors.workspace_for_customer(customer_id=customer) if customer else None
 
 
 def _apply(workspace, event):
@@ -121,7 +126,6 @@ def _record(workspace, event, event_type, resource_type, summary, metadata=None)
         resource_type=resource_type,
         resource_id=data.get("id", ""),
         summary=summary,
-        actor_type=ActorType.SYSTEM,
         metadata={"stripe_event_id": event["id"], **(metadata or {})},
     )
 
@@ -177,25 +181,11 @@ def on_subscription_changed(workspace, data, event):
 
 
 def on_payment_method_attached(workspace, data, event):
-    card = data.get("card") or {}
-    _record(
-        workspace,
-        event,
-        "payment_method.added",
-        "payment_method",
-        f"Payment method {card.get('brand', 'card')} •••• {card.get('last4', '????')} added",
-    )
+    _record(workspace, event, "payment_method.added", "payment_method", f"Payment method {card_label(data)} added")
 
 
 def on_payment_method_detached(workspace, data, event):
-    card = data.get("card") or {}
-    _record(
-        workspace,
-        event,
-        "payment_method.removed",
-        "payment_method",
-        f"Payment method {card.get('brand', 'card')} •••• {card.get('last4', '????')} removed",
-    )
+    _record(workspace, event, "payment_method.removed", "payment_method", f"Payment method {card_label(data)} removed")
 
 
 HANDLERS = {

@@ -4,12 +4,7 @@ One server per test session on an OS-assigned 127.0.0.1 port; every test that us
 `stripe_sandbox` starts from an empty Stripe with the paid plans synced into it.
 """
 
-import hashlib
-import hmac
 import json
-import secrets
-import socket
-import time
 
 import pytest
 import requests
@@ -18,14 +13,7 @@ from django.db import connections
 from billing import services
 from billing.models import Plan
 from devtools.stripe_sandbox import SandboxServer, on_request, reset
-
-SECRET_KEY = "sk_test_" + "centraliSandboxSecretKey0001"
-PUBLISHABLE_KEY = "pk_test_" + "centraliSandboxPublicKey0001"
-WEBHOOK_SECRET = "whsec_centraliSandboxWebhookSecret"
-
-VISA = "4242424242424242"
-MASTERCARD = "5555555555554444"
-DECLINED = "4000000000000341"  # Stripe's test card that attaches but whose charges are declined
+from tests.billing.helpers import PUBLISHABLE_KEY, SECRET_KEY, VISA, WEBHOOK_SECRET, closed_loopback_url, sign
 
 
 @pytest.fixture(scope="session")
@@ -99,39 +87,10 @@ def stripe_sandbox(stripe_server, settings):
     return Sandbox(stripe_server)
 
 
-def closed_loopback_url():
-    """A loopback URL nothing listens on: connecting to it is refused, a real network fault."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture
 def stripe_unreachable(stripe_sandbox, settings):
     """Stripe configured but down: STRIPE_API_BASE points at a closed loopback port."""
     settings.STRIPE_API_BASE = closed_loopback_url()
-
-
-def sign(payload, *, secret=WEBHOOK_SECRET, timestamp=None):
-    """A Stripe-Signature header as Stripe computes it: HMAC-SHA256 over "timestamp.payload"."""
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    signature = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={signature}"
-
-
-def stripe_event(event_type, obj, **extra):
-    return {
-        "id": "evt_" + secrets.token_hex(12),
-        "object": "event",
-        "api_version": "2024-06-20",
-        "created": int(time.time()),
-        "livemode": False,
-        "pending_webhooks": 1,
-        "request": {"id": None, "idempotency_key": None},
-        "type": event_type,
-        "data": {"object": obj, **extra},
-    }
 
 
 @pytest.fixture

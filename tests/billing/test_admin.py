@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from audit.models import AuditEvent
 from billing.models import Plan
 from billing.roles import BILLING_GROUP_NAME, BILLING_GROUP_PERMISSIONS, sync_billing_group
-from tests.billing.factories import subscribe
+from tests.billing.helpers import subscribe
 from tests.factories import UserFactory, WorkspaceFactory
 from tests.helpers import client_for
 
@@ -22,12 +22,16 @@ def billing_group():
 
 
 @pytest.fixture
-def billing_staff(billing_group):
-    user = UserFactory(is_staff=True)
+def billing_staff_user(billing_group):
+    user = UserFactory.create(is_staff=True)
     user.groups.add(billing_group)
+    return user
+
+
+@pytest.fixture
+def billing_staff(billing_staff_user):
     client = Client()
-    client.force_login(user)
-    client.user = user
+    client.force_login(billing_staff_user)
     return client
 
 
@@ -76,7 +80,7 @@ def test_the_changelist_costs_the_same_queries_for_more_workspaces(stripe_sandbo
     assert len(many) == len(few)
 
 
-def test_sync_from_stripe_repairs_drift_and_is_audited_as_staff(subscribed, billing_staff):
+def test_sync_from_stripe_repairs_drift_and_is_audited_as_staff(subscribed, billing_staff, billing_staff_user):
     type(subscribed).objects.filter(pk=subscribed.pk).update(plan=Plan.objects.get(code="free"))
 
     response = billing_staff.post(
@@ -87,10 +91,12 @@ def test_sync_from_stripe_repairs_drift_and_is_audited_as_staff(subscribed, bill
     subscribed.refresh_from_db()
     assert subscribed.plan.code == "pro"
     synced = AuditEvent.objects.get(workspace_id=subscribed.pk, type="billing.synced")
-    assert (synced.actor_type, synced.actor_id) == ("staff", str(billing_staff.user.pk))
+    assert (synced.actor_type, synced.actor_id) == ("staff", str(billing_staff_user.pk))
 
 
-def test_change_plan_asks_for_the_plan_then_changes_it_through_stripe(subscribed, billing_staff, stripe_sandbox):
+def test_change_plan_asks_for_the_plan_then_changes_it_through_stripe(
+    subscribed, billing_staff, billing_staff_user, stripe_sandbox
+):
     selection = {"action": "change_plan", "_selected_action": [str(subscribed.pk)]}
     form = billing_staff.post(CHANGELIST, selection)
     assert form.status_code == 200 and b"Change plan" in form.content
@@ -105,7 +111,7 @@ def test_change_plan_asks_for_the_plan_then_changes_it_through_stripe(subscribed
     [subscription] = stripe_sandbox.get("subscriptions", customer=customer)["data"]
     assert subscription["items"]["data"][0]["price"]["id"] == starter.stripe_price_monthly_id
     change = AuditEvent.objects.filter(workspace_id=subscribed.pk, type="plan.changed").latest("id")
-    assert (change.actor_type, change.actor_id) == ("staff", str(billing_staff.user.pk))
+    assert (change.actor_type, change.actor_id) == ("staff", str(billing_staff_user.pk))
 
 
 def test_change_plan_reports_what_billing_refuses(stripe_sandbox, workspace, billing_staff):

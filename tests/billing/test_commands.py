@@ -8,8 +8,7 @@ from django.core.management import CommandError, call_command
 
 from audit.models import AuditEvent
 from billing.models import Plan
-from tests.billing.conftest import SECRET_KEY
-from tests.billing.factories import add_card, subscribe
+from tests.billing.helpers import SECRET_KEY, add_card, subscribe
 from tests.helpers import client_for
 
 
@@ -97,7 +96,7 @@ def test_reconcile_repairs_the_plan_from_the_subscription(drifted):
     drifted.refresh_from_db()
     assert drifted.plan.code == "pro"
     change = AuditEvent.objects.filter(workspace_id=drifted.pk, type="plan.changed").latest("id")
-    assert change.actor_type == "system"
+    assert (change.actor_type, change.actor_id) == ("system", "command:reconcile_billing")
     assert "0 drift(s) (none); 0 repaired." in run("reconcile_billing", "--workspace", drifted.slug)
 
 

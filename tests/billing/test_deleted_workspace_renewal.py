@@ -2,7 +2,7 @@
 
 from audit.models import AuditEvent
 from billing import services
-from tests.billing.factories import subscribe
+from tests.billing.helpers import subscribe
 from tests.helpers import API
 
 

@@ -3,7 +3,7 @@
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from tests.billing.conftest import MASTERCARD, VISA
+from tests.billing.helpers import MASTERCARD, VISA
 from tests.helpers import API
 from usage.services import ingest_events
 

@@ -3,7 +3,7 @@
 import pytest
 
 from billing.services import reconcile_workspace
-from tests.billing.factories import subscribe
+from tests.billing.helpers import subscribe
 from tests.helpers import API, assert_error, client_for
 
 

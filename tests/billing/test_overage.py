@@ -3,7 +3,7 @@
 import pytest
 
 from audit.models import AuditEvent
-from tests.billing.factories import add_card, subscribe
+from tests.billing.helpers import add_card, subscribe
 from tests.helpers import API, assert_error
 
 

@@ -9,7 +9,7 @@ from audit.models import AuditEvent
 from billing.models import OverageCharge
 from billing.selectors import current_billing_period, previous_billing_period
 from billing.tasks import charge_overage_for_ended_periods
-from tests.billing.factories import subscribe
+from tests.billing.helpers import subscribe
 from tests.helpers import API, client_for
 from usage.services import ingest_events
 
@@ -60,7 +60,11 @@ def test_last_periods_overage_becomes_one_stripe_invoice_item_per_metric(on_over
     [item] = _stripe_items(stripe_sandbox, on_overage)
     assert (item["id"], item["amount"], item["currency"]) == (charge.stripe_invoice_item_id, 750, "usd")
     event = AuditEvent.objects.get(workspace_id=on_overage.pk, type="overage.charged")
-    assert (event.actor_type, event.metadata["amount_cents"]) == ("system", 750)
+    assert (event.actor_type, event.actor_id, event.metadata["amount_cents"]) == (
+        "system",
+        "task:billing.charge_overage_for_ended_periods",
+        750,
+    )
 
 
 def test_running_again_bills_nothing_twice(on_overage, stripe_sandbox):

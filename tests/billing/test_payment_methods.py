@@ -3,8 +3,7 @@
 import pytest
 
 from audit.models import AuditEvent
-from tests.billing.conftest import MASTERCARD
-from tests.billing.factories import add_card, subscribe
+from tests.billing.helpers import MASTERCARD, add_card, subscribe
 from tests.helpers import API, assert_error, client_for
 from workspaces import services as workspace_services
 

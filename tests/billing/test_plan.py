@@ -4,8 +4,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from billing.models import Plan
-from tests.billing.conftest import DECLINED
-from tests.billing.factories import add_card, subscribe
+from tests.billing.helpers import DECLINED, add_card, subscribe
 from tests.helpers import API, assert_error
 from usage.services import ingest_events
 

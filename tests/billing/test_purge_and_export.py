@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from billing.gateway import StripeUnavailable
 from centrali.exports import export_sections
-from tests.billing.factories import subscribe
+from centrali.formats import iso_utc
+from tests.billing.helpers import subscribe
 from tests.helpers import API, client_for
 from workspaces.models import Workspace
 from workspaces.services import purge_workspace
@@ -63,7 +64,25 @@ def test_the_export_holds_the_invoices_and_the_billing_state(stripe_sandbox, wor
     [invoice] = _section("invoices", workspace)
     [state] = _section("billing", workspace)
 
-    assert (invoice["amount"], invoice["workspace_id"]) == (99.0, str(workspace.pk))
+    stored = workspace.djstripe_customers.get().invoices.get()
+    assert invoice == {
+        "id": stored.id,
+        "workspace_id": str(workspace.pk),
+        "number": stored.stripe_data.get("number"),
+        "amount": 99.0,
+        "amount_paid": 99.0,
+        "amount_due": 99.0,
+        "currency": "USD",
+        "status": "paid",
+        "invoice_date": iso_utc(stored.created),
+        "due_date": None,
+        "period_start": invoice["period_start"],
+        "period_end": invoice["period_end"],
+        "pdf_url": stored.stripe_data.get("invoice_pdf") or stored.stripe_data.get("hosted_invoice_url"),
+        "hosted_invoice_url": stored.stripe_data.get("hosted_invoice_url"),
+    }
+    assert invoice["period_start"].endswith("Z") and invoice["period_end"].endswith("Z")
     assert state["plan"] == "pro"
+    assert state["stripe_customer_id"] == stored.customer.id
     assert state["subscription"]["status"] == "active"
     assert state["overage"] == {"enabled": False, "spending_cap_cents": None, "enabled_at": None}

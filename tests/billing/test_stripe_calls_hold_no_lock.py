@@ -8,7 +8,7 @@ audited write of the workspace).
 import pytest
 from django.db import OperationalError, connection, transaction
 
-from tests.billing.factories import add_card, subscribe
+from tests.billing.helpers import add_card, subscribe
 from tests.helpers import API
 from workspaces.models import Workspace
 

@@ -4,7 +4,7 @@ import pytest
 
 from audit.models import AuditEvent
 from billing.models import OverageSettings
-from tests.billing.factories import add_card, subscribe
+from tests.billing.helpers import add_card, subscribe
 from tests.helpers import API, assert_error
 
 

@@ -10,7 +10,7 @@ from localstripe.webhooks import _webhooks, register_webhook
 from audit.models import AuditEvent
 from billing.models import StripeWebhookEvent
 from centrali.api.authentication import issue_access_token
-from tests.billing.conftest import WEBHOOK_SECRET
+from tests.billing.helpers import WEBHOOK_SECRET
 from tests.factories import WorkspaceFactory
 
 pytestmark = pytest.mark.e2e
@@ -34,7 +34,7 @@ def stripe_delivers_to(live_server, stripe_sandbox, transactional_db):
 
 
 def test_stripe_events_of_an_upgrade_reach_the_service_signed_and_are_applied(stripe_delivers_to, stripe_sandbox):
-    workspace = WorkspaceFactory()
+    workspace = WorkspaceFactory.create()
     api = f"{stripe_delivers_to}/workspace/api/v1/{workspace.slug}"
     auth = {"Authorization": f"Bearer {issue_access_token(workspace.owner)}"}
 

@@ -9,9 +9,10 @@ import requests
 from django.db import connection
 
 from audit.models import AuditEvent
+from billing import webhooks
 from billing.models import Plan, StripeWebhookEvent
-from tests.billing.conftest import SECRET_KEY, closed_loopback_url, sign, stripe_event
-from tests.billing.factories import add_card, subscribe
+from centrali.context import ActorType, acting
+from tests.billing.helpers import SECRET_KEY, add_card, closed_loopback_url, sign, stripe_event, subscribe
 from tests.helpers import API, assert_error, client_for
 from workspaces import services as workspace_services
 
@@ -316,3 +317,13 @@ def test_a_subscription_created_outside_the_service_sets_the_plan(stripe_sandbox
     workspace.refresh_from_db()
     assert workspace.plan.code == "starter"
     assert AuditEvent.objects.filter(workspace_id=workspace.pk, type="plan.changed").get().actor_type == "system"
+
+
+def test_an_event_is_audited_as_the_system_whoever_else_is_acting(subscribed, stripe_sandbox):
+    event = stripe_event("invoice.paid", _invoice(stripe_sandbox, subscribed))
+
+    with acting(actor=subscribed.owner, actor_type=ActorType.USER):
+        assert webhooks.process(event)
+
+    paid = AuditEvent.objects.filter(workspace_id=subscribed.pk, type="invoice.paid").latest("id")
+    assert (paid.actor_type, paid.actor_id, paid.metadata["stripe_event_id"]) == ("system", "", event["id"])

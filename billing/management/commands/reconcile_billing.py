@@ -6,6 +6,7 @@ from tqdm import tqdm
 from billing import gateway, selectors, services
 from centrali.commands import OperatorCommand
 from centrali.errors import DomainError
+from workspaces import selectors as workspace_selectors
 
 
 class Command(OperatorCommand):
@@ -23,10 +24,12 @@ class Command(OperatorCommand):
             raise CommandError("Billing is not configured: set STRIPE_SECRET_KEY.")
         workspaces = selectors.workspaces_with_billing()
         if workspace:
-            workspaces = workspaces.model.objects.filter(slug=workspace).select_related("plan", "owner")
+            workspaces = workspace_selectors.workspaces_with_plans().filter(slug=workspace)
             if not workspaces.exists():
                 raise CommandError(f"No workspace '{workspace}'.")
-        kinds, failures, repaired = Counter(), [], 0
+        kinds: Counter[str] = Counter()
+        failures: list[str] = []
+        repaired = 0
         progress = tqdm(list(workspaces), desc="reconciling", unit="workspace", file=self.stderr, disable=None)
         for each in progress:
             try:

@@ -1,0 +1,68 @@
+"""Billing test helpers: the sandbox's keys and test cards, Stripe-signed events, and the HTTP
+steps a customer takes (add a card, subscribe) against the local Stripe."""
+
+import hashlib
+import hmac
+import secrets
+import socket
+import time
+
+from tests.helpers import API
+
+SECRET_KEY = "sk_test_" + "centraliSandboxSecretKey0001"
+PUBLISHABLE_KEY = "pk_test_" + "centraliSandboxPublicKey0001"
+WEBHOOK_SECRET = "whsec_centraliSandboxWebhookSecret"
+
+VISA = "4242424242424242"
+MASTERCARD = "5555555555554444"
+DECLINED = "4000000000000341"  # Stripe's test card that attaches but whose charges are declined
+
+
+def add_card(client, workspace, sandbox, *, number=VISA, make_default=True):
+    """Create a setup session, confirm a card on it as Stripe.js would, optionally make it the default."""
+    session = client.post(f"{API}/{workspace.slug}/create-setup-session")
+    assert session.status_code == 200, session.content
+    intent = sandbox.confirm_card(session.json()["clientSecret"], number=number)
+    payment_method_id = intent["payment_method"]
+    if make_default:
+        response = client.post(f"{API}/{workspace.slug}/payment-methods/{payment_method_id}/default")
+        assert response.status_code == 200, response.content
+    return payment_method_id
+
+
+def subscribe(client, workspace, sandbox, plan="pro"):
+    """A default card and a paid plan."""
+    payment_method_id = add_card(client, workspace, sandbox)
+    response = client.patch(f"{API}/{workspace.slug}/plan/{plan}")
+    assert response.status_code == 200, response.content
+    return payment_method_id
+
+
+def closed_loopback_url():
+    """A loopback URL nothing listens on: connecting to it is refused, a real network fault."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def sign(payload, *, secret=WEBHOOK_SECRET, timestamp=None):
+    """A Stripe-Signature header as Stripe computes it: HMAC-SHA256 over "timestamp.payload"."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signature = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={signature}"
+
+
+def stripe_event(event_type, obj, **extra):
+    """A Stripe event of `event_type` about `obj`, shaped as Stripe sends it."""
+    return {
+        "id": "evt_" + secrets.token_hex(12),
+        "object": "event",
+        "api_version": "2024-06-20",
+        "created": int(time.time()),
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": event_type,
+        "data": {"object": obj, **extra},
+    }
