@@ -1,10 +1,45 @@
+"""The staff console of the workspaces app. Admin pages act as the signed-in staff user
+(centrali.context), so the services the actions call audit them as staff."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 
-from audit.events import ActorType
+from centrali.admin import NoAddOrDeleteAdminMixin, ReadOnlyAdminMixin
 from centrali.errors import DomainError
 from workspaces import services
 from workspaces.models import ExportJob, Membership, PurgedWorkspace, ServiceProvisioning, User, Workspace
+
+_Row = TypeVar("_Row", bound=Model)
+
+
+def _apply(
+    model_admin: admin.ModelAdmin[_Row],
+    request: HttpRequest,
+    rows: Iterable[_Row],
+    action: Callable[[_Row], object],
+    *,
+    done: str | None = None,
+) -> int:
+    """Run `action` on each row, reporting a row the service refused with its message (and, given
+    `done`, each row that went through); returns how many went through."""
+    succeeded = 0
+    for row in rows:
+        try:
+            action(row)
+        except DomainError as exc:
+            model_admin.message_user(request, f"{row}: {exc.message}", messages.ERROR)
+        else:
+            succeeded += 1
+            if done:
+                model_admin.message_user(request, f"{row}: {done}", messages.SUCCESS)
+    return succeeded
 
 
 @admin.register(User)
@@ -13,32 +48,24 @@ class CentraliUserAdmin(UserAdmin):
     search_fields = ("username", "email")
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ReadOnlyAdminMixin, admin.TabularInline):
     """Shown, not edited: membership changes belong to the IAM flows, and each must be audited."""
 
     model = Membership
     extra = 0
-    can_delete = False
     fields = ("user", "role", "created_at")
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class ServiceProvisioningInline(admin.TabularInline):
+class ServiceProvisioningInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ServiceProvisioning
     extra = 0
-    can_delete = False
     fields = ("service", "status", "attempts", "last_error", "ready_at", "updated_at")
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Workspace)
-class WorkspaceAdmin(admin.ModelAdmin):
+class WorkspaceAdmin(NoAddOrDeleteAdminMixin, admin.ModelAdmin):
     list_display = ("slug", "name", "owner_email", "plan", "status", "restore_deadline", "created_at")
     list_filter = ("status", "plan")
     search_fields = ("slug", "name", "owner__email")
@@ -62,41 +89,31 @@ class WorkspaceAdmin(admin.ModelAdmin):
     inlines = [MembershipInline, ServiceProvisioningInline]
     actions = ["suspend", "unsuspend", "restore"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(ordering="owner__email", description="Owner email")
-    def owner_email(self, workspace):
+    def owner_email(self, workspace: Workspace) -> str:
         return workspace.owner.email
 
     @admin.action(description="Suspend selected workspaces")
-    def suspend(self, request, queryset):
-        for workspace in queryset:
-            services.suspend_workspace(workspace=workspace, actor=request.user, actor_type=ActorType.STAFF)
-        self.message_user(request, f"Suspended {queryset.count()} workspace(s).", messages.SUCCESS)
+    def suspend(self, request: HttpRequest, queryset: QuerySet[Workspace]) -> None:
+        suspended = _apply(self, request, queryset, lambda workspace: services.suspend_workspace(workspace=workspace))
+        self.message_user(request, f"Suspended {suspended} workspace(s).", messages.SUCCESS)
 
     @admin.action(description="Unsuspend selected workspaces")
-    def unsuspend(self, request, queryset):
-        for workspace in queryset:
-            services.unsuspend_workspace(workspace=workspace, actor=request.user, actor_type=ActorType.STAFF)
-        self.message_user(request, f"Unsuspended {queryset.count()} workspace(s).", messages.SUCCESS)
+    def unsuspend(self, request: HttpRequest, queryset: QuerySet[Workspace]) -> None:
+        unsuspended = _apply(
+            self, request, queryset, lambda workspace: services.unsuspend_workspace(workspace=workspace)
+        )
+        self.message_user(request, f"Unsuspended {unsuspended} workspace(s).", messages.SUCCESS)
 
     @admin.action(description="Restore selected workspaces (within their grace period)")
-    def restore(self, request, queryset):
-        for workspace in queryset:
-            try:
-                services.restore_workspace(workspace=workspace, actor=request.user, actor_type=ActorType.STAFF)
-            except DomainError as exc:
-                self.message_user(request, f"{workspace.slug}: {exc.message}", messages.ERROR)
-            else:
-                self.message_user(request, f"{workspace.slug}: restored.", messages.SUCCESS)
+    def restore(self, request: HttpRequest, queryset: QuerySet[Workspace]) -> None:
+        _apply(
+            self, request, queryset, lambda workspace: services.restore_workspace(workspace=workspace), done="restored."
+        )
 
 
 @admin.register(ServiceProvisioning)
-class ServiceProvisioningAdmin(admin.ModelAdmin):
+class ServiceProvisioningAdmin(NoAddOrDeleteAdminMixin, admin.ModelAdmin):
     list_display = ("workspace", "service", "status", "attempts", "short_error", "updated_at")
     list_filter = ("status", "service")
     search_fields = ("workspace__slug", "service")
@@ -114,30 +131,24 @@ class ServiceProvisioningAdmin(admin.ModelAdmin):
     actions = ["retry"]
 
     @admin.display(description="Last error")
-    def short_error(self, provisioning):
+    def short_error(self, provisioning: ServiceProvisioning) -> str:
         return provisioning.last_error[:80]
 
     @admin.action(description="Retry selected failed services")
-    def retry(self, request, queryset):
-        for provisioning in queryset.select_related("workspace"):
-            try:
-                services.retry_provisioning(
-                    workspace=provisioning.workspace,
-                    service=provisioning.service,
-                    actor=request.user,
-                    actor_type=ActorType.STAFF,
-                )
-            except DomainError as exc:
-                self.message_user(request, f"{provisioning}: {exc.message}", messages.ERROR)
-            else:
-                self.message_user(request, f"{provisioning}: queued again.", messages.SUCCESS)
-
-    def has_add_permission(self, request):
-        return False
+    def retry(self, request: HttpRequest, queryset: QuerySet[ServiceProvisioning]) -> None:
+        _apply(
+            self,
+            request,
+            queryset.select_related("workspace"),
+            lambda provisioning: services.retry_provisioning(
+                workspace=provisioning.workspace, service=provisioning.service
+            ),
+            done="queued again.",
+        )
 
 
 @admin.register(ExportJob)
-class ExportJobAdmin(admin.ModelAdmin):
+class ExportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "workspace", "status", "stage", "rows_done", "rows_total", "created_at", "finished_at")
     list_filter = ("status",)
     search_fields = ("workspace__slug", "id")
@@ -145,25 +156,10 @@ class ExportJobAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in ExportJob._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(PurgedWorkspace)
-class PurgedWorkspaceAdmin(admin.ModelAdmin):
+class PurgedWorkspaceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("slug", "workspace_id", "owner_email", "restore_deadline", "purged_at")
     search_fields = ("slug", "workspace_id", "owner_email")
     date_hierarchy = "purged_at"
     readonly_fields = [field.name for field in PurgedWorkspace._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -4,37 +4,54 @@ The archive holds one JSON Lines file per registered section (centrali.exports.e
 and manifest.json with each file's row count and SHA-256. Rows stream from the database in
 batches (queryset.iterator) straight into the compressed zip entry on local disk, so memory stays
 flat however large the workspace is; the finished file is then handed to the workspace storage.
+
+The job's state changes go through workspaces.services (looked up on the package at each call).
 """
+
+from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterable
+from typing import IO, Any
+from uuid import UUID
 
+import structlog
 from django.conf import settings
 from django.core.files import File
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from centrali.exports import export_sections
+from centrali.exports import ExportSection, export_sections
 from workspaces import services
 from workspaces import storage as workspace_storage
+from workspaces.models import Workspace
 from workspaces.services import ExportAbandoned
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 ARCHIVE_FORMAT = "centrali.workspace-export"
-ARCHIVE_FORMAT_VERSION = 1
+# 2: the rows of every section use snake_case keys (1 mixed them with camelCase).
+ARCHIVE_FORMAT_VERSION = 2
 _CHUNK = 1024 * 1024
 
 
-def _json_line(record):
-    return (json.dumps(record, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+def _json_line(row: dict[str, Any]) -> bytes:
+    return (json.dumps(row, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
-def write_archive(*, workspace, job_id, sections, fileobj, batch_size, on_batch):
+def write_archive(
+    *,
+    workspace: Workspace,
+    job_id: UUID,
+    sections: Iterable[ExportSection],
+    fileobj: IO[bytes],
+    batch_size: int,
+    on_batch: Callable[[str, int], object],
+) -> dict[str, Any]:
     """Write the archive into `fileobj` and return its manifest.
 
     on_batch(section_name, rows_done) is called after each batch and at the end of each section.
@@ -71,7 +88,7 @@ def write_archive(*, workspace, job_id, sections, fileobj, batch_size, on_batch)
     return manifest
 
 
-def _sha256_of(fileobj):
+def _sha256_of(fileobj: IO[bytes]) -> str:
     fileobj.seek(0)
     digest = hashlib.sha256()
     while chunk := fileobj.read(_CHUNK):
@@ -79,11 +96,11 @@ def _sha256_of(fileobj):
     return digest.hexdigest()
 
 
-def run_export_job(job_id):
-    """Run one queued export to completion (or failure). A job not queued any more is left alone."""
+def run_export_job(job_id: UUID | str) -> UUID | None:
+    """Run one queued export to completion (or failure); returns its id, None for a job not queued any more."""
     job = services.claim_export_job(job_id=job_id)
     if job is None:
-        logger.info("export %s is not queued (already run, failed or purged); nothing to do", job_id)
+        logger.info("export_not_queued", job_id=str(job_id), reason="already run, failed or purged")
         return None
     workspace = job.workspace
     target = workspace_storage.export_file_name(workspace.pk, job.pk)
@@ -115,10 +132,10 @@ def run_export_job(job_id):
             checksum_sha256=checksum,
         )
     except ExportAbandoned:
-        logger.warning("export %s was failed by the sweeper while running; discarding its file", job.pk)
+        logger.warning("export_abandoned", job_id=str(job.pk), reason="failed by the sweeper while running")
         _discard(target)
     except Exception as exc:
-        logger.exception("export %s failed", job.pk)
+        logger.exception("export_failed", job_id=str(job.pk))
         _discard(target)
         services.fail_export_job(
             job=job,
@@ -128,8 +145,8 @@ def run_export_job(job_id):
     return job.pk
 
 
-def _discard(name):
+def _discard(name: str) -> None:
     try:
         workspace_storage.delete_file(name)
     except Exception:
-        logger.exception("could not delete the partial export file %s", name)
+        logger.exception("export_file_not_discarded", file_name=name)

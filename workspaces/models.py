@@ -207,10 +207,6 @@ class ExportJob(models.Model):
         return f"export {self.pk} of {self.workspace_id}: {self.status}"
 
     @property
-    def is_active(self):
-        return self.status in ACTIVE_EXPORT_STATUSES
-
-    @property
     def progress(self):
         if self.status == ExportStatus.COMPLETED or self.status == ExportStatus.EXPIRED:
             percent = 100

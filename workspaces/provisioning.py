@@ -6,18 +6,22 @@ whose request did succeed) and raises TransientProvisioningError for failures wo
 PermanentProvisioningError for the rest.
 """
 
+from __future__ import annotations
+
 import abc
-import logging
+from typing import Any
 
 import requests
+import structlog
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.utils.module_loading import import_string
 
 from workspaces import storage as workspace_storage
+from workspaces.models import Workspace
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
 
 
 class ProvisioningError(Exception):
@@ -33,18 +37,18 @@ class PermanentProvisioningError(ProvisioningError):
 
 
 class Provisioner(abc.ABC):
-    def __init__(self, name, **options):
+    def __init__(self, name: str, **options: Any) -> None:
         self.name = name
         self.options = options
 
     @abc.abstractmethod
-    def provision(self, workspace): ...
+    def provision(self, workspace: Workspace) -> None: ...
 
 
 class StorageProvisioner(Provisioner):
     """Creates the workspace's area in the workspace file storage (a marker object under its prefix)."""
 
-    def provision(self, workspace):
+    def provision(self, workspace: Workspace) -> None:
         storage = storages[workspace_storage.ALIAS]
         marker = workspace_storage.area_marker(workspace.pk)
         try:
@@ -59,7 +63,7 @@ class HttpProvisioner(Provisioner):
 
     RETRYABLE_STATUSES = frozenset({408, 409, 425, 429}) | frozenset(range(500, 600))
 
-    def provision(self, workspace):
+    def provision(self, workspace: Workspace) -> None:
         headers = {"Idempotency-Key": f"workspace-{workspace.pk}-{self.name}"}
         if self.options.get("token"):
             headers["Authorization"] = f"Bearer {self.options['token']}"
@@ -75,7 +79,9 @@ class HttpProvisioner(Provisioner):
             )
         except requests.RequestException as exc:
             # Members can read last_error: name the failure, keep the service's address in the logs only.
-            logger.warning("provisioning %s for %s: %s", self.name, workspace.pk, exc)
+            logger.warning(
+                "provisioning_unreachable", service=self.name, workspace_id=str(workspace.pk), error=str(exc)
+            )
             raise TransientProvisioningError(
                 f"{self.name}: {exc.__class__.__name__} (unreachable or timed out)"
             ) from exc
@@ -83,7 +89,11 @@ class HttpProvisioner(Provisioner):
             return
         # The body is the platform service's, not the member's: log it, show only the status.
         logger.warning(
-            "provisioning %s for %s: HTTP %s: %s", self.name, workspace.pk, response.status_code, response.text[:500]
+            "provisioning_refused",
+            service=self.name,
+            workspace_id=str(workspace.pk),
+            status_code=response.status_code,
+            body=response.text[:500],
         )
         message = f"{self.name}: the service answered HTTP {response.status_code}"
         if response.status_code in self.RETRYABLE_STATUSES:
@@ -91,11 +101,12 @@ class HttpProvisioner(Provisioner):
         raise PermanentProvisioningError(message)
 
 
-def registered_services():
+def registered_services() -> list[str]:
     """Names of the services every workspace gets, in settings order."""
     return list(settings.WORKSPACE_PROVISIONERS)
 
 
-def provisioner_for(service):
+def provisioner_for(service: str) -> Provisioner:
+    """The configured provisioner of `service`; KeyError when it is not in WORKSPACE_PROVISIONERS."""
     config = dict(settings.WORKSPACE_PROVISIONERS[service])
     return import_string(config.pop("class"))(service, **config)

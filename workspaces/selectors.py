@@ -1,11 +1,27 @@
-import uuid
+"""Reads of the workspaces app, for its own views and for the other apps."""
 
-from django.db.models import Count, Q
+from __future__ import annotations
 
-from workspaces.models import ExportJob, Membership, ProvisioningStatus, ServiceProvisioning, Workspace, WorkspaceStatus
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Count, Q, QuerySet
+
+from centrali.formats import parse_uuid
+from workspaces.models import (
+    ExportJob,
+    Membership,
+    ProvisioningStatus,
+    ServiceProvisioning,
+    User,
+    Workspace,
+    WorkspaceStatus,
+)
 
 
-def get_membership(*, slug, user):
+def get_membership(*, slug: str, user: User) -> Membership | None:
     """The caller's membership of the workspace `slug`, with workspace and plan, in one query; or None."""
     return (
         Membership.objects.select_related("workspace", "workspace__plan")
@@ -14,57 +30,57 @@ def get_membership(*, slug, user):
     )
 
 
-def get_workspace(*, workspace_id):
+def get_workspace(*, workspace_id: UUID | str) -> Workspace | None:
     """The workspace with its plan and owner, or None."""
     return workspaces_with_plans().filter(pk=workspace_id).first()
 
 
-def workspaces_with_plans():
+def workspaces_with_plans() -> QuerySet[Workspace]:
     """Every workspace with its plan and owner: the queryset other apps narrow by their own relations."""
     return Workspace.objects.select_related("plan", "owner")
 
 
-def workspace_exists(*, slug):
+def workspace_exists(*, slug: str) -> bool:
     return Workspace.objects.filter(slug=slug).exists()
 
 
-def get_workspace_by_ref(ref):
+def get_workspace_by_ref(ref: UUID | str) -> Workspace | None:
     """A workspace named by slug or uuid (platform services use either); None when unknown."""
-    try:
-        return Workspace.objects.filter(pk=uuid.UUID(str(ref))).first()
-    except ValueError:
-        return Workspace.objects.filter(slug=str(ref)).first()
+    workspace_id = parse_uuid(ref)
+    if workspace_id is not None:
+        return Workspace.objects.filter(pk=workspace_id).first()
+    return Workspace.objects.filter(slug=str(ref)).first()
 
 
-def workspace_status_counts():
+def workspace_status_counts() -> dict[str, int]:
     """{status: count} over all workspaces, for /metrics."""
     return dict(Workspace.objects.order_by().values_list("status").annotate(n=Count("id")))
 
 
-def get_workspaces_by_refs(refs):
+def get_workspaces_by_refs(refs: Iterable[str]) -> dict[str, Workspace]:
     """{ref: Workspace} for each ref that names a workspace, with its plan, in one query.
 
     A UUID-shaped ref names a workspace by id only, any other ref by slug only: a slug that
     happens to spell another workspace's id must never capture that workspace's refs."""
-    pk_of, slug_refs = {}, set()
+    pk_of: dict[str, UUID] = {}
+    slug_refs: set[str] = set()
     for ref in set(refs):
-        try:
-            pk_of[ref] = uuid.UUID(str(ref))
-        except ValueError:
+        workspace_id = parse_uuid(ref)
+        if workspace_id is None:
             slug_refs.add(ref)
+        else:
+            pk_of[ref] = workspace_id
     workspaces = list(
-        Workspace.objects.filter(
-            Q(pk__in=set(pk_of.values())) | Q(slug__in={str(ref) for ref in slug_refs})
-        ).select_related("plan")
+        Workspace.objects.filter(Q(pk__in=set(pk_of.values())) | Q(slug__in=slug_refs)).select_related("plan")
     )
     by_pk = {workspace.pk: workspace for workspace in workspaces}
     by_slug = {workspace.slug: workspace for workspace in workspaces}
     found = {ref: by_pk[pk] for ref, pk in pk_of.items() if pk in by_pk}
-    found.update({ref: by_slug[str(ref)] for ref in slug_refs if str(ref) in by_slug})
+    found.update({ref: by_slug[ref] for ref in slug_refs if ref in by_slug})
     return found
 
 
-def provisioning_status(*, workspace):
+def provisioning_status(*, workspace: Workspace) -> dict[str, Any]:
     """The provision-status view of a workspace: overall status derived from its services (one query)."""
     rows = list(ServiceProvisioning.objects.filter(workspace=workspace).order_by("service"))
     statuses = {row.status for row in rows}
@@ -94,48 +110,44 @@ def provisioning_status(*, workspace):
     }
 
 
-def _with_workspace(job, workspace):
+def _with_workspace(job: ExportJob | None, workspace: Workspace) -> ExportJob | None:
     if job is not None:
         job.workspace = workspace  # already loaded by the caller: spare the query
     return job
 
 
-def latest_export_job(*, workspace):
+def latest_export_job(*, workspace: Workspace) -> ExportJob | None:
     return _with_workspace(ExportJob.objects.filter(workspace=workspace).order_by("-created_at").first(), workspace)
 
 
-def get_export_job(*, workspace, job_id):
+def get_export_job(*, workspace: Workspace, job_id: object) -> ExportJob | None:
     """The workspace's export job `job_id`, or None (unknown, malformed, or another workspace's)."""
-    try:
-        job_id = uuid.UUID(str(job_id))
-    except ValueError:
+    pk = parse_uuid(job_id)
+    if pk is None:
         return None
-    return _with_workspace(ExportJob.objects.filter(workspace=workspace, pk=job_id).first(), workspace)
+    return _with_workspace(ExportJob.objects.filter(workspace=workspace, pk=pk).first(), workspace)
 
 
-def get_export_job_by_slug(*, slug, job_id):
-    try:
-        job_id = uuid.UUID(str(job_id))
-    except ValueError:
+def get_export_job_by_slug(*, slug: str, job_id: object) -> ExportJob | None:
+    """The export job `job_id` of the workspace `slug`, with its workspace, or None (for the signed download)."""
+    pk = parse_uuid(job_id)
+    if pk is None:
         return None
-    return ExportJob.objects.select_related("workspace").filter(workspace__slug=slug, pk=job_id).first()
+    return ExportJob.objects.select_related("workspace").filter(workspace__slug=slug, pk=pk).first()
 
 
-def workspaces_due_for_purge(*, now):
+def workspaces_due_for_purge(*, now: datetime) -> QuerySet[Workspace]:
     """Cancelled workspaces whose restore deadline has passed, oldest deadline first."""
     return Workspace.objects.filter(status=WorkspaceStatus.CANCELLED, restore_deadline__lt=now).order_by(
         "restore_deadline", "pk"
     )
 
 
-def member_counts(*, workspace, active_user_ids):
-    """(members, members whose user id is among `active_user_ids`) of the workspace, in one query."""
-    valid_ids = []
-    for user_id in active_user_ids:
-        try:
-            valid_ids.append(uuid.UUID(str(user_id)))
-        except ValueError:
-            continue  # service or system actors
+def member_counts(*, workspace: Workspace, active_user_ids: Iterable[object]) -> tuple[int, int]:
+    """(members, members whose user id is among `active_user_ids`) of the workspace, in one query.
+
+    Ids that are no UUID (service or system actors) name no member and are ignored."""
+    valid_ids = [user_id for user_id in map(parse_uuid, active_user_ids) if user_id is not None]
     counts = Membership.objects.filter(workspace=workspace).aggregate(
         total=Count("id"), active=Count("id", filter=Q(user_id__in=valid_ids))
     )
@@ -145,7 +157,7 @@ def member_counts(*, workspace, active_user_ids):
 # --- Locking reads: call them inside a transaction.
 
 
-def lock_workspace(*, workspace):
+def lock_workspace(*, workspace: Workspace) -> Workspace:
     """The workspace's current row (with its plan), locked until the transaction ends.
 
     Call it inside a transaction, before any other lock a change of this workspace takes: every
@@ -155,7 +167,7 @@ def lock_workspace(*, workspace):
     return Workspace.objects.select_for_update(of=("self",)).select_related("plan").get(pk=workspace.pk)
 
 
-def lock_workspace_for_append(*, workspace_id):
+def lock_workspace_for_append(*, workspace_id: UUID | str) -> None:
     """The cheapest lock that serializes appends to the workspace's audit chain (FOR NO KEY UPDATE:
     other tables' foreign-key checks against the workspace stay unblocked)."""
     Workspace.objects.select_for_update(no_key=True).filter(pk=workspace_id).values_list("pk", flat=True).get()

@@ -1,7 +1,6 @@
-from datetime import datetime
-
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from centrali.api.validators import single_line_text
@@ -189,13 +188,16 @@ class ExportJobSerializer(serializers.Serializer):
     def _link(self, job):
         links = self.context.setdefault("download_links", {})
         if job.pk not in links:
-            links[job.pk] = workspace_storage.download_link(job, request=self.context["request"])
+            links[job.pk] = workspace_storage.download_link(
+                job, absolute_uri=self.context["request"].build_absolute_uri
+            )
         return links[job.pk]
 
     def get_downloadUrl(self, job) -> str | None:
         return self._link(job)[0]
 
-    def get_downloadExpiresAt(self, job) -> datetime | None:
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_downloadExpiresAt(self, job) -> str | None:
         expires_at = self._link(job)[1]
         return serializers.DateTimeField().to_representation(expires_at) if expires_at else None
 

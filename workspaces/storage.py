@@ -6,47 +6,53 @@ Links: S3 presigned URLs when the storage is S3; otherwise a signed, timestamped
 download view, bound to the job and the workspace.
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
 import posixpath
+from collections.abc import Callable
+from datetime import datetime
+from typing import IO, Any
+from uuid import UUID
 
 from django.conf import settings
 from django.core import signing
-from django.core.files.storage import storages
+from django.core.files.storage import Storage, storages
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from storages.backends.s3 import S3Storage
 
-from workspaces.models import ExportStatus
+from workspaces.models import ExportJob, ExportStatus
 
 ALIAS = "workspace_files"
 DOWNLOAD_SIGNING_SALT = "workspaces.export-download"
 
 
-def workspace_files():
+def workspace_files() -> Storage:
     return storages[ALIAS]
 
 
-def area_prefix(workspace_id):
+def area_prefix(workspace_id: UUID | str) -> str:
     return f"workspaces/{workspace_id}"
 
 
-def area_marker(workspace_id):
+def area_marker(workspace_id: UUID | str) -> str:
     return f"{area_prefix(workspace_id)}/.area"
 
 
-def export_file_name(workspace_id, job_id):
+def export_file_name(workspace_id: UUID | str, job_id: UUID | str) -> str:
     return f"{area_prefix(workspace_id)}/exports/{job_id}.zip"
 
 
-def delete_file(name):
+def delete_file(name: str) -> None:
     storage = workspace_files()
     if name and storage.exists(name):
         storage.delete(name)
 
 
-def delete_area(workspace_id):
+def delete_area(workspace_id: UUID | str) -> int:
     """Delete every file under the workspace's prefix; returns how many were deleted."""
     storage = workspace_files()
     deleted = 0
@@ -65,7 +71,7 @@ def delete_area(workspace_id):
     return deleted
 
 
-def _remove_empty_directories(storage, prefix):
+def _remove_empty_directories(storage: Storage, prefix: str) -> None:
     """A filesystem storage keeps empty directories behind; object stores have none."""
     try:
         root = storage.path(prefix)
@@ -76,9 +82,9 @@ def _remove_empty_directories(storage, prefix):
             os.rmdir(directory)
 
 
-def open_archive(job):
+def open_archive(job: ExportJob) -> IO[Any] | None:
     """The job's archive opened for reading, or None when it is gone (expired, deleted, never written)."""
-    if job.status != ExportStatus.COMPLETED or job.expires_at <= timezone.now():
+    if job.status != ExportStatus.COMPLETED or job.expires_at is None or job.expires_at <= timezone.now():
         return None
     try:
         return workspace_files().open(job.file_name, "rb")
@@ -86,20 +92,21 @@ def open_archive(job):
         return None
 
 
-def download_link(job, *, request):
+def download_link(job: ExportJob, *, absolute_uri: Callable[[str], str]) -> tuple[str, datetime] | tuple[None, None]:
     """(url, expires_at) for a completed job's archive, (None, None) when there is no file to hand out.
 
-    Every call issues a fresh link; it never outlives the file's retention.
+    Every call issues a fresh link; it never outlives the file's retention. `absolute_uri` turns
+    the download view's path into a full URL (the API edge passes request.build_absolute_uri).
     """
     now = timezone.now()
-    if job.status != ExportStatus.COMPLETED or job.expires_at <= now:
+    if job.status != ExportStatus.COMPLETED or job.expires_at is None or job.expires_at <= now:
         return None, None
     expires_at = min(now + settings.EXPORT_DOWNLOAD_LINK_TTL, job.expires_at)
     ttl = expires_at - now
     storage = workspace_files()
     file_name = f"{job.workspace.slug}-export-{job.created_at:%Y%m%d-%H%M%S}.zip"
     if isinstance(storage, S3Storage):
-        url = storage.url(
+        url: str = storage.url(
             job.file_name,
             expire=int(ttl.total_seconds()),
             parameters={"ResponseContentDisposition": f'attachment; filename="{file_name}"'},
@@ -109,7 +116,7 @@ def download_link(job, *, request):
         {"job": str(job.pk), "workspace": str(job.workspace_id)}
     )
     path = reverse("workspace-export-download", kwargs={"slug": job.workspace.slug, "jobId": job.pk})
-    return request.build_absolute_uri(f"{path}?{urlencode({'token': token})}"), expires_at
+    return absolute_uri(f"{path}?{urlencode({'token': token})}"), expires_at
 
 
 class DownloadLinkExpired(Exception):
@@ -120,7 +127,7 @@ class DownloadLinkInvalid(Exception):
     pass
 
 
-def verify_download_token(token, *, job_id, workspace_id):
+def verify_download_token(token: str, *, job_id: UUID | str, workspace_id: UUID | str) -> None:
     """Raises DownloadLinkExpired / DownloadLinkInvalid unless `token` grants this job of this workspace."""
     signer = signing.TimestampSigner(salt=DOWNLOAD_SIGNING_SALT)
     try:

@@ -1,19 +1,23 @@
-"""Celery tasks of the workspaces app. Each is a thin shell over services / the exporter."""
+"""Celery tasks of the workspaces app. Each is a thin shell over services / the exporter; each runs
+as the system (centrali.celery.ContextTask), so what it records is audited as such."""
 
-import logging
+from __future__ import annotations
+
 import random
+from typing import Any
 
-from celery import shared_task
+import structlog
+from celery import Task, shared_task
 from django.conf import settings
 from django.utils import timezone
 
 from workspaces import exporter, services
 from workspaces.provisioning import ProvisioningError, TransientProvisioningError, provisioner_for
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
 
 
-def retry_delay(attempt):
+def retry_delay(attempt: int) -> float:
     """Exponential backoff with full jitter: uniform in [0, min(max, base * 2**(attempt-1))] seconds."""
     ceiling = min(
         settings.PROVISIONING_RETRY_BACKOFF_MAX_SECONDS,
@@ -23,7 +27,7 @@ def retry_delay(attempt):
 
 
 @shared_task(bind=True, name="workspaces.provision_service", max_retries=None)
-def provision_service(self, workspace_id, service):
+def provision_service(self: Task, workspace_id: str, service: str) -> Any:
     provisioning = services.start_provisioning_attempt(workspace_id=workspace_id, service=service)
     if provisioning is None:
         return None
@@ -45,7 +49,7 @@ def provision_service(self, workspace_id, service):
     except ProvisioningError as exc:
         services.mark_service_failed(provisioning=provisioning, error=str(exc))
     except Exception as exc:
-        logger.exception("provisioning %s for %s crashed", service, workspace_id)
+        logger.exception("provisioning_crashed", service=service, workspace_id=workspace_id)
         services.mark_service_failed(provisioning=provisioning, error=f"Unexpected error: {exc.__class__.__name__}")
     else:
         services.mark_service_ready(provisioning=provisioning)
@@ -53,13 +57,13 @@ def provision_service(self, workspace_id, service):
 
 
 @shared_task(name="workspaces.run_export")
-def run_export(job_id):
+def run_export(job_id: str) -> str | None:
     job_pk = exporter.run_export_job(job_id)
     return str(job_pk) if job_pk else None
 
 
 @shared_task(name="workspaces.sweep_stalled_work")
-def sweep_stalled_work():
+def sweep_stalled_work() -> dict[str, int]:
     """Beat, every minute: fail exports whose worker died, re-enqueue provisioning that stalled."""
     now = timezone.now()
     return {
@@ -69,13 +73,13 @@ def sweep_stalled_work():
 
 
 @shared_task(name="workspaces.expire_export_files")
-def expire_export_files():
+def expire_export_files() -> int:
     """Beat, hourly: delete export archives past their retention."""
     return services.expire_export_files(now=timezone.now())
 
 
 @shared_task(name="workspaces.purge_deleted_workspaces")
-def purge_deleted_workspaces():
+def purge_deleted_workspaces() -> dict[str, int]:
     """Beat, daily: hard-delete workspaces whose grace period is over."""
     purged, failed = services.purge_due_workspaces(now=timezone.now(), batch_size=settings.PURGE_BATCH_SIZE)
     return {"purged": purged, "failed": failed}

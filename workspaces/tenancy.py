@@ -6,20 +6,26 @@ membership in one query and leaves them on the request (`request.workspace`,
 `request.membership`).
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from centrali.errors import InvalidInput, NotFound, PermissionDenied
 from workspaces import selectors
-from workspaces.models import ANY_MEMBER, BILLING_MANAGERS, WORKSPACE_ADMINS
+from workspaces.models import ANY_MEMBER, BILLING_MANAGERS, WORKSPACE_ADMINS, Membership, User, Workspace
 
 __all__ = ["ANY_MEMBER", "BILLING_MANAGERS", "WORKSPACE_ADMINS", "IsWorkspaceMember", "WorkspaceAPIView"]
 
 
 class IsWorkspaceMember(BasePermission):
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: Any) -> bool:
         slug = view.kwargs["slug"]
-        membership = selectors.get_membership(slug=slug, user=request.user)
+        user = request.user
+        membership = selectors.get_membership(slug=slug, user=user) if isinstance(user, User) else None
         if membership is None:
             if not selectors.workspace_exists(slug=slug):
                 raise NotFound(f"Workspace '{slug}' not found.", code="WORKSPACE_NOT_FOUND")
@@ -44,8 +50,8 @@ class IsWorkspaceMember(BasePermission):
                 )
         # On the Django request, so middleware (API-call metering) sees them too; DRF's
         # Request reads unknown attributes through to it.
-        request._request.workspace = workspace
-        request._request.membership = membership
+        request._request.workspace = workspace  # type: ignore[attr-defined]
+        request._request.membership = membership  # type: ignore[attr-defined]
         return True
 
 
@@ -61,14 +67,22 @@ class WorkspaceAPIView(APIView):
     """
 
     permission_classes = [IsAuthenticated, IsWorkspaceMember]
-    required_roles = {"GET": ANY_MEMBER, "HEAD": ANY_MEMBER, "OPTIONS": ANY_MEMBER, "*": WORKSPACE_ADMINS}
-    allowed_when_pending_deletion = frozenset()
-    allowed_when_suspended = frozenset()
+    required_roles: dict[str, frozenset[str]] = {
+        "GET": ANY_MEMBER,
+        "HEAD": ANY_MEMBER,
+        "OPTIONS": ANY_MEMBER,
+        "*": WORKSPACE_ADMINS,
+    }
+    allowed_when_pending_deletion: frozenset[str] = frozenset()
+    allowed_when_suspended: frozenset[str] = frozenset()
+
+    # Set on the Django request by IsWorkspaceMember, which runs before any handler.
+    @property
+    def workspace(self) -> Workspace:
+        workspace: Workspace = self.request._request.workspace  # type: ignore[attr-defined]
+        return workspace
 
     @property
-    def workspace(self):
-        return self.request.workspace
-
-    @property
-    def membership(self):
-        return self.request.membership
+    def membership(self) -> Membership:
+        membership: Membership = self.request._request.membership  # type: ignore[attr-defined]
+        return membership

@@ -76,12 +76,12 @@ class WorkspaceDetailView(WorkspaceAPIView):
     def put(self, request, slug):
         serializer = WorkspaceUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        workspace = services.update_workspace(workspace=self.workspace, actor=request.user, **serializer.validated_data)
+        workspace = services.update_workspace(workspace=self.workspace, **serializer.validated_data)
         return Response(WorkspaceSerializer(workspace, context={"membership": self.membership}).data)
 
     @extend_schema(responses={200: DeletionResponseSerializer}, tags=["Workspaces"])
     def delete(self, request, slug):
-        return _soft_delete(request, self.workspace)
+        return _soft_delete(self.workspace)
 
 
 class WorkspaceSoftDeleteView(WorkspaceAPIView):
@@ -89,11 +89,11 @@ class WorkspaceSoftDeleteView(WorkspaceAPIView):
 
     @extend_schema(request=None, responses=DeletionResponseSerializer, tags=["Workspaces"])
     def post(self, request, slug):
-        return _soft_delete(request, self.workspace)
+        return _soft_delete(self.workspace)
 
 
-def _soft_delete(request, workspace):
-    workspace = services.soft_delete_workspace(workspace=workspace, actor=request.user)
+def _soft_delete(workspace):
+    workspace = services.soft_delete_workspace(workspace=workspace)
     return Response(
         DeletionResponseSerializer(
             {
@@ -112,7 +112,7 @@ class WorkspaceRestoreView(WorkspaceAPIView):
 
     @extend_schema(request=None, responses=RestoreResponseSerializer, tags=["Workspaces"])
     def post(self, request, slug):
-        workspace = services.restore_workspace(workspace=self.workspace, actor=request.user)
+        workspace = services.restore_workspace(workspace=self.workspace)
         return Response(
             RestoreResponseSerializer(
                 {"message": "Workspace restored.", "workspace_slug": workspace.slug, "status": WorkspaceStatus.ACTIVE}
@@ -150,7 +150,7 @@ class ProvisionRetryView(WorkspaceAPIView):
         serializer = ProvisionRetryRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         service = serializer.validated_data["service"]
-        provisioning = services.retry_provisioning(workspace=self.workspace, service=service, actor=request.user)
+        provisioning = services.retry_provisioning(workspace=self.workspace, service=service)
         return Response(
             ProvisionRetryResponseSerializer(
                 {

@@ -150,7 +150,7 @@ class CeleryWorker:
 @pytest.fixture
 def start_celery_worker(e2e, settings, tmp_path):
     """start_celery_worker(wait=True, **env) -> a running CeleryWorker (stopped after the test)."""
-    workers = []
+    workers: list[CeleryWorker] = []
 
     def start(*, wait=True, **extra_env):
         env = {

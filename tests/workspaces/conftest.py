@@ -44,12 +44,12 @@ def broker_at():
 
     def use(url):
         celery_app.conf.update(task_always_eager=False, broker_url=url, broker_connection_timeout=1)
-        # Drop pooled connections/producers bound to the previous broker URL.
-        celery_app._after_fork()
+        # Drop pooled connections/producers bound to the previous broker URL (what Celery does after a fork).
+        celery_app._after_fork()  # type: ignore[attr-defined]
 
     yield use
     celery_app.conf.update(previous)
-    celery_app._after_fork()
+    celery_app._after_fork()  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
 """A platform provisioning service on loopback, for provisioning tests (unit and end-to-end)."""
 
+from __future__ import annotations
+
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 class PlatformService:
@@ -10,12 +13,12 @@ class PlatformService:
     `failure_status` (None = fail until recover()), or leaves the first `hangs` calls unanswered
     until stop(), then answers 201; it records every request."""
 
-    def __init__(self):
-        self.failures = 0
+    def __init__(self) -> None:
+        self.failures: int | None = 0
         self.failure_status = 503
         self.hangs = 0
         self._release = threading.Event()
-        self.requests = []
+        self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         service = self
 

@@ -11,13 +11,13 @@ CHANGELIST = "/admin/workspaces/workspace/"
 
 @pytest.fixture
 def staff_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    client.force_login(UserFactory.create(is_staff=True, is_superuser=True))
     return client
 
 
 def test_staff_find_a_workspace_by_owner_email(staff_client):
-    wanted = WorkspaceFactory(owner=UserFactory(email="needle@corp.test"))
-    other = WorkspaceFactory()
+    wanted = WorkspaceFactory.create(owner=UserFactory.create(email="needle@corp.test"))
+    other = WorkspaceFactory.create()
 
     html = staff_client.get(CHANGELIST, {"q": "needle@corp"}).content.decode()
 
@@ -25,8 +25,8 @@ def test_staff_find_a_workspace_by_owner_email(staff_client):
 
 
 def test_staff_filter_by_status(staff_client):
-    suspended = WorkspaceFactory(status="suspended")
-    active = WorkspaceFactory()
+    suspended = WorkspaceFactory.create(status="suspended")
+    active = WorkspaceFactory.create()
 
     html = staff_client.get(CHANGELIST, {"status__exact": "suspended"}).content.decode()
 
@@ -34,8 +34,8 @@ def test_staff_filter_by_status(staff_client):
 
 
 def test_workspace_page_shows_memberships_inline(staff_client):
-    workspace = WorkspaceFactory()
-    member = MembershipFactory(workspace=workspace, role="billing").user
+    workspace = WorkspaceFactory.create()
+    member = MembershipFactory.create(workspace=workspace, role="billing").user
 
     html = staff_client.get(f"{CHANGELIST}{workspace.pk}/change/").content.decode()
 
@@ -43,7 +43,7 @@ def test_workspace_page_shows_memberships_inline(staff_client):
 
 
 def test_suspend_action_suspends_and_records_a_staff_event(staff_client):
-    workspace = WorkspaceFactory()
+    workspace = WorkspaceFactory.create()
 
     staff_client.post(CHANGELIST, {"action": "suspend", "_selected_action": [workspace.pk]})
 
@@ -53,7 +53,7 @@ def test_suspend_action_suspends_and_records_a_staff_event(staff_client):
 
 
 def test_unsuspend_action_returns_to_active(staff_client):
-    workspace = WorkspaceFactory(status="suspended")
+    workspace = WorkspaceFactory.create(status="suspended")
 
     staff_client.post(CHANGELIST, {"action": "unsuspend", "_selected_action": [workspace.pk]})
 
@@ -62,7 +62,7 @@ def test_unsuspend_action_returns_to_active(staff_client):
 
 
 def test_restore_action_restores_within_grace_period(staff_client):
-    workspace = WorkspaceFactory(pending_deletion=True)
+    workspace = WorkspaceFactory.create(pending_deletion=True)
 
     staff_client.post(CHANGELIST, {"action": "restore", "_selected_action": [workspace.pk]})
 
@@ -72,7 +72,7 @@ def test_restore_action_restores_within_grace_period(staff_client):
 
 
 def test_staff_cannot_delete_a_workspace_from_the_admin(staff_client):
-    workspace = WorkspaceFactory()
+    workspace = WorkspaceFactory.create()
 
     response = staff_client.post(f"{CHANGELIST}{workspace.pk}/delete/", {"post": "yes"})
 
@@ -81,9 +81,20 @@ def test_staff_cannot_delete_a_workspace_from_the_admin(staff_client):
 
 
 def test_workspace_form_is_read_only(staff_client):
-    workspace = WorkspaceFactory(name="Original")
+    workspace = WorkspaceFactory.create(name="Original")
 
     staff_client.post(f"{CHANGELIST}{workspace.pk}/change/", {"name": "Edited by staff"})
 
     workspace.refresh_from_db()
     assert workspace.name == "Original"
+
+
+def test_restore_action_reports_a_workspace_the_service_refuses(staff_client):
+    active = WorkspaceFactory.create()
+
+    response = staff_client.post(CHANGELIST, {"action": "restore", "_selected_action": [active.pk]}, follow=True)
+
+    assert response.status_code == 200
+    assert "This workspace is not pending deletion." in response.content.decode()  # the refusal, not a 500
+    active.refresh_from_db()
+    assert active.status == "active"

@@ -52,7 +52,7 @@ def test_records_creation_in_the_audit_log(api_client):
 
 
 def test_slug_collision_gets_a_suffix(api_client):
-    WorkspaceFactory(slug="acme-robotics")
+    WorkspaceFactory.create(slug="acme-robotics")
 
     body = api_client.post(f"{API}/", VALID, format="json").json()
 
@@ -119,7 +119,7 @@ def test_malformed_json_is_a_400(api_client):
 
 
 def test_duplicate_email_is_a_409_naming_email(api_client):
-    UserFactory(email="ada@acme.test")
+    UserFactory.create(email="ada@acme.test")
 
     response = api_client.post(f"{API}/", VALID, format="json")
 
@@ -129,7 +129,7 @@ def test_duplicate_email_is_a_409_naming_email(api_client):
 
 
 def test_duplicate_email_differing_only_in_case_is_a_409(api_client):
-    UserFactory(email="ada@acme.test")
+    UserFactory.create(email="ada@acme.test")
 
     response = api_client.post(f"{API}/", {**VALID, "email": "ADA@Acme.test"}, format="json")
 
@@ -137,7 +137,7 @@ def test_duplicate_email_differing_only_in_case_is_a_409(api_client):
 
 
 def test_duplicate_username_is_a_409_naming_username(api_client):
-    UserFactory(username="ada")
+    UserFactory.create(username="ada")
 
     response = api_client.post(f"{API}/", VALID, format="json")
 
@@ -162,7 +162,7 @@ def test_a_name_with_a_newline_is_refused(api_client):
 
 
 def test_a_name_that_reads_as_a_uuid_never_becomes_a_slug_that_does(api_client):
-    other = WorkspaceFactory()
+    other = WorkspaceFactory.create()
 
     body = api_client.post(f"{API}/", {**VALID, "name": str(other.id)}, format="json").json()
 

@@ -76,7 +76,7 @@ def test_restore_of_an_active_workspace_is_a_400(owner_client, workspace):
 
 
 def test_restore_after_the_deadline_is_a_400():
-    workspace = WorkspaceFactory(
+    workspace = WorkspaceFactory.create(
         pending_deletion=True,
         deleted_at=timezone.now() - timedelta(days=31),
         restore_deadline=timezone.now() - timedelta(days=1),

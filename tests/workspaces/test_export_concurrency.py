@@ -40,7 +40,7 @@ def test_twenty_concurrent_requests_yield_exactly_one_202(broker_at):
     if connection.vendor != "postgresql":
         pytest.fail("This test needs PostgreSQL: run it with DATABASE_URL=postgres://... (make test-postgres).")
     broker_at("memory://")  # publish for real to an in-process broker, so no export completes during the race
-    workspace = WorkspaceFactory()
+    workspace = WorkspaceFactory.create()
     clients = [client_for(workspace.owner) for _ in range(CONCURRENT_REQUESTS)]
     start = threading.Barrier(CONCURRENT_REQUESTS)
 

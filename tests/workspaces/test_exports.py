@@ -5,9 +5,11 @@ import io
 import json
 import zipfile
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from freezegun import freeze_time
 
@@ -17,7 +19,9 @@ from centrali.exports import ExportSection
 from tests.factories import MembershipFactory, WorkspaceFactory
 from tests.helpers import API, assert_error, client_for
 from workspaces import services
+from workspaces.exporter import ARCHIVE_FORMAT, MANIFEST_NAME
 from workspaces.models import ExportJob
+from workspaces.services.exports import QUEUE_RETRY_AFTER_SECONDS
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +51,7 @@ def jsonl(archive, name):
 def exported(workspace, owner_client, django_capture_on_commit_callbacks):
     """A completed export of `workspace` (three members besides the owner)."""
     for role in ("admin", "billing", "member"):
-        MembershipFactory(workspace=workspace, role=role)
+        MembershipFactory.create(workspace=workspace, role=role)
     return request_export(owner_client, workspace, django_capture_on_commit_callbacks)
 
 
@@ -112,7 +116,7 @@ def test_an_admin_may_export(workspace, member_of, django_capture_on_commit_call
 
 
 def test_a_workspace_pending_deletion_stays_exportable(owner_client, django_capture_on_commit_callbacks):
-    workspace = WorkspaceFactory(pending_deletion=True)
+    workspace = WorkspaceFactory.create(pending_deletion=True)
 
     job = request_export(client_for(workspace.owner), workspace, django_capture_on_commit_callbacks)
 
@@ -147,6 +151,51 @@ def test_manifest_counts_and_checksums_match_the_files(exported, workspace, owne
         assert len(content.decode().splitlines()) == meta["rows"] == manifest["counts"][meta["section"]]
 
 
+def test_manifest_says_which_format_it_is(exported, workspace, owner_client):
+    body = owner_client.get(f"{API}/{workspace.slug}/export/{exported.pk}").json()
+    archive = read_archive(download(owner_client, body["downloadUrl"]))
+
+    manifest = json.loads(archive.read(MANIFEST_NAME))
+
+    assert manifest["format"] == ARCHIVE_FORMAT == "centrali.workspace-export"
+    assert manifest["formatVersion"] == 2  # 2: every section's rows have snake_case keys
+
+
+def test_the_workspaces_sections_have_snake_case_keys(exported, workspace, owner_client):
+    body = owner_client.get(f"{API}/{workspace.slug}/export/{exported.pk}").json()
+    archive = read_archive(download(owner_client, body["downloadUrl"]))
+
+    [exported_workspace] = jsonl(archive, "workspace.jsonl")
+    owner = next(member for member in jsonl(archive, "members.jsonl") if member["role"] == "owner")
+    [plan] = jsonl(archive, "plan.jsonl")
+
+    assert set(exported_workspace) == {
+        "id",
+        "name",
+        "slug",
+        "description",
+        "owner_id",
+        "status",
+        "deleted_at",
+        "restore_deadline",
+        "created_at",
+        "updated_at",
+    }
+    assert exported_workspace["owner_id"] == str(workspace.owner_id)
+    assert exported_workspace["created_at"] == workspace.created_at.isoformat().replace("+00:00", "Z")
+    assert owner == {
+        "user_id": str(workspace.owner.pk),
+        "username": workspace.owner.username,
+        "email": workspace.owner.email,
+        "first_name": "",
+        "last_name": "",
+        "role": "owner",
+        "joined_at": owner["joined_at"],
+    }
+    assert owner["joined_at"].endswith("Z")
+    assert {"price_monthly", "price_yearly", "limits", "capabilities"} <= set(plan)
+
+
 def test_archive_holds_the_workspace_its_members_and_its_plan(exported, workspace, owner_client, other_workspace):
     body = owner_client.get(f"{API}/{workspace.slug}/export/{exported.pk}").json()
     archive = read_archive(download(owner_client, body["downloadUrl"]))
@@ -175,8 +224,8 @@ def test_rows_stream_in_batches_and_progress_is_reported_per_batch(
 ):
     settings.EXPORT_BATCH_SIZE = 2
     for _ in range(5):
-        MembershipFactory(workspace=workspace)
-    reported = []
+        MembershipFactory.create(workspace=workspace)
+    reported: list[tuple[str, Any]] = []  # (stage, rows_done)
     record_progress = services.record_export_progress
 
     def spy(**kwargs):  # observes the calls; the real progress write still happens
@@ -325,7 +374,7 @@ def test_a_link_without_token_is_forbidden(exported, workspace, api_client):
 def test_a_link_is_bound_to_its_workspace(
     exported, workspace, owner_client, api_client, django_capture_on_commit_callbacks
 ):
-    other = WorkspaceFactory()
+    other = WorkspaceFactory.create()
     foreign_job = request_export(client_for(other.owner), other, django_capture_on_commit_callbacks)
     token = owner_client.get(f"{API}/{workspace.slug}/export/{exported.pk}").json()["downloadUrl"].split("token=")[1]
 
@@ -464,7 +513,7 @@ def test_sweeper_fails_a_job_no_worker_ever_picked_up(settings, workspace):
 def test_a_redelivered_task_does_not_run_a_job_twice(exported, workspace_files):
     from workspaces.tasks import run_export
 
-    run_export.apply(args=[str(exported.pk)])
+    run_export.apply(args=(str(exported.pk),))
 
     exported.refresh_from_db()
     assert exported.status == "completed"
@@ -491,22 +540,46 @@ def test_an_export_failed_by_the_sweeper_midway_discards_its_file(
 
 @pytest.mark.django_db(transaction=True)
 def test_broker_down_answers_503_and_leaves_no_job_queued(broker_at, closed_port):
-    workspace = WorkspaceFactory()
+    workspace = WorkspaceFactory.create()
     client = client_for(workspace.owner)
     broker_at(f"redis://127.0.0.1:{closed_port}/0")  # a real broker URL with nothing listening
 
     response = client.post(f"{API}/{workspace.slug}/export")
 
     assert_error(response, status=503, code="QUEUE_UNAVAILABLE")
+    assert response["Retry-After"] == str(QUEUE_RETRY_AFTER_SECONDS)
     job = ExportJob.objects.get(workspace=workspace)
     assert job.status == "failed"
     assert job.error_message == "The export could not be queued: the task queue is unavailable."
-    assert AuditEvent.objects.filter(workspace=workspace, type="export.failed").exists()
+    # The request was committed (and audited) before the broker was asked; then the job failed.
+    events = AuditEvent.objects.filter(workspace=workspace, resource_id=str(job.pk)).order_by("created_at")
+    assert [(event.type, event.actor_id) for event in events] == [
+        ("export.requested", str(workspace.owner.pk)),
+        ("export.failed", str(workspace.owner.pk)),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_callers_transaction_the_task_is_published_on_commit(broker_at, closed_port):
+    workspace = WorkspaceFactory.create()
+    broker_at(f"redis://127.0.0.1:{closed_port}/0")
+
+    with transaction.atomic():
+        job = services.request_export(workspace=workspace, actor=workspace.owner)  # no error: nothing sent yet
+        job.refresh_from_db()
+        assert job.status == "queued"
+
+    job.refresh_from_db()  # the broker refused it after the commit: the job is failed, never left queued
+    assert (job.status, job.error_message) == (
+        "failed",
+        "The export could not be queued: the task queue is unavailable.",
+    )
+    assert job.requested_by == workspace.owner
 
 
 @pytest.mark.django_db(transaction=True)
 def test_once_the_broker_is_back_a_new_export_is_accepted(broker_at, closed_port):
-    workspace = WorkspaceFactory()
+    workspace = WorkspaceFactory.create()
     client = client_for(workspace.owner)
     broker_at(f"redis://127.0.0.1:{closed_port}/0")
     client.post(f"{API}/{workspace.slug}/export")

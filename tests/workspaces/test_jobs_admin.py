@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    client.force_login(UserFactory.create(is_staff=True, is_superuser=True))
     return client
 
 
@@ -50,8 +50,8 @@ def test_retry_of_a_service_that_has_not_failed_reports_an_error(staff_client, w
 
 
 def test_export_jobs_are_listed_and_filterable_by_status(staff_client):
-    failed = ExportJob.objects.create(workspace=WorkspaceFactory(slug="has-failed"), status="failed")
-    ExportJob.objects.create(workspace=WorkspaceFactory(slug="is-queued"))
+    failed = ExportJob.objects.create(workspace=WorkspaceFactory.create(slug="has-failed"), status="failed")
+    ExportJob.objects.create(workspace=WorkspaceFactory.create(slug="is-queued"))
 
     html = staff_client.get("/admin/workspaces/exportjob/", {"status__exact": "failed"}).content.decode()
 

@@ -315,7 +315,7 @@ def test_only_owners_and_admins_may_retry(workspace, member_of, role):
 def test_sweeper_requeues_services_stalled_past_the_threshold(settings, platform_service):
     settings.PROVISIONING_STALLED_AFTER = timedelta(minutes=15)
     with freeze_time("2026-03-01T10:00:00Z"):
-        stalled_workspace, fresh_workspace = WorkspaceFactory(), WorkspaceFactory()
+        stalled_workspace, fresh_workspace = WorkspaceFactory.create(), WorkspaceFactory.create()
         ServiceProvisioning.objects.create(workspace=stalled_workspace, service="compute")
     with freeze_time("2026-03-01T10:20:00Z"):
         ServiceProvisioning.objects.create(workspace=fresh_workspace, service="compute")
@@ -344,9 +344,9 @@ def test_sign_up_still_succeeds_when_the_broker_is_down(api_client, platform_ser
 def test_provision_workspaces_adds_a_newly_registered_service_to_existing_workspaces(
     platform_service, django_capture_on_commit_callbacks
 ):
-    existing = WorkspaceFactory()
+    existing = WorkspaceFactory.create()
     ServiceProvisioning.objects.create(workspace=existing, service="storage", status="ready", ready_at=timezone.now())
-    deleted = WorkspaceFactory(pending_deletion=True)
+    deleted = WorkspaceFactory.create(pending_deletion=True)
     out = io.StringIO()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -358,7 +358,7 @@ def test_provision_workspaces_adds_a_newly_registered_service_to_existing_worksp
 
 
 def test_provision_workspaces_can_be_limited_to_some_workspaces(platform_service, django_capture_on_commit_callbacks):
-    chosen, other = WorkspaceFactory(), WorkspaceFactory()
+    chosen, other = WorkspaceFactory.create(), WorkspaceFactory.create()
 
     with django_capture_on_commit_callbacks(execute=True):
         call_command("provision_workspaces", chosen.slug, stdout=io.StringIO())

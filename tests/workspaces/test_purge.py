@@ -22,7 +22,7 @@ NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 def cancelled(*, deadline_days_ago, **kwargs):
     """A workspace soft-deleted so that its restore deadline was `deadline_days_ago` days before NOW."""
     deadline = NOW - timedelta(days=deadline_days_ago)
-    return WorkspaceFactory(
+    return WorkspaceFactory.create(
         status="cancelled", deleted_at=deadline - timedelta(days=30), restore_deadline=deadline, **kwargs
     )
 
@@ -37,7 +37,7 @@ def purge(*args):
 def due(workspace_files):
     """A workspace past its deadline with members, an export file, provisioning rows and audit events."""
     workspace = cancelled(deadline_days_ago=1)
-    MembershipFactory(workspace=workspace)
+    MembershipFactory.create(workspace=workspace)
     job = ExportJob.objects.create(
         workspace=workspace,
         status="completed",
@@ -90,7 +90,7 @@ def test_deletes_the_workspaces_files(due, workspace_files):
 
 def test_never_touches_a_workspace_inside_its_grace_period(due, workspace_files):
     within = cancelled(deadline_days_ago=-1)  # deadline tomorrow
-    active = WorkspaceFactory()
+    active = WorkspaceFactory.create()
     workspace_files.save(f"workspaces/{within.pk}/.area", io.BytesIO(b""))
 
     purge()

@@ -107,7 +107,7 @@ def test_storage_provisioner_creates_the_area_in_the_bucket(s3, settings, worksp
     settings.WORKSPACE_PROVISIONERS = {"storage": {"class": "workspaces.provisioning.StorageProvisioner"}}
     ServiceProvisioning.objects.create(workspace=workspace, service="storage")
 
-    provision_service.apply(args=[str(workspace.pk), "storage"])
+    provision_service.apply(args=(str(workspace.pk), "storage"))
 
     assert keys(s3) == [f"workspaces/{workspace.pk}/.area"]
     assert ServiceProvisioning.objects.get(workspace=workspace).status == "ready"

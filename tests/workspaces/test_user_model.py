@@ -7,14 +7,14 @@ pytestmark = pytest.mark.django_db
 
 
 def test_database_refuses_an_email_differing_only_in_case():
-    UserFactory(email="ada@acme.test")
+    UserFactory.create(email="ada@acme.test")
 
     with pytest.raises(IntegrityError):
-        UserFactory(email="ADA@acme.test")
+        UserFactory.create(email="ADA@acme.test")
 
 
 def test_database_refuses_a_username_differing_only_in_case():
-    UserFactory(username="ada")
+    UserFactory.create(username="ada")
 
     with pytest.raises(IntegrityError):
-        UserFactory(username="Ada")
+        UserFactory.create(username="Ada")

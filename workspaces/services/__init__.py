@@ -1,0 +1,69 @@
+"""Writes of the workspaces app. Each service is one transaction that records its audit event;
+side effects (signals, tasks) happen after commit.
+
+- lifecycle: sign-up, settings, soft delete and restore, suspension
+- provisioning: the platform services set up for each workspace, retries and the sweeper
+- exports: the full-data export job, from request to retention
+- purge: the hard delete after the grace period
+
+Callers use this package (`from workspaces import services`); the modules are how it is organised.
+Tasks are published by name (centrali.tasks): no module here imports workspaces.tasks or the exporter.
+"""
+
+from workspaces.services.exports import (
+    ExportAbandoned,
+    claim_export_job,
+    complete_export_job,
+    expire_export_files,
+    fail_export_job,
+    record_export_download,
+    record_export_progress,
+    request_export,
+    sweep_stalled_exports,
+)
+from workspaces.services.lifecycle import (
+    create_workspace,
+    restore_workspace,
+    soft_delete_workspace,
+    suspend_workspace,
+    unsuspend_workspace,
+    update_workspace,
+)
+from workspaces.services.provisioning import (
+    mark_service_failed,
+    mark_service_ready,
+    mark_service_retrying,
+    provision_missing_services,
+    retry_provisioning,
+    start_provisioning_attempt,
+    sweep_stalled_provisioning,
+)
+from workspaces.services.purge import NotDueForPurge, purge_due_workspaces, purge_workspace
+
+__all__ = [
+    "ExportAbandoned",
+    "NotDueForPurge",
+    "claim_export_job",
+    "complete_export_job",
+    "create_workspace",
+    "expire_export_files",
+    "fail_export_job",
+    "mark_service_failed",
+    "mark_service_ready",
+    "mark_service_retrying",
+    "provision_missing_services",
+    "purge_due_workspaces",
+    "purge_workspace",
+    "record_export_download",
+    "record_export_progress",
+    "request_export",
+    "restore_workspace",
+    "retry_provisioning",
+    "soft_delete_workspace",
+    "start_provisioning_attempt",
+    "suspend_workspace",
+    "sweep_stalled_exports",
+    "sweep_stalled_provisioning",
+    "unsuspend_workspace",
+    "update_workspace",
+]
