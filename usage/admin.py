@@ -1,23 +1,13 @@
+"""Staff read usage here; ingestion is its only writer."""
+
 from django.contrib import admin
 
+from centrali.admin import ReadOnlyAdminMixin
 from usage.models import DailyUsage, QuotaAlert, UsageEvent
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Usage is written by ingestion only; staff read it here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(DailyUsage)
-class DailyUsageAdmin(ReadOnlyAdmin):
+class DailyUsageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("workspace", "metric", "day", "value", "last_event_at")
     list_filter = ("metric",)
     search_fields = ("workspace__slug",)
@@ -26,7 +16,7 @@ class DailyUsageAdmin(ReadOnlyAdmin):
 
 
 @admin.register(UsageEvent)
-class UsageEventAdmin(ReadOnlyAdmin):
+class UsageEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("event_id", "workspace", "metric", "value", "occurred_at", "source")
     list_filter = ("metric", "source")
     search_fields = ("event_id", "workspace__slug")
@@ -34,7 +24,7 @@ class UsageEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(QuotaAlert)
-class QuotaAlertAdmin(ReadOnlyAdmin):
+class QuotaAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("workspace", "limit", "threshold", "period_start", "used", "limit_value", "emailed_at")
     list_filter = ("threshold", "limit")
     search_fields = ("workspace__slug",)

@@ -5,7 +5,7 @@ class UsageConfig(AppConfig):
     name = "usage"
     verbose_name = "Usage"
 
-    def ready(self):
+    def ready(self) -> None:
         from centrali.exports import register_export_sections
         from usage.exports import EXPORT_SECTIONS
 

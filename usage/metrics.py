@@ -7,10 +7,16 @@ LIMITS ties the def-2 plan limits to the metrics they govern, and OVERAGE_RATES 
 plan's overage rates to the metric they price.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import models
+
+if TYPE_CHECKING:
+    from billing.models import Plan
 
 GB = 1024**3
 
@@ -28,7 +34,7 @@ class Metric:
     description: str
 
     @property
-    def is_gauge(self):
+    def is_gauge(self) -> bool:
         return self.kind == Kind.GAUGE
 
 
@@ -67,8 +73,10 @@ class Limit:
     metrics: tuple[str, ...]
     unit_size: int = 1  # metric units per limit unit (bytes per GB for storage_gb)
 
-    def limit_of(self, plan):
-        return getattr(plan, self.plan_field)
+    def limit_of(self, plan: Plan) -> int | None:
+        """The plan's limit in limit units (GB for storage_gb); None = unlimited."""
+        limit: int | None = getattr(plan, self.plan_field)
+        return limit
 
 
 LIMITS = {
@@ -99,8 +107,10 @@ class OverageRate:
     unit_label: str = ""
     billed_with: str | None = None
 
-    def rate_of(self, plan):
-        return getattr(plan, self.plan_field)
+    def rate_of(self, plan: Plan) -> Decimal | None:
+        """The plan's price per `unit_size` metric units; None = not priced (no overage)."""
+        rate: Decimal | None = getattr(plan, self.plan_field)
+        return rate
 
 
 OVERAGE_RATES = {

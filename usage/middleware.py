@@ -13,12 +13,18 @@ Without REDIS_URL the cache is each process's memory, which the worker cannot re
 are metered only with Redis configured.
 """
 
-import logging
+from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+import structlog
 from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
 
 WORKSPACE_ROUTE_PREFIX = "workspace/api/v1/<slug:slug>"
 # Refused calls are not the workspace's usage: not authenticated, not a member, rate limited.
@@ -27,23 +33,23 @@ KEY_PREFIX = "usage:api_calls"
 KEY_TIMEOUT_SECONDS = 2 * 24 * 3600  # what beat has to flush a minute before its counts expire
 
 
-def minute_of(moment):
+def minute_of(moment: datetime) -> int:
     return int(moment.timestamp() // 60)
 
 
-def count_key(minute, workspace_id):
+def count_key(minute: int, workspace_id: UUID | str) -> str:
     return f"{KEY_PREFIX}:{minute}:count:{workspace_id}"
 
 
-def slot_count_key(minute):
+def slot_count_key(minute: int) -> str:
     return f"{KEY_PREFIX}:{minute}:slots"
 
 
-def slot_key(minute, number):
+def slot_key(minute: int, number: int) -> str:
     return f"{KEY_PREFIX}:{minute}:slot:{number}"
 
 
-def count_api_call(workspace_id, now):
+def count_api_call(workspace_id: UUID | str, now: datetime) -> None:
     """Add one call to the workspace's counter for this minute; the first call of the minute
     also records the workspace id in the minute's numbered slots, so the flush can find it."""
     workspace_id = str(workspace_id)
@@ -62,10 +68,10 @@ def count_api_call(workspace_id, now):
 
 
 class ApiCallMeteringMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
         if (
@@ -78,5 +84,5 @@ class ApiCallMeteringMiddleware:
                 count_api_call(workspace.pk, timezone.now())
             except Exception:
                 # Metering never fails a request: a cache outage loses these counts, nothing else.
-                logger.warning("Could not count an API call of %s", workspace.pk, exc_info=True)
+                logger.warning("usage.api_call_not_counted", workspace_id=str(workspace.pk), exc_info=True)
         return response

@@ -1,10 +1,15 @@
+from __future__ import annotations
+
 from django.db import models
 from django.db.models import Q
 
 from usage.metrics import METRICS
 
 METRIC_CHOICES = [(name, metric.description) for name, metric in METRICS.items()]
-VALUE_DIGITS = {"max_digits": 28, "decimal_places": 6}
+# Every usage quantity (an event's value, a rollup, an alert's figures) is stored alike.
+VALUE_MAX_DIGITS = 28
+VALUE_DECIMAL_PLACES = 6
+EVENT_ID_MAX_LENGTH = 128
 
 
 class UsageEvent(models.Model):
@@ -16,10 +21,10 @@ class UsageEvent(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    event_id = models.CharField(max_length=128)
+    event_id = models.CharField(max_length=EVENT_ID_MAX_LENGTH)
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="usage_events")
     metric = models.CharField(max_length=64, choices=METRIC_CHOICES)
-    value = models.DecimalField(**VALUE_DIGITS)
+    value = models.DecimalField(max_digits=VALUE_MAX_DIGITS, decimal_places=VALUE_DECIMAL_PLACES)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
     source = models.CharField(max_length=64, blank=True, default="", help_text="The reporting service.")
@@ -33,7 +38,7 @@ class UsageEvent(models.Model):
             models.UniqueConstraint(fields=["workspace", "event_id"], name="usage_event_unique_per_workspace"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.metric}={self.value} @ {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
@@ -48,7 +53,7 @@ class DailyUsage(models.Model):
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="daily_usage")
     metric = models.CharField(max_length=64, choices=METRIC_CHOICES)
     day = models.DateField()
-    value = models.DecimalField(**VALUE_DIGITS)
+    value = models.DecimalField(max_digits=VALUE_MAX_DIGITS, decimal_places=VALUE_DECIMAL_PLACES)
     last_event_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -61,7 +66,7 @@ class DailyUsage(models.Model):
         ]
         indexes = [models.Index(fields=["workspace", "day"], name="usage_daily_ws_day")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.metric} on {self.day}: {self.value}"
 
 
@@ -77,8 +82,8 @@ class QuotaAlert(models.Model):
     limit = models.CharField(max_length=64)
     period_start = models.DateTimeField()
     threshold = models.PositiveSmallIntegerField(choices=Threshold.choices)
-    used = models.DecimalField(**VALUE_DIGITS)
-    limit_value = models.DecimalField(**VALUE_DIGITS)
+    used = models.DecimalField(max_digits=VALUE_MAX_DIGITS, decimal_places=VALUE_DECIMAL_PLACES)
+    limit_value = models.DecimalField(max_digits=VALUE_MAX_DIGITS, decimal_places=VALUE_DECIMAL_PLACES)
     created_at = models.DateTimeField(auto_now_add=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
 
@@ -91,5 +96,5 @@ class QuotaAlert(models.Model):
             models.CheckConstraint(condition=Q(threshold__in=[80, 100]), name="usage_quota_alert_threshold_valid"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.limit} at {self.threshold}% for {self.workspace_id} from {self.period_start:%Y-%m-%d}"

@@ -42,7 +42,8 @@ class IngestResultSerializer(serializers.Serializer):
     accepted = serializers.IntegerField()
     duplicates = serializers.IntegerField()
     rejected = serializers.SerializerMethodField()
-    errors = RejectedEventSerializer(many=True, source="rejected")
+    # The metaclass takes declared fields off the class: this one does not hide Serializer.errors.
+    errors = RejectedEventSerializer(many=True, source="rejected")  # type: ignore[assignment]
 
     def get_rejected(self, result) -> int:
         return len(result.rejected)

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
@@ -11,7 +13,7 @@ from workspaces.selectors import get_workspaces_by_refs
 
 
 @shared_task(name="usage.check_quota_alerts")
-def check_quota_alerts(*, workspace_ids):
+def check_quota_alerts(*, workspace_ids: list[str]) -> None:
     """After an ingest: raise the 80%/100% quota alerts the new usage crossed."""
     for workspace in get_workspaces_by_refs(workspace_ids).values():
         services.raise_quota_alerts(workspace=workspace)
@@ -23,7 +25,7 @@ def check_quota_alerts(*, workspace_ids):
     retry_backoff=True,
     max_retries=5,
 )
-def send_quota_alert_email(*, alert_id):
+def send_quota_alert_email(*, alert_id: int) -> None:
     # Its own task and the sweep's may both deliver an alert: the row lock, held until the alert is
     # marked emailed, lets one of them send; the other finds the row locked or already emailed.
     with transaction.atomic():
@@ -46,17 +48,17 @@ def send_quota_alert_email(*, alert_id):
 
 
 @shared_task(name="usage.flush_api_calls")
-def flush_api_calls():
+def flush_api_calls() -> int:
     """This service's own API calls, counted in the cache by usage.middleware, into api_calls usage."""
     return services.flush_api_call_counts()
 
 
 @shared_task(name="usage.prune_raw_events")
-def prune_raw_events():
+def prune_raw_events() -> int:
     return services.prune_raw_events()
 
 
 @shared_task(name="usage.resend_unsent_quota_alerts")
-def resend_unsent_quota_alerts():
+def resend_unsent_quota_alerts() -> int:
     """Quota alert emails whose publish failed (broker down) are published again."""
     return services.resend_unsent_quota_alerts()

@@ -1,15 +1,17 @@
 import re
 from datetime import date, timedelta
+from typing import cast
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.permissions import IsAuthenticated
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from billing.selectors import current_billing_period
-from centrali.api.authentication import PlatformServiceAuthentication
+from centrali.api.authentication import PlatformService
+from centrali.api.schema import error_response
+from centrali.api.views import PlatformServiceAPIView
 from centrali.errors import InvalidInput, NotFound
 from usage import selectors, services
 from usage.serializers import (
@@ -33,11 +35,7 @@ HISTORICAL_DEFAULT_BUCKETS = {"day": 30, "week": 12, "month": 12}
 HISTORICAL_MAX_BUCKETS = 366
 
 
-# A documented 4xx of a GET (the schema hook adds 400 to writes only).
-ERROR_RESPONSE = OpenApiResponse(response={"$ref": "#/components/schemas/Error"}, description="Error")
-
-
-def _today():
+def _today() -> date:
     return timezone.now().date()
 
 
@@ -51,7 +49,7 @@ class CurrentUsageView(WorkspaceAPIView):
         ),
         responses=CurrentUsageSerializer,
     )
-    def get(self, request, slug):
+    def get(self, request: Request, slug: str) -> Response:
         now = timezone.now()
         period = current_billing_period(workspace=self.workspace, now=now)
         usage = selectors.current_usage(workspace=self.workspace, period=period, now=now)
@@ -78,9 +76,12 @@ class HistoricalUsageView(WorkspaceAPIView):
             OpenApiParameter("endDate", OpenApiTypes.DATE, description="Last day (YYYY-MM-DD), inclusive."),
             OpenApiParameter("granularity", str, enum=list(HISTORICAL_DEFAULT_BUCKETS), description="Default: day."),
         ],
-        responses={200: HistoricalBucketSerializer(many=True), 400: ERROR_RESPONSE},
+        responses={
+            200: HistoricalBucketSerializer(many=True),
+            400: error_response("VALIDATION_ERROR, INVALID_DATE_RANGE or TOO_MANY_BUCKETS: bad dates or range"),
+        },
     )
-    def get(self, request, slug):
+    def get(self, request: Request, slug: str) -> Response:
         query = HistoricalQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         granularity = query.validated_data["granularity"]
@@ -109,7 +110,7 @@ class HistoricalUsageView(WorkspaceAPIView):
         return Response(HistoricalBucketSerializer(rows, many=True).data)
 
 
-def _default_start(end, granularity):
+def _default_start(end: date, granularity: selectors.Granularity) -> date:
     buckets = HISTORICAL_DEFAULT_BUCKETS[granularity]
     if granularity == "day":
         return end - timedelta(days=buckets - 1)
@@ -129,9 +130,15 @@ class PeriodUsageView(WorkspaceAPIView):
         parameters=[
             OpenApiParameter("billingPeriod", str, OpenApiParameter.PATH, description="Billing period (e.g., 2024-01)")
         ],
-        responses={200: PeriodUsageSerializer, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+        responses={
+            200: PeriodUsageSerializer,
+            400: error_response("INVALID_BILLING_PERIOD: not YYYY-MM"),
+            404: error_response(
+                "WORKSPACE_NOT_FOUND, or BILLING_PERIOD_NOT_FOUND: a month before the workspace existed or in the future"
+            ),
+        },
     )
-    def get(self, request, slug, billingPeriod):
+    def get(self, request: Request, slug: str, billingPeriod: str) -> Response:
         match = BILLING_PERIOD.match(billingPeriod)
         if not match:
             raise InvalidInput.for_field("billingPeriod", "Use YYYY-MM, e.g. 2024-01.", code="INVALID_BILLING_PERIOD")
@@ -159,19 +166,14 @@ class OverviewView(WorkspaceAPIView):
         ),
         responses=OverviewSerializer,
     )
-    def get(self, request, slug):
+    def get(self, request: Request, slug: str) -> Response:
         return Response(OverviewSerializer(selectors.overview(workspace=self.workspace, now=timezone.now())).data)
 
 
 # --- Internal endpoints: platform services only (service token or service JWT)
 
 
-class InternalAPIView(APIView):
-    authentication_classes = [PlatformServiceAuthentication]
-    permission_classes = [IsAuthenticated]
-
-
-class UsageEventIngestView(InternalAPIView):
+class UsageEventIngestView(PlatformServiceAPIView):
     @extend_schema(
         tags=["Internal"],
         description=(
@@ -182,14 +184,15 @@ class UsageEventIngestView(InternalAPIView):
         request=UsageEventBatchSerializer,
         responses=IngestResultSerializer,
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         batch = UsageEventBatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
-        result = services.ingest_events(events=batch.validated_data["events"], source=request.user.name)
+        service = cast(PlatformService, request.user)  # what PlatformServiceAuthentication authenticates
+        result = services.ingest_events(events=batch.validated_data["events"], source=service.name)
         return Response(IngestResultSerializer(result).data)
 
 
-class WorkspaceQuotaView(InternalAPIView):
+class WorkspaceQuotaView(PlatformServiceAPIView):
     @extend_schema(
         tags=["Internal"],
         description=(
@@ -197,9 +200,13 @@ class WorkspaceQuotaView(InternalAPIView):
             "past it on overage until the spending cap is reached."
         ),
         parameters=[QuotaQuerySerializer],
-        responses={200: QuotaResponseSerializer, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+        responses={
+            200: QuotaResponseSerializer,
+            400: error_response("VALIDATION_ERROR: unknown metric"),
+            404: error_response("WORKSPACE_NOT_FOUND"),
+        },
     )
-    def get(self, request, slug):
+    def get(self, request: Request, slug: str) -> Response:
         query = QuotaQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         workspace = get_workspace_by_ref(slug)

@@ -1,31 +1,21 @@
-import itertools
-from datetime import UTC, datetime
+"""Fixtures of the usage tests: reporting usage, a platform service's client, a broker that is
+down, and API-call counters that start from zero in every test."""
+
+import socket
 
 import pytest
-from django.core.cache import cache
+import redis
+from django.conf import settings as django_settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.test import APIClient
 
-from tests.e2e.conftest import celery_worker_process, e2e, live_api, start_celery_worker  # noqa: F401  (the e2e harness)
-from tests.workspaces.conftest import broker_at, closed_port  # noqa: F401  (broker URL with nothing listening)
+from centrali.celery import app as celery_app
+from tests.usage.helpers import event
 from usage.middleware import KEY_PREFIX as API_CALLS_KEY_PREFIX
-from usage.services import API_CALLS_FLUSHED_THROUGH_KEY, ingest_events
+from usage.services import ingest_events
 
-_ids = itertools.count(1)
-
-
-def event(workspace, metric, value, at, *, id=None):
-    """One usage event as a platform service reports it (`at`: an aware datetime)."""
-    return {
-        "id": id or f"evt-{next(_ids)}",
-        "workspace": workspace.slug,
-        "metric": metric,
-        "value": value,
-        "timestamp": at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-    }
-
-
-def utc(*args):
-    return datetime(*args, tzinfo=UTC)
+SERVICE_TOKEN = "platform-service-token-for-tests"
 
 
 @pytest.fixture
@@ -38,9 +28,6 @@ def report():
     return report_one
 
 
-SERVICE_TOKEN = "platform-service-token-for-tests"
-
-
 @pytest.fixture
 def service_client(settings):
     """A platform service calling the internal endpoints with the service token."""
@@ -50,16 +37,45 @@ def service_client(settings):
     return client
 
 
+# closed_port and broker_at are the same as tests/workspaces/conftest.py's (tests/support uses
+# them too): they belong in tests/conftest.py, where every app's tests would find them.
+
+
+@pytest.fixture
+def closed_port():
+    """A loopback port nothing listens on (bound then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def broker_at():
+    """broker_at(url): publish tasks for real (not eagerly) to the broker at `url`."""
+    keys = ("task_always_eager", "broker_url", "broker_connection_timeout")
+    previous = {key: celery_app.conf[key] for key in keys}
+
+    def use(url):
+        celery_app.conf.update(task_always_eager=False, broker_url=url, broker_connection_timeout=1)
+        # Drop pooled connections/producers bound to the previous broker URL (Celery's own
+        # after-fork reset: no public call does it).
+        celery_app._after_fork()  # type: ignore[attr-defined]
+
+    yield use
+    celery_app.conf.update(previous)
+    celery_app._after_fork()  # type: ignore[attr-defined]
+
+
 @pytest.fixture(autouse=True)
 def _api_calls_never_counted():
-    """Each test meters API calls from scratch. With Redis the cache outlives tests and runs and
-    also carries the Celery broker, so only the metering keys go; a counter left by another test
-    (or an earlier run with the same frozen clock) would otherwise be flushed into this one."""
-    if hasattr(cache, "_cache") and hasattr(cache._cache, "get_client"):
-        client = cache._cache.get_client(write=True)
+    """Each test meters API calls from scratch: a counter left by another test (or by an earlier
+    run with the same frozen clock, when the cache is Redis and outlives runs) would otherwise be
+    flushed into this one. Redis also carries the Celery broker, so only the metering keys go."""
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        client = redis.Redis.from_url(django_settings.CACHES["default"]["LOCATION"])
         stale = list(client.scan_iter(match=cache.make_key(f"{API_CALLS_KEY_PREFIX}:*")))
         if stale:
             client.delete(*stale)
     else:
         cache.clear()
-    cache.delete(API_CALLS_FLUSHED_THROUGH_KEY)

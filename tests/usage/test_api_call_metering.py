@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 from freezegun import freeze_time
+from structlog.testing import capture_logs
 
 from tests.helpers import API, client_for
-from tests.usage.conftest import utc
+from tests.usage.helpers import utc
 from usage.middleware import count_api_call
 from usage.models import DailyUsage
 from usage.services import API_CALLS_FLUSHED_THROUGH_KEY, flush_api_call_counts
@@ -75,16 +76,22 @@ def test_internal_endpoints_are_not_counted(workspace, service_client):
     assert _api_calls(workspace) == 0
 
 
-def test_a_cache_outage_never_fails_the_call(workspace, settings, caplog):
+def test_a_cache_outage_never_fails_the_call(workspace, settings, closed_port):
     # A real Redis client against a loopback port nothing listens on.
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:18599/0"}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port}/0",
+        }
     }
 
-    response = client_for(workspace.owner).get(f"{API}/{workspace.slug}")
+    with capture_logs() as logs:
+        response = client_for(workspace.owner).get(f"{API}/{workspace.slug}")
 
     assert response.status_code == 200
-    assert f"Could not count an API call of {workspace.pk}" in caplog.text
+    (lost,) = [entry for entry in logs if entry["event"] == "usage.api_call_not_counted"]
+    assert (lost["log_level"], lost["workspace_id"]) == ("warning", str(workspace.pk))
+    assert lost["exc_info"] is True
 
 
 def test_calls_stay_with_their_workspace_when_its_slug_passes_to_another_before_the_flush(workspace, other_workspace):

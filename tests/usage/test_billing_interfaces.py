@@ -7,7 +7,7 @@ from freezegun import freeze_time
 
 from billing.models import OverageSettings, Plan
 from billing.selectors import calendar_month_period
-from tests.usage.conftest import utc
+from tests.usage.helpers import utc
 from usage.metrics import GB
 from usage.selectors import OverageLine, limits_exceeded, overage_for_period
 

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from tests.usage.conftest import event
+from tests.usage.helpers import event
 from usage.models import QuotaAlert, UsageEvent
 from usage.services import raise_quota_alerts, resend_unsent_quota_alerts
 

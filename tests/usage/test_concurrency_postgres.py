@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from tests.usage.conftest import event
+from tests.usage.helpers import event
 from usage.models import DailyUsage, UsageEvent
 from usage.services import ingest_events
 

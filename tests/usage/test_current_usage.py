@@ -7,7 +7,7 @@ from freezegun import freeze_time
 
 from billing.models import OverageSettings, Plan
 from tests.helpers import API, assert_error, client_for
-from tests.usage.conftest import utc
+from tests.usage.helpers import utc
 from usage.metrics import GB, METRICS
 
 pytestmark = pytest.mark.django_db

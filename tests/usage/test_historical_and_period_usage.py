@@ -4,7 +4,7 @@ import pytest
 from freezegun import freeze_time
 
 from tests.helpers import API, assert_error
-from tests.usage.conftest import utc
+from tests.usage.helpers import utc
 from usage.metrics import METRICS
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from freezegun import freeze_time
 from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.helpers import API, assert_error, client_for
-from tests.usage.conftest import event, utc
+from tests.usage.helpers import event, utc
 from usage.models import DailyUsage, UsageEvent
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]

@@ -8,7 +8,7 @@ from freezegun import freeze_time
 from audit.services import record
 from tests.factories import MembershipFactory
 from tests.helpers import API, assert_error
-from tests.usage.conftest import utc
+from tests.usage.helpers import utc
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from freezegun import freeze_time
 from audit.models import AuditEvent
 from billing.models import OverageSettings, Plan
 from tests.helpers import API, assert_error, client_for
-from tests.usage.conftest import event, utc
+from tests.usage.helpers import event, utc
 from usage.models import QuotaAlert
 from usage.services import ingest_events
 

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from freezegun import freeze_time
 
 from centrali.exports import export_sections
-from tests.usage.conftest import utc
+from tests.usage.helpers import utc
 from usage.models import DailyUsage, UsageEvent
 from usage.services import ingest_events
 from usage.tasks import prune_raw_events
@@ -136,15 +136,13 @@ def test_usage_is_a_section_of_the_workspace_export(workspace, other_workspace, 
 
     rows = [section.serialize(row) for row in section.queryset(workspace)]
 
-    assert rows == [
-        {"day": "2026-03-18", "metric": "api_calls", "value": "5", "last_event_at": "2026-03-18T12:00:00+00:00"}
-    ]
+    assert rows == [{"day": "2026-03-18", "metric": "api_calls", "value": "5", "last_event_at": "2026-03-18T12:00:00Z"}]
 
 
 def test_purging_a_workspace_removes_its_usage_and_only_its_usage(workspace, other_workspace, report):
     report(workspace, "api_calls", 5, NOW)
     report(other_workspace, "api_calls", 9, NOW)
-    cancelled = soft_delete_workspace(workspace=workspace, actor=workspace.owner)
+    cancelled = soft_delete_workspace(workspace=workspace)
 
     purge_workspace(workspace=cancelled, now=NOW + timedelta(days=31))
 

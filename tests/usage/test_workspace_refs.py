@@ -21,8 +21,8 @@ def _report(service_client, ref):
 def test_an_id_ref_is_the_workspace_with_that_id_even_if_another_slug_spells_it(service_client):
     victim_id = uuid.uuid4()
     # Created first, so a newest-first lookup sees the victim before it.
-    impostor = WorkspaceFactory(slug=str(victim_id))
-    victim = WorkspaceFactory(pk=victim_id)
+    impostor = WorkspaceFactory.create(slug=str(victim_id))
+    victim = WorkspaceFactory.create(pk=victim_id)
 
     response = _report(service_client, str(victim_id))
 
@@ -32,8 +32,8 @@ def test_an_id_ref_is_the_workspace_with_that_id_even_if_another_slug_spells_it(
 
 
 def test_an_id_shaped_ref_never_names_a_workspace_by_its_slug(service_client):
-    WorkspaceFactory(slug=str(uuid.uuid4()))
-    id_shaped_slug = WorkspaceFactory(slug=str(uuid.uuid4())).slug
+    WorkspaceFactory.create(slug=str(uuid.uuid4()))
+    id_shaped_slug = WorkspaceFactory.create(slug=str(uuid.uuid4())).slug
 
     response = _report(service_client, id_shaped_slug)
 

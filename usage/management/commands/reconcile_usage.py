@@ -4,6 +4,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from centrali.commands import OperatorCommand
+from centrali.errors import InvalidInput
 from usage import services
 from workspaces.selectors import get_workspace_by_ref
 
@@ -32,8 +33,8 @@ class Command(OperatorCommand):
             raise CommandError("--since must be a date, YYYY-MM-DD.") from None
         try:
             differences = services.reconcile_rollups(since=first_day, workspace=target, apply=not dry_run, now=now)
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
+        except InvalidInput as refused:
+            raise CommandError(str(refused)) from None
 
         for difference in differences:
             self.stdout.write(

@@ -1,0 +1,98 @@
+"""The current billing period at a glance: per metric used, limit, quota, overage and projection."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
+
+from billing.selectors import get_overage_settings
+from usage.metrics import LIMIT_OF_METRIC, METRICS, OVERAGE_RATES, ZERO
+from usage.selectors.limits import limit_statuses, quotas
+from usage.selectors.pricing import UNIT_PLACES, overage_estimate, overage_metric_units
+from usage.selectors.rollups import period_days, usage_totals
+
+if TYPE_CHECKING:
+    from billing.selectors import BillingPeriod
+    from workspaces.models import Workspace
+
+
+class MetricUsage(TypedDict):
+    kind: str
+    unit: str
+    used: Decimal
+    limit_name: str | None
+    limit: Decimal | None
+    percent: Decimal | None
+    over_quota: bool
+    quota_reason: str
+    overage_units: Decimal  # beyond the plan, in the unit the overage rate prices (GB for storage)
+    estimated_overage_cents: int
+    projected: Decimal
+
+
+class CurrentUsage(TypedDict):
+    totals: dict[str, Decimal]
+    metrics: dict[str, MetricUsage]
+    overage_enabled: bool
+    spending_cap_cents: int | None
+    estimated_overage_cents: int
+    projected_overage_cents: int
+    currency: str
+
+
+def current_usage(*, workspace: Workspace, period: BillingPeriod, now: datetime) -> CurrentUsage:
+    """The current billing period: per metric used, limit, percent, quota, overage and projection."""
+    start_day, end_day = period_days(period)
+    totals = usage_totals(workspace=workspace, start_day=start_day, end_day=end_day)
+    plan = workspace.plan
+    overage = get_overage_settings(workspace=workspace)
+    statuses = {s.name: s for s in limit_statuses(workspace=workspace, plan=plan, period=period, totals=totals)}
+    quota_by_metric = {q.metric: q for q in quotas(workspace=workspace, period=period, totals=totals, overage=overage)}
+    over_units = overage_metric_units(plan, totals)
+    lines = (
+        overage_estimate(plan=plan, totals=totals, spending_cap_cents=overage.spending_cap_cents)
+        if overage.enabled
+        else []
+    )
+    cost_by_metric = {line.metric: line.amount_cents for line in lines}
+
+    elapsed = max(now - period.start, timedelta(hours=1))
+    stretch = Decimal((period.end - period.start) / elapsed) if now < period.end else Decimal(1)
+    projected = {
+        metric: value if METRICS[metric].is_gauge else (value * max(stretch, Decimal(1))).quantize(Decimal("0.01"))
+        for metric, value in totals.items()
+    }
+    projected_lines = (
+        overage_estimate(plan=plan, totals=projected, spending_cap_cents=overage.spending_cap_cents)
+        if overage.enabled
+        else []
+    )
+
+    metrics: dict[str, MetricUsage] = {}
+    for name, metric in METRICS.items():
+        limit = LIMIT_OF_METRIC.get(name)
+        status = statuses[limit.name] if limit else None
+        unit_size = OVERAGE_RATES[name].unit_size if name in OVERAGE_RATES else 1
+        metrics[name] = {
+            "kind": metric.kind,
+            "unit": metric.unit,
+            "used": totals[name],
+            "limit_name": limit.name if limit else None,
+            "limit": status.limit if status else None,
+            "percent": status.percent if status else None,
+            "over_quota": not quota_by_metric[name].allowed,
+            "quota_reason": quota_by_metric[name].reason,
+            "overage_units": (over_units.get(name, ZERO) / unit_size).quantize(UNIT_PLACES),
+            "estimated_overage_cents": cost_by_metric.get(name, 0),
+            "projected": projected[name],
+        }
+    return {
+        "totals": totals,
+        "metrics": metrics,
+        "overage_enabled": overage.enabled,
+        "spending_cap_cents": overage.spending_cap_cents,
+        "estimated_overage_cents": sum(cost_by_metric.values()),
+        "projected_overage_cents": sum(line.amount_cents for line in projected_lines),
+        "currency": plan.currency,
+    }

@@ -1,0 +1,152 @@
+"""Usage against the plan's limits: how far along each limit is, and whether a metric may grow."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from django.utils import timezone
+
+from billing.selectors import current_billing_period, get_overage_settings
+from usage.metrics import LIMIT_OF_METRIC, LIMITS, METRICS, ZERO
+from usage.selectors.pricing import is_priced, overage_estimate
+from usage.selectors.rollups import period_days, usage_totals
+
+if TYPE_CHECKING:
+    from billing.models import OverageSettings, Plan
+    from billing.selectors import BillingPeriod
+    from workspaces.models import Workspace
+
+
+@dataclass(frozen=True)
+class LimitStatus:
+    name: str  # the def-2 limit name
+    limit: Decimal | None  # in metric units (bytes for storage_gb); None = unlimited
+    used: Decimal  # in metric units, summed over the limit's metrics
+    percent: Decimal | None
+
+    @property
+    def reached(self) -> bool:
+        return self.limit is not None and self.used >= self.limit
+
+    @property
+    def exceeded(self) -> bool:
+        return self.limit is not None and self.used > self.limit
+
+
+def limit_statuses(
+    *, workspace: Workspace, plan: Plan, period: BillingPeriod, totals: Mapping[str, Decimal] | None = None
+) -> list[LimitStatus]:
+    """Every def-2 limit of `plan` against the workspace's usage in `period` (or `totals`)."""
+    if totals is None:
+        start_day, end_day = period_days(period)
+        totals = usage_totals(workspace=workspace, start_day=start_day, end_day=end_day)
+    statuses = []
+    for limit in LIMITS.values():
+        used = sum((totals[metric] for metric in limit.metrics), ZERO)
+        plan_limit = limit.limit_of(plan)
+        allowance = None if plan_limit is None else Decimal(plan_limit) * limit.unit_size
+        percent = None
+        if allowance is not None:
+            percent = (used * 100 / allowance).quantize(Decimal("0.01")) if allowance else Decimal(100)
+        statuses.append(LimitStatus(name=limit.name, limit=allowance, used=used, percent=percent))
+    return statuses
+
+
+def limits_exceeded(*, workspace: Workspace, plan: Plan) -> list[str]:
+    """The def-2 limit names whose current usage (this billing period's counters, the latest gauge
+    values) exceeds `plan`'s limit. Billing asks this before a downgrade."""
+    period = current_billing_period(workspace=workspace, now=timezone.now())
+    return [status.name for status in limit_statuses(workspace=workspace, plan=plan, period=period) if status.exceeded]
+
+
+@dataclass(frozen=True)
+class Quota:
+    """Whether a metric may grow now."""
+
+    metric: str
+    limit_name: str | None
+    allowed: bool
+    # WITHIN_LIMIT, UNLIMITED, OVERAGE, QUOTA_EXCEEDED, SPENDING_CAP_REACHED,
+    # WORKSPACE_SUSPENDED, WORKSPACE_PENDING_DELETION
+    reason: str
+    used: Decimal
+    limit: Decimal | None
+
+
+def quotas(
+    *,
+    workspace: Workspace,
+    period: BillingPeriod,
+    metrics: Iterable[str] | None = None,
+    totals: Mapping[str, Decimal] | None = None,
+    overage: OverageSettings | None = None,
+) -> list[Quota]:
+    """Whether each metric may grow now: within its limit, or past it on overage until the cap.
+    Nothing may grow in a suspended workspace or one pending deletion, whatever its usage."""
+    start_day, end_day = period_days(period)
+    if totals is None:
+        totals = usage_totals(workspace=workspace, start_day=start_day, end_day=end_day)
+    if overage is None:
+        overage = get_overage_settings(workspace=workspace)
+    plan = workspace.plan
+    statuses = {
+        status.name: status for status in limit_statuses(workspace=workspace, plan=plan, period=period, totals=totals)
+    }
+    cap_reached = False
+    if overage.enabled and overage.spending_cap_cents is not None:
+        uncapped = overage_estimate(plan=plan, totals=totals, spending_cap_cents=None)
+        cap_reached = sum(line.amount_cents for line in uncapped) >= overage.spending_cap_cents
+
+    answers = []
+    for metric in metrics or METRICS:
+        limit = LIMIT_OF_METRIC.get(metric)
+        status = statuses[limit.name] if limit else None
+        if workspace.is_suspended:
+            reason, allowed = "WORKSPACE_SUSPENDED", False
+        elif workspace.is_pending_deletion:
+            reason, allowed = "WORKSPACE_PENDING_DELETION", False
+        elif limit is None or status is None or status.limit is None:
+            reason, allowed = "UNLIMITED", True
+        elif not status.reached:
+            reason, allowed = "WITHIN_LIMIT", True
+        elif overage.enabled and all(is_priced(plan, m) for m in limit.metrics):
+            reason = "SPENDING_CAP_REACHED" if cap_reached else "OVERAGE"
+            allowed = not cap_reached
+        else:
+            reason, allowed = "QUOTA_EXCEEDED", False
+        answers.append(
+            Quota(
+                metric=metric,
+                limit_name=limit.name if limit else None,
+                allowed=allowed,
+                reason=reason,
+                used=status.used if status else totals[metric],
+                limit=status.limit if status else None,
+            )
+        )
+    return answers
+
+
+class QuotaReport(TypedDict):
+    workspace: str
+    period_start: datetime
+    period_end: datetime
+    overage_enabled: bool
+    metrics: dict[str, dict[str, Any]]  # {metric: the fields of its Quota}
+
+
+def quota_report(*, workspace: Workspace, period: BillingPeriod, metric: str | None = None) -> QuotaReport:
+    """The internal quota endpoint's answer for the workspace (every metric, or just `metric`)."""
+    overage = get_overage_settings(workspace=workspace)
+    answers = quotas(workspace=workspace, period=period, metrics=[metric] if metric else None, overage=overage)
+    return {
+        "workspace": workspace.slug,
+        "period_start": period.start,
+        "period_end": period.end,
+        "overage_enabled": overage.enabled,
+        "metrics": {answer.metric: asdict(answer) for answer in answers},
+    }

@@ -1,0 +1,118 @@
+"""GET /{slug}/overview: the workspace at a glance from the rollups, memberships and the audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
+
+from django.db.models import Q, Sum
+
+from audit.selectors import ActivityFilters, filtered_events, recent_activity
+from usage.metrics import ZERO
+from usage.models import DailyUsage
+from usage.selectors.rollups import latest_gauges
+from workspaces.selectors import member_counts
+
+if TYPE_CHECKING:
+    from audit.models import AuditEvent
+    from workspaces.models import Workspace
+
+# Each block and the metrics it shows: a block none of them was ever reported for is None.
+OVERVIEW_BLOCKS = {
+    "structures": ("structures", "structures_created"),
+    "records": ("records", "records_created"),
+    "storage": ("storage_bytes", "files"),
+    "compute": ("functions", "function_invocations", "function_failures"),
+    "scheduler": ("scheduler_active_jobs", "scheduler_failures"),
+}
+OVERVIEW_RECENT_ACTIVITY = 10
+
+Block = dict[str, Decimal]  # the block's fields as the API names them
+
+
+class OverviewUsage(TypedDict):
+    structures: Block | None
+    records: Block | None
+    storage: Block | None
+    compute: Block | None
+    scheduler: Block | None
+
+
+class UsersBlock(TypedDict):
+    total: int
+    activeThisWeek: int  # the API's name
+
+
+class Overview(OverviewUsage):
+    users: UsersBlock
+    recent_activity: list[AuditEvent]
+
+
+def overview_usage(*, workspace: Workspace, today: date) -> OverviewUsage:
+    """The overview's usage blocks; a block is None when none of its metrics was ever reported.
+    Two queries: counters today/this week (and which metrics were ever reported), newest gauges."""
+    week_start = today - timedelta(days=6)
+    # Every metric ever reported, with its sums today and over the last 7 days (read for counters).
+    sums: dict[str, tuple[Decimal, Decimal]] = {
+        metric: (today_sum or ZERO, week_sum or ZERO)
+        for metric, today_sum, week_sum in DailyUsage.objects.filter(workspace=workspace)
+        .values_list("metric")
+        .annotate(
+            today_sum=Sum("value", filter=Q(day=today)),
+            week_sum=Sum("value", filter=Q(day__gte=week_start)),
+        )
+        .order_by()
+    }
+    gauges = latest_gauges(workspace=workspace)
+    reported = set(sums) | set(gauges)
+
+    def gauge(name: str) -> Decimal:
+        return gauges.get(name, ZERO)
+
+    def today_of(name: str) -> Decimal:
+        return sums.get(name, (ZERO, ZERO))[0]
+
+    def this_week_of(name: str) -> Decimal:
+        return sums.get(name, (ZERO, ZERO))[1]
+
+    blocks: dict[str, Block] = {
+        "structures": {"total": gauge("structures"), "recentlyCreated": this_week_of("structures_created")},
+        "records": {"total": gauge("records"), "createdToday": today_of("records_created")},
+        "storage": {"usedBytes": gauge("storage_bytes"), "fileCount": gauge("files")},
+        "compute": {
+            "functionsTotal": gauge("functions"),
+            "runsToday": today_of("function_invocations"),
+            "failedToday": today_of("function_failures"),
+        },
+        "scheduler": {"activeJobs": gauge("scheduler_active_jobs"), "failedToday": today_of("scheduler_failures")},
+    }
+
+    def shown(name: str) -> Block | None:
+        return blocks[name] if reported & set(OVERVIEW_BLOCKS[name]) else None
+
+    return {
+        "structures": shown("structures"),
+        "records": shown("records"),
+        "storage": shown("storage"),
+        "compute": shown("compute"),
+        "scheduler": shown("scheduler"),
+    }
+
+
+def overview(*, workspace: Workspace, now: datetime) -> Overview:
+    """Usage blocks from the rollups, users from memberships (active = an audit-log actor in the
+    last 7 days), and the newest audit events. Six queries."""
+    today = now.astimezone(UTC).date()
+    active_ids = (
+        filtered_events(workspace=workspace, filters=ActivityFilters(date_from=now - timedelta(days=7)))
+        .order_by()
+        .values_list("actor_id", flat=True)
+        .distinct()
+    )
+    total, active = member_counts(workspace=workspace, active_user_ids=list(active_ids))
+    return {
+        **overview_usage(workspace=workspace, today=today),
+        "users": {"total": total, "activeThisWeek": active},
+        "recent_activity": recent_activity(workspace=workspace, limit=OVERVIEW_RECENT_ACTIVITY),
+    }
