@@ -1,7 +1,14 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from audit.events import EVENT_TYPES
 from audit.models import AuditEvent
+from centrali.admin import ReadOnlyAdminMixin
 
 
 class EventTypeFilter(admin.SimpleListFilter):
@@ -10,16 +17,16 @@ class EventTypeFilter(admin.SimpleListFilter):
     title = "type"
     parameter_name = "type"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return sorted(EVENT_TYPES.items())
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
         return queryset.filter(type=self.value()) if self.value() else queryset
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: nobody adds, changes or deletes audit events, staff included."""
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Nobody adds, changes or deletes audit events, staff included: the admin shows them read-only."""
 
     list_display = ("id", "created_at", "workspace", "type", "resource_type", "resource_id", "actor_type", "summary")
     list_filter = ("actor_type", EventTypeFilter)
@@ -27,15 +34,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_select_related = ("workspace",)
     show_full_result_count = False  # a COUNT(*) over millions of rows on every page is not worth it
     ordering = ("-id",)
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

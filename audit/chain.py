@@ -5,13 +5,20 @@ hash of the workspace's event before it); `AuditChain` holds the hash and length
 the chain's head, so removing the newest events is caught too.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from audit.models import AuditEvent
 
 
-def entry_hash(event):
+def entry_hash(event: AuditEvent) -> str:
     """SHA-256 over every stored field of the entry except its own hash and row id."""
     content = {
         "workspace": str(event.workspace_id),
@@ -41,12 +48,12 @@ class ChainBreak:
     event_id: int | None  # the event at fault, or None when the break is at the head
     reason: str
 
-    def __str__(self):
+    def __str__(self) -> str:
         where = f"event #{self.event_id}" if self.event_id is not None else "chain head"
         return f"workspace {self.workspace_id}: {where}: {self.reason}"
 
 
-def find_break(*, workspace_id, events, head_hash, length):
+def find_break(*, workspace_id: object, events: Iterable[AuditEvent], head_hash: str, length: int) -> ChainBreak | None:
     """Walk `events` (the workspace's events in id order) and return the first ChainBreak, or None.
 
     `head_hash` and `length` are what AuditChain recorded at the last append.

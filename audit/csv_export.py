@@ -1,7 +1,13 @@
 """The audit log as CSV, produced row by row for a StreamingHttpResponse."""
 
+from __future__ import annotations
+
 import csv
 import json
+from collections.abc import Iterable, Iterator
+
+from audit.models import AuditEvent
+from centrali.formats import iso_utc
 
 HEADER = [
     "id",
@@ -23,7 +29,7 @@ HEADER = [
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def neutralise(value):
+def neutralise(value: object) -> str:
     """Prefix a would-be formula with an apostrophe so spreadsheets show it as text (OWASP CSV injection)."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
@@ -32,11 +38,11 @@ def neutralise(value):
 class _Echo:
     """A file-like object whose write() returns the line, for csv.writer into a generator."""
 
-    def write(self, value):
+    def write(self, value: str) -> str:
         return value
 
 
-def csv_lines(events):
+def csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(HEADER)
     for event in events:
@@ -45,7 +51,7 @@ def csv_lines(events):
                 neutralise(value)
                 for value in (
                     event.pk,
-                    event.created_at.isoformat().replace("+00:00", "Z"),
+                    iso_utc(event.created_at),
                     event.type,
                     event.resource_type,
                     event.resource_id,

@@ -6,7 +6,7 @@ the transaction set `centrali.audit_purge` (audit.services.purge_workspace_event
 with set_config(..., is_local => true), so the permission ends with that transaction).
 """
 
-from audit.services import PURGE_SETTING
+from audit.services.purge import PURGE_SETTING
 
 INSTALL_APPEND_ONLY_TRIGGER = f"""
 CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger AS $$

@@ -3,6 +3,8 @@
 Add a type here before recording it; `record()` refuses names it does not know.
 """
 
+from __future__ import annotations
+
 import re
 
 from centrali import context
@@ -34,9 +36,9 @@ EVENT_TYPES = {
     "subscription.updated": "Subscription updated",
     "subscription.deleted": "Subscription cancelled",
     "billing.synced": "Billing state synced from Stripe",
+    "overage.charged": "Overage charged",
     # usage
     "quota.reached": "Quota reached",
-    "overage.charged": "Overage charged",
     # support
     "support_issue.created": "Support issue created",
     "support_issue.updated": "Support issue updated",
@@ -56,7 +58,7 @@ STAFF_ONLY_EVENT_TYPES = frozenset({"support_issue.internal_note_added"})
 PLATFORM_EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"
 
 
-def is_platform_event_type(name):
+def is_platform_event_type(name: str) -> bool:
     return name not in EVENT_TYPES and re.fullmatch(PLATFORM_EVENT_TYPE_PATTERN, name) is not None
 
 

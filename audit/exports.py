@@ -1,24 +1,30 @@
 """The "audit_events" section of the workspace export archive."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from audit.models import AuditEvent
 from audit.selectors import workspace_visible_events
 from centrali.exports import ExportSection
+from centrali.formats import iso_utc
 
 
-def serialize_event(event):
+def serialize_event(event: AuditEvent) -> dict[str, Any]:
     return {
         "id": str(event.pk),
         "type": event.type,
-        "resourceType": event.resource_type,
-        "resourceId": event.resource_id,
-        "actorId": event.actor_id,
-        "actorType": event.actor_type,
+        "resource_type": event.resource_type,
+        "resource_id": event.resource_id,
+        "actor_id": event.actor_id,
+        "actor_type": event.actor_type,
         "summary": event.summary,
         "metadata": event.metadata,
-        "ipAddress": event.ip_address,
-        "userAgent": event.user_agent,
-        "requestId": event.request_id,
-        "createdAt": event.created_at.isoformat().replace("+00:00", "Z"),
-        "previousHash": event.previous_hash,
+        "ip_address": event.ip_address,
+        "user_agent": event.user_agent,
+        "request_id": event.request_id,
+        "created_at": iso_utc(event.created_at),
+        "previous_hash": event.previous_hash,
         "hash": event.entry_hash,
     }
 

@@ -1,5 +1,8 @@
 """Query parameters of the audit reads -> ActivityFilters; anything malformed is a 400 naming the parameter."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 
 from django.utils.dateparse import parse_date, parse_datetime
@@ -14,7 +17,7 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 
 
-def checked_text(name, value):
+def checked_text(name: str, value: str) -> str:
     """`value` if the database can compare it: not too long, no NUL character; else a 400 naming `name`."""
     if len(value) > MAX_FILTER_LENGTH:
         raise InvalidInput.for_field(
@@ -25,16 +28,17 @@ def checked_text(name, value):
     return value
 
 
-def _text(query_params, name):
+def _text(query_params: Mapping[str, str], name: str) -> str | None:
     return checked_text(name, query_params.get(name, "").strip()) or None
 
 
-def _instant(query_params, name, *, end_of_day):
+def _instant(query_params: Mapping[str, str], name: str, *, end_of_day: bool) -> datetime | None:
     """An ISO 8601 date-time (naive = UTC) or a date, in UTC. Bounds are inclusive: `dateTo=2026-11-30`
     includes that whole day; the returned upper bound is exclusive."""
     raw = query_params.get(name, "").strip()
     if not raw:
         return None
+    parsed: datetime | None
     try:
         day = parse_date(raw)
         if day is not None:
@@ -63,7 +67,7 @@ def _instant(query_params, name, *, end_of_day):
     return parsed
 
 
-def parse_activity_filters(query_params):
+def parse_activity_filters(query_params: Mapping[str, str]) -> ActivityFilters:
     filters = ActivityFilters(
         resource_type=_text(query_params, "resourceType"),
         type=_text(query_params, "type"),

@@ -54,12 +54,17 @@ class AuditEvent(models.Model):
             models.UniqueConstraint(fields=["workspace", "event_id"], name="audit_event_unique_per_workspace"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.type} {self.resource_type}:{self.resource_id}"
 
 
 class AuditChain(models.Model):
-    """The head of a workspace's hash chain; its row lock serializes appends to that chain."""
+    """The head of a workspace's hash chain.
+
+    Appends to the chain are serialized by the lock on the workspace's row
+    (workspaces.selectors.lock_workspace_for_append, taken by audit.services.record), not by
+    this row: the head is read and moved only while that lock is held.
+    """
 
     workspace = models.OneToOneField(
         "workspaces.Workspace", on_delete=models.CASCADE, primary_key=True, related_name="audit_chain"
@@ -67,5 +72,5 @@ class AuditChain(models.Model):
     head_hash = models.CharField(max_length=64, blank=True, default="")
     length = models.PositiveBigIntegerField(default=0)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"audit chain of {self.workspace_id} ({self.length} events)"

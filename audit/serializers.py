@@ -1,4 +1,6 @@
 import json
+from collections.abc import Iterable
+from typing import Any
 
 from rest_framework import serializers
 
@@ -8,11 +10,12 @@ MAX_METADATA_BYTES = 16_384
 MAX_METADATA_DEPTH = 16
 
 
-def _nesting_depth(value):
+def _nesting_depth(value: Any) -> int:
     """How deeply lists and objects nest, measured without recursion (the input is the client's)."""
     deepest, pending = 0, [(value, 1)]
     while pending:
         node, depth = pending.pop()
+        children: Iterable[Any]
         if isinstance(node, dict):
             children = node.values()
         elif isinstance(node, list):
@@ -26,7 +29,7 @@ def _nesting_depth(value):
     return deepest
 
 
-def _contains_nul(value):
+def _contains_nul(value: Any) -> bool:
     """PostgreSQL text and jsonb refuse NUL characters, in keys and values alike."""
     if isinstance(value, str):
         return "\x00" in value
@@ -62,26 +65,27 @@ class AuditPageSerializer(serializers.Serializer):
     hasMore = serializers.BooleanField()
 
 
+# Validated, an event is an audit.services.PlatformEvent (its fields' sources are the snake_case keys).
 class PlatformEventSerializer(serializers.Serializer):
-    eventId = serializers.CharField(max_length=64)
+    eventId = serializers.CharField(max_length=64, source="event_id")
     workspace = serializers.CharField(max_length=63, help_text="Workspace slug or id")
     type = serializers.RegexField(
         PLATFORM_EVENT_TYPE_PATTERN,
         max_length=64,
         error_messages={"invalid": "Use a dotted lowercase name such as `structure.created`."},
     )
-    resourceType = serializers.CharField(max_length=64)
-    resourceId = serializers.CharField(max_length=128)
+    resourceType = serializers.CharField(max_length=64, source="resource_type")
+    resourceId = serializers.CharField(max_length=128, source="resource_id")
     summary = serializers.CharField(max_length=500)
-    actorId = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+    actorId = serializers.CharField(max_length=128, required=False, allow_blank=True, default="", source="actor_id")
     actorType = serializers.ChoiceField(
-        choices=[ActorType.USER, ActorType.SYSTEM, ActorType.SERVICE], default=ActorType.SERVICE
+        choices=[ActorType.USER, ActorType.SYSTEM, ActorType.SERVICE], default=ActorType.SERVICE, source="actor_type"
     )
     metadata = serializers.DictField(required=False, default=dict)
-    occurredAt = serializers.DateTimeField(required=False)
-    ipAddress = serializers.IPAddressField(required=False, allow_null=True, default=None)
-    userAgent = serializers.CharField(max_length=400, required=False, allow_blank=True, default="")
-    requestId = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+    occurredAt = serializers.DateTimeField(required=False, source="occurred_at")
+    ipAddress = serializers.IPAddressField(required=False, allow_null=True, default=None, source="ip_address")
+    userAgent = serializers.CharField(max_length=400, required=False, allow_blank=True, default="", source="user_agent")
+    requestId = serializers.CharField(max_length=128, required=False, allow_blank=True, default="", source="request_id")
 
     def validate_metadata(self, metadata):
         if _nesting_depth(metadata) > MAX_METADATA_DEPTH:
@@ -94,7 +98,9 @@ class PlatformEventSerializer(serializers.Serializer):
 
 
 class PlatformEventBatchSerializer(serializers.Serializer):
-    events = PlatformEventSerializer(many=True, allow_empty=False, max_length=500)
+    events: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=PlatformEventSerializer(), allow_empty=False, max_length=500
+    )
 
 
 class PlatformEventBatchResultSerializer(serializers.Serializer):

@@ -9,7 +9,7 @@ logger = structlog.get_logger(__name__)
 
 
 @shared_task(name="audit.verify_audit_chains")
-def verify_audit_chains():
+def verify_audit_chains() -> int:
     """Nightly: recompute every workspace's hash chain; a break is logged at ERROR for alerting."""
     broken = 0
     for workspace_id in workspaces_with_audit_log():

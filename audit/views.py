@@ -3,7 +3,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from audit import selectors, services
 from audit.csv_export import csv_lines
@@ -14,13 +13,14 @@ from audit.serializers import (
     PlatformEventBatchResultSerializer,
     PlatformEventBatchSerializer,
 )
-from centrali.api.authentication import PlatformServiceAuthentication
 from centrali.api.pagination import parse_cursor_params
+from centrali.api.schema import error_response
+from centrali.api.views import PlatformServiceAPIView
 from workspaces.tenancy import WorkspaceAPIView
 
 _ID_FIELD = AuditEvent._meta.get_field("id")
-# A documented 400 of a GET (the schema hook adds 400 to writes only): bad paging or filters.
-ERROR_RESPONSE = OpenApiResponse(response={"$ref": "#/components/schemas/Error"}, description="Error")
+# GETs document their 400 here: the schema hook adds one to writes only.
+BAD_PAGE_OR_FILTER = error_response("INVALID_FILTER, INVALID_CURSOR or INVALID_PAGINATION: bad filters or paging")
 
 PAGE_PARAMETERS = [
     OpenApiParameter("limit", int, description="1..100, default 50"),
@@ -45,7 +45,7 @@ class AuditActivityView(WorkspaceAPIView):
 
     @extend_schema(
         parameters=PAGE_PARAMETERS + FILTER_PARAMETERS,
-        responses={200: AuditPageSerializer, 400: ERROR_RESPONSE},
+        responses={200: AuditPageSerializer, 400: BAD_PAGE_OR_FILTER},
         tags=["Audit Log"],
     )
     def get(self, request, slug):
@@ -63,7 +63,7 @@ class AuditResourceHistoryView(WorkspaceAPIView):
             OpenApiParameter("resourceType", str, OpenApiParameter.PATH, description="e.g. structure, function, user"),
             OpenApiParameter("resourceId", str, OpenApiParameter.PATH),
         ],
-        responses={200: AuditPageSerializer, 400: ERROR_RESPONSE},
+        responses={200: AuditPageSerializer, 400: BAD_PAGE_OR_FILTER},
         tags=["Audit Log"],
     )
     def get(self, request, slug, resourceType, resourceId):
@@ -85,7 +85,7 @@ class AuditExportView(WorkspaceAPIView):
         parameters=FILTER_PARAMETERS,
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, one row per event"),
-            400: ERROR_RESPONSE,
+            400: error_response("INVALID_FILTER: bad filters"),
         },
         tags=["Audit Log"],
     )
@@ -99,10 +99,8 @@ class AuditExportView(WorkspaceAPIView):
         return response
 
 
-class PlatformAuditEventsView(APIView):
+class PlatformAuditEventsView(PlatformServiceAPIView):
     """POST internal/audit-events — platform services report events about resources they own."""
-
-    authentication_classes = [PlatformServiceAuthentication]
 
     @extend_schema(
         request=PlatformEventBatchSerializer, responses={200: PlatformEventBatchResultSerializer}, tags=["Internal"]

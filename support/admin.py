@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
-from audit.events import ActorType
+from centrali.admin import NoAddOrDeleteAdminMixin
 from centrali.errors import DomainError
 from support import selectors, services
 from support.models import IssuePriority, IssueStatus, SupportIssue
@@ -38,7 +38,10 @@ class StaffMessageForm(forms.Form):
 
 
 @admin.register(SupportIssue)
-class SupportIssueAdmin(admin.ModelAdmin):
+class SupportIssueAdmin(NoAddOrDeleteAdminMixin, admin.ModelAdmin):
+    """Issues come from workspaces through the API, and the thread is their record: staff never add
+    or delete one, they change it through the actions (assign, resolve, close) and the thread page."""
+
     list_display = ("id", "title", "workspace", "plan", "priority_badge", "status", "type", "assigned_to", "age")
     list_display_links = ("id", "title")
     list_filter = (
@@ -64,13 +67,6 @@ class SupportIssueAdmin(admin.ModelAdmin):
     def get_ordering(self, request):
         # The queue: waiting issues, most urgent first, longest-waiting first.
         return ("status_rank", "priority_rank", "created_at")
-
-    # Issues come from workspaces through the API, and the thread is their record.
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Plan", ordering="workspace__plan__code")
     def plan(self, issue):
@@ -120,14 +116,15 @@ class SupportIssueAdmin(admin.ModelAdmin):
         self._apply(request, queryset, lambda issue: self._set_status(request, issue, IssueStatus.CLOSED), "Closed")
 
     def _set_status(self, request, issue, status):
-        return services.update_issue(issue=issue, actor=request.user, actor_type=ActorType.STAFF, status=status)
+        return services.update_issue(issue=issue, actor=request.user, status=status)
 
     # -- the thread page replaces the change form
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         issue = self.get_object(request, unquote(object_id))
         if issue is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            # Django's own answer to a missing object (django-stubs omit this private helper).
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
         if not self.has_view_or_change_permission(request, issue):
             raise PermissionDenied
         form = StaffMessageForm()

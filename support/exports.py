@@ -1,14 +1,15 @@
 """The support sections of the workspace export archive. Staff internal notes are not the workspace's data."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from centrali.exports import ExportSection
+from centrali.formats import iso_utc
 from support.models import PUBLIC_COMMENT_KINDS, Comment, SupportIssue
 
 
-def _iso(value):
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def serialize_issue(issue):
+def serialize_issue(issue: SupportIssue) -> dict[str, Any]:
     return {
         "id": issue.pk,
         "summary": issue.title,
@@ -17,25 +18,25 @@ def serialize_issue(issue):
         "priority": issue.priority,
         "status": issue.status,
         "category": issue.category,
-        "createdBy": str(issue.created_by_id) if issue.created_by_id else None,
-        "assignedTo": str(issue.assigned_to_id) if issue.assigned_to_id else None,
-        "createdAt": _iso(issue.created_at),
-        "updatedAt": _iso(issue.updated_at),
-        "resolvedAt": _iso(issue.resolved_at),
-        "closedAt": _iso(issue.closed_at),
+        "created_by": str(issue.created_by_id) if issue.created_by_id else None,
+        "assigned_to": str(issue.assigned_to_id) if issue.assigned_to_id else None,
+        "created_at": iso_utc(issue.created_at),
+        "updated_at": iso_utc(issue.updated_at),
+        "resolved_at": iso_utc(issue.resolved_at),
+        "closed_at": iso_utc(issue.closed_at),
     }
 
 
-def serialize_comment(comment):
+def serialize_comment(comment: Comment) -> dict[str, Any]:
     return {
         "id": comment.pk,
-        "issueId": comment.issue_id,
+        "issue_id": comment.issue_id,
         "comment": comment.body,
         "type": comment.kind,
-        "displayName": comment.display_name,
-        "authorId": str(comment.author_id) if comment.author_id else None,
-        "createdAt": _iso(comment.created_at),
-        "editedAt": _iso(comment.edited_at),
+        "display_name": comment.display_name,
+        "author_id": str(comment.author_id) if comment.author_id else None,
+        "created_at": iso_utc(comment.created_at),
+        "edited_at": iso_utc(comment.edited_at),
     }
 
 

@@ -77,11 +77,11 @@ class SupportIssue(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
 
     @property
-    def is_closed(self):
+    def is_closed(self) -> bool:
         return self.status == IssueStatus.CLOSED
 
 
@@ -113,9 +113,5 @@ class Comment(models.Model):
             models.CheckConstraint(condition=Q(kind__in=CommentKind.values), name="support_comment_kind_valid"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} on issue #{self.issue_id}"
-
-    @property
-    def is_internal(self):
-        return self.kind == CommentKind.INTERNAL_NOTE

@@ -1,5 +1,10 @@
 """The emails of the support app, rendered from templates/support/email/ and sent with Django's mail framework."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
@@ -9,7 +14,7 @@ from centrali.emails import render_subject
 from support.roles import SUPPORT_GROUP_NAME
 
 
-def staff_recipients():
+def staff_recipients() -> list[str]:
     """SUPPORT_STAFF_EMAILS plus every active member of the Support group who has an email."""
     group_emails = (
         get_user_model()
@@ -20,7 +25,7 @@ def staff_recipients():
     return sorted(set(settings.SUPPORT_STAFF_EMAILS) | set(group_emails))
 
 
-def send(*, template, context, to):
+def send(*, template: str, context: Mapping[str, Any], to: list[str]) -> int:
     """Render `support/email/<template>_subject.txt` and `_body.txt` and send them to `to`."""
     subject = render_subject(f"support/email/{template}_subject.txt", context)
     body = render_to_string(f"support/email/{template}_body.txt", context)

@@ -1,27 +1,38 @@
 """Reads of the support app. A workspace sees only its own issues, and never staff internal notes."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import QuerySet
+
 from audit.selectors import recent_activity
 from centrali.errors import NotFound
-from centrali.paging import keyset_page
+from centrali.paging import CursorParams, keyset_page
 from support.models import PUBLIC_COMMENT_KINDS, Comment, IssueStatus, SupportIssue
 
+if TYPE_CHECKING:
+    from workspaces.models import Workspace
 
-def _pk(raw):
+
+def _pk(raw: str) -> int | None:
+    """`raw` as a primary key, or None when it cannot be one (not an integer, out of range)."""
     try:
         value = int(raw)
-    except (TypeError, ValueError):
+    except ValueError:
         return None
     return value if 0 < value < 2**63 else None
 
 
-def issues_of(*, workspace, status=None):
+def issues_of(*, workspace: Workspace, status: str | None = None) -> QuerySet[SupportIssue]:
+    """The workspace's issues, newest first, optionally only those in `status`."""
     issues = SupportIssue.objects.filter(workspace=workspace)
     if status:
         issues = issues.filter(status=status)
     return issues.select_related("workspace").order_by("-created_at", "-id")
 
 
-def get_issue(*, workspace, issue_id):
+def get_issue(*, workspace: Workspace, issue_id: str) -> SupportIssue:
     """The workspace's issue `issue_id`; 404 for unknown ids and ids of another workspace."""
     pk = _pk(issue_id)
     issue = SupportIssue.objects.select_related("workspace").filter(workspace=workspace, pk=pk).first() if pk else None
@@ -30,12 +41,13 @@ def get_issue(*, workspace, issue_id):
     return issue
 
 
-def public_comments_page(*, issue, cursor):
+def public_comments_page(*, issue: SupportIssue, cursor: CursorParams) -> tuple[list[Comment], str | None, bool]:
     """(comments, next_cursor, has_more): newest first, staff internal notes left out."""
     return keyset_page(Comment.objects.filter(issue=issue, kind__in=PUBLIC_COMMENT_KINDS), cursor)
 
 
-def get_public_comment(*, issue, comment_id):
+def get_public_comment(*, issue: SupportIssue, comment_id: str) -> Comment:
+    """A comment of the issue the workspace may see; 404 for unknown ids and staff internal notes."""
     pk = _pk(comment_id)
     comment = Comment.objects.filter(issue=issue, pk=pk, kind__in=PUBLIC_COMMENT_KINDS).first() if pk else None
     if comment is None:
@@ -43,12 +55,12 @@ def get_public_comment(*, issue, comment_id):
     return comment
 
 
-def thread_of(*, issue):
+def thread_of(*, issue: SupportIssue) -> list[Comment]:
     """Every comment of the issue, internal notes included, oldest first: the staff console's view."""
     return list(Comment.objects.filter(issue=issue).select_related("author").order_by("id"))
 
 
-def console_context(*, issue, activity_limit=10):
+def console_context(*, issue: SupportIssue, activity_limit: int = 10) -> dict[str, Any]:
     """What the staff console shows beside a thread: the workspace's plan and recent activity."""
     workspace = issue.workspace
     return {

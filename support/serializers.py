@@ -53,7 +53,9 @@ class PaginationSerializer(serializers.Serializer):
 
 
 class SupportIssuePageSerializer(serializers.Serializer):
-    data = SupportIssueSerializer(many=True)
+    # The spec names the list `data`; the field only shadows Serializer.data in the type stubs
+    # (DRF moves declared fields off the class).
+    data = SupportIssueSerializer(many=True)  # type: ignore[assignment]
     pagination = PaginationSerializer()
 
 
@@ -89,6 +91,6 @@ class CommentSerializer(serializers.Serializer):
 
 
 class CommentPageSerializer(serializers.Serializer):
-    data = CommentSerializer(many=True)
+    data = CommentSerializer(many=True)  # type: ignore[assignment]  # the spec's name; see SupportIssuePageSerializer
     nextCursor = serializers.CharField(allow_null=True)
     hasMore = serializers.BooleanField()

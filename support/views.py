@@ -1,8 +1,9 @@
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
 from centrali.api.pagination import page_envelope, parse_cursor_params, parse_page_params
+from centrali.api.schema import error_response
 from centrali.errors import InvalidInput, PermissionDenied
 from centrali.paging import paginate
 from support import selectors, services
@@ -23,8 +24,6 @@ TAGS = ["Support"]
 ISSUE_ID = OpenApiParameter("id", str, OpenApiParameter.PATH)
 COMMENT_ID = OpenApiParameter("commentId", str, OpenApiParameter.PATH)
 _COMMENT_ID_FIELD = Comment._meta.get_field("id")
-# A documented 400 of a GET (the schema hook adds 400 to writes only): bad paging or filters.
-ERROR_RESPONSE = OpenApiResponse(response={"$ref": "#/components/schemas/Error"}, description="Error")
 
 
 class SupportAPIView(WorkspaceAPIView):
@@ -45,7 +44,11 @@ class SupportIssueListView(SupportAPIView):
             OpenApiParameter("limit", int, default=20, description="1..100"),
             OpenApiParameter("status", str, enum=IssueStatus.values),
         ],
-        responses={200: SupportIssuePageSerializer, 400: ERROR_RESPONSE},
+        # GETs document their 400 here: the schema hook adds one to writes only.
+        responses={
+            200: SupportIssuePageSerializer,
+            400: error_response("INVALID_PAGINATION or INVALID_FILTER: bad paging or status"),
+        },
         tags=TAGS,
         operation_id="support_issues_list",
     )
@@ -103,7 +106,7 @@ class CommentListView(SupportAPIView):
             OpenApiParameter("cursor", str),
             OpenApiParameter("limit", int, default=20, description="1..100"),
         ],
-        responses={200: CommentPageSerializer, 400: ERROR_RESPONSE},
+        responses={200: CommentPageSerializer, 400: error_response("INVALID_PAGINATION or INVALID_CURSOR: bad paging")},
         tags=TAGS,
         operation_id="support_issue_comments_list",
     )

@@ -11,7 +11,7 @@ CHANGELIST = "/admin/audit/auditevent/"
 
 @pytest.fixture
 def staff_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    client.force_login(UserFactory.create(is_staff=True, is_superuser=True))
     return client
 
 

@@ -87,7 +87,7 @@ def test_appends_still_work(workspace):
 
 def test_the_workspace_purge_service_passes_the_trigger(other_workspace):
     now = timezone.now()
-    due = WorkspaceFactory(
+    due = WorkspaceFactory.create(
         pending_deletion=True, deleted_at=now - timedelta(days=31), restore_deadline=now - timedelta(days=1)
     )
     add_event(due)

@@ -16,7 +16,7 @@ def _export(client, workspace, **params):
 
 def _rows(response):
     assert isinstance(response, StreamingHttpResponse)
-    text = b"".join(response.streaming_content).decode()
+    text = response.getvalue().decode()
     return list(csv.reader(io.StringIO(text)))
 
 

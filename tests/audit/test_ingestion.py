@@ -133,7 +133,7 @@ def test_a_service_cannot_forge_the_workspace_services_own_events(service_client
 
 
 def _nested(depth):
-    value = "leaf"
+    value: object = "leaf"
     for _ in range(depth):
         value = {"k": value}
     return value

@@ -35,7 +35,7 @@ def test_without_an_actor_the_actor_type_is_system(workspace):
 
 
 def test_a_staff_user_acting_through_the_api_is_recorded_as_a_user(workspace):
-    staff = UserFactory(is_staff=True)
+    staff = UserFactory.create(is_staff=True)
 
     assert add_event(workspace, actor=staff).actor_type == "user"
 
@@ -49,7 +49,7 @@ def test_an_explicit_actor_type_alone_replaces_the_contexts_actor(workspace):
 
 @pytest.mark.parametrize("actor_type", ["staff", "system", "service", "user"])
 def test_an_explicit_actor_type_is_kept(workspace, actor_type):
-    assert add_event(workspace, actor=UserFactory(), actor_type=actor_type).actor_type == actor_type
+    assert add_event(workspace, actor=UserFactory.create(), actor_type=actor_type).actor_type == actor_type
 
 
 def test_an_unknown_actor_type_is_refused(workspace):

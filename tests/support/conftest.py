@@ -17,7 +17,7 @@ def support_group(db):
 
 @pytest.fixture
 def support_staff(support_group):
-    staff = StaffFactory(email="sam@centrali.test")
+    staff = StaffFactory.create(email="sam@centrali.test")
     staff.groups.add(support_group)
     return staff
 
@@ -31,7 +31,7 @@ def console(client, support_staff):
 
 @pytest.fixture
 def member(workspace):
-    return MembershipFactory(workspace=workspace, role="member").user
+    return MembershipFactory.create(workspace=workspace, role="member").user
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ URGENT_ISSUE = {"title": "Everything is down", "description": "Since 09:00.", "t
 
 @pytest.mark.django_db(transaction=True)
 def test_an_urgent_issue_opened_while_the_broker_is_down_is_created_once(broker_at, closed_port):
-    workspace, other_workspace = WorkspaceFactory(), WorkspaceFactory()
+    workspace, other_workspace = WorkspaceFactory.create(), WorkspaceFactory.create()
     broker_at(f"redis://127.0.0.1:{closed_port}/0")  # a real broker URL with nothing listening
 
     response = client_for(workspace.owner).post(f"{API}/{workspace.slug}/support-issues", URGENT_ISSUE, format="json")
@@ -25,7 +25,7 @@ def test_an_urgent_issue_opened_while_the_broker_is_down_is_created_once(broker_
 
 @pytest.mark.django_db(transaction=True)
 def test_a_notification_that_could_not_be_queued_is_logged_with_its_issue(broker_at, closed_port):
-    workspace = WorkspaceFactory()
+    workspace = WorkspaceFactory.create()
     broker_at(f"redis://127.0.0.1:{closed_port}/0")
 
     with capture_logs() as logs:
@@ -45,9 +45,9 @@ def test_a_notification_that_could_not_be_queued_is_logged_with_its_issue(broker
 
 @pytest.mark.django_db(transaction=True)
 def test_a_status_change_while_the_broker_is_down_still_succeeds(broker_at, closed_port):
-    workspace = WorkspaceFactory()
-    creator = MembershipFactory(workspace=workspace, role="member").user
-    issue = SupportIssueFactory(workspace=workspace, created_by=creator)
+    workspace = WorkspaceFactory.create()
+    creator = MembershipFactory.create(workspace=workspace, role="member").user
+    issue = SupportIssueFactory.create(workspace=workspace, created_by=creator)
     broker_at(f"redis://127.0.0.1:{closed_port}/0")
 
     response = client_for(workspace.owner).put(

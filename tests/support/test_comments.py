@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def issue(workspace):
-    return SupportIssueFactory(workspace=workspace)
+    return SupportIssueFactory.create(workspace=workspace)
 
 
 def _comments(issue):
@@ -89,7 +89,7 @@ def test_an_invalid_comment_is_a_400_naming_the_field(issue, owner_client, paylo
 
 
 def test_a_closed_issue_takes_no_more_comments(workspace, owner_client):
-    closed = SupportIssueFactory(workspace=workspace, status="closed", closed_at="2026-11-01T00:00:00Z")
+    closed = SupportIssueFactory.create(workspace=workspace, status="closed", closed_at="2026-11-01T00:00:00Z")
 
     assert_error(
         owner_client.post(_comments(closed), {"comment": "Hello?"}, format="json"), status=400, code="ISSUE_CLOSED"
@@ -97,8 +97,8 @@ def test_a_closed_issue_takes_no_more_comments(workspace, owner_client):
 
 
 def test_comments_of_another_workspaces_issue_are_404(workspace, other_workspace, owner_client):
-    foreign = SupportIssueFactory(workspace=other_workspace)
-    CommentFactory(issue=foreign)
+    foreign = SupportIssueFactory.create(workspace=other_workspace)
+    CommentFactory.create(issue=foreign)
     url = f"{API}/{workspace.slug}/support-issues/{foreign.pk}/comments"
 
     assert_error(owner_client.get(url), status=404, code="ISSUE_NOT_FOUND")
@@ -107,7 +107,7 @@ def test_comments_of_another_workspaces_issue_are_404(workspace, other_workspace
 
 def test_the_thread_pages_newest_first_by_cursor(issue, other_workspace, owner_client):
     comments = CommentFactory.create_batch(5, issue=issue)
-    CommentFactory(issue=SupportIssueFactory(workspace=other_workspace))
+    CommentFactory.create(issue=SupportIssueFactory.create(workspace=other_workspace))
 
     first = owner_client.get(_comments(issue), {"limit": 3}).json()
     second = owner_client.get(_comments(issue), {"limit": 3, "cursor": first["nextCursor"]}).json()
@@ -167,7 +167,7 @@ def test_a_staff_reply_shows_as_a_comment_signed_by_support(issue, owner_client,
 
 
 def test_a_comment_of_another_issue_is_404_under_this_one(workspace, issue, owner_client):
-    elsewhere = CommentFactory(issue=SupportIssueFactory(workspace=workspace))
+    elsewhere = CommentFactory.create(issue=SupportIssueFactory.create(workspace=workspace))
 
     response = owner_client.get(f"{_comments(issue)}/{elsewhere.pk}")
 
@@ -175,7 +175,7 @@ def test_a_comment_of_another_issue_is_404_under_this_one(workspace, issue, owne
 
 
 def test_the_author_edits_their_comment_and_editedAt_is_set(issue, member, member_client):
-    comment = CommentFactory(issue=issue, author=member, body="Teh bug")
+    comment = CommentFactory.create(issue=issue, author=member, body="Teh bug")
 
     response = member_client.put(_comment(comment), {"comment": "The bug"}, format="json")
 
@@ -183,11 +183,12 @@ def test_the_author_edits_their_comment_and_editedAt_is_set(issue, member, membe
     assert response.json()["comment"] == "The bug" and response.json()["editedAt"].endswith("Z")
     event = AuditEvent.objects.get(workspace=issue.workspace, type="comment.edited")
     assert event.metadata["changes"] == {"comment": {"before": "Teh bug", "after": "The bug"}}
+    assert (event.actor_type, event.actor_id) == ("user", str(member.pk))
 
 
 @pytest.mark.parametrize("role", ["member", "admin"])
 def test_nobody_but_the_author_edits_a_comment_not_even_an_admin(issue, member_of, role):
-    comment = CommentFactory(issue=issue)
+    comment = CommentFactory.create(issue=issue)
 
     response = member_of(issue.workspace, role).put(_comment(comment), {"comment": "rewritten"}, format="json")
 
@@ -197,7 +198,7 @@ def test_nobody_but_the_author_edits_a_comment_not_even_an_admin(issue, member_o
 
 
 def test_the_author_deletes_their_comment_then_it_is_gone(issue, member, member_client):
-    comment = CommentFactory(issue=issue, author=member)
+    comment = CommentFactory.create(issue=issue, author=member)
 
     assert member_client.delete(_comment(comment)).status_code == 204
     assert_error(member_client.get(_comment(comment)), status=404, code="COMMENT_NOT_FOUND")
@@ -206,7 +207,7 @@ def test_the_author_deletes_their_comment_then_it_is_gone(issue, member, member_
 
 
 def test_nobody_but_the_author_deletes_a_comment(issue, member):
-    comment = CommentFactory(issue=issue)  # written by the owner
+    comment = CommentFactory.create(issue=issue)  # written by the owner
 
     assert_error(client_for(member).delete(_comment(comment)), status=403, code="NOT_COMMENT_AUTHOR")
     assert Comment.objects.filter(pk=comment.pk, kind=CommentKind.COMMENT).exists()

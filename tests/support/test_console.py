@@ -31,8 +31,8 @@ def test_the_support_group_has_exactly_the_console_permissions(support_group):
 
 
 def test_the_queue_lists_issues_with_urgent_ones_first_and_highlighted(console, workspace, other_workspace):
-    SupportIssueFactory(workspace=workspace, title="Routine question", priority="low")
-    SupportIssueFactory(workspace=other_workspace, title="Production is down", priority="urgent")
+    SupportIssueFactory.create(workspace=workspace, title="Routine question", priority="low")
+    SupportIssueFactory.create(workspace=other_workspace, title="Production is down", priority="urgent")
 
     html = console.get(QUEUE).content.decode()
 
@@ -50,9 +50,9 @@ def test_the_queue_lists_issues_with_urgent_ones_first_and_highlighted(console, 
     ],
 )
 def test_the_queue_filters_and_searches(console, params, shown, hidden):
-    acme = WorkspaceFactory(slug="acme-corp")
-    SupportIssueFactory(workspace=acme, title="Open one", type="bug")
-    SupportIssueFactory(title="Resolved one", status="resolved", priority="high")
+    acme = WorkspaceFactory.create(slug="acme-corp")
+    SupportIssueFactory.create(workspace=acme, title="Open one", type="bug")
+    SupportIssueFactory.create(title="Resolved one", status="resolved", priority="high")
 
     html = console.get(QUEUE, params).content.decode()
 
@@ -60,9 +60,9 @@ def test_the_queue_filters_and_searches(console, params, shown, hidden):
 
 
 def test_the_queue_filters_by_workspace_plan_and_assignee(console, support_staff):
-    pro_workspace = WorkspaceFactory(plan=Plan.objects.get(code="pro"))
-    SupportIssueFactory(workspace=pro_workspace, title="Pro customer", assigned_to=support_staff)
-    SupportIssueFactory(title="Free customer")
+    pro_workspace = WorkspaceFactory.create(plan=Plan.objects.get(code="pro"))
+    SupportIssueFactory.create(workspace=pro_workspace, title="Pro customer", assigned_to=support_staff)
+    SupportIssueFactory.create(title="Free customer")
 
     by_plan = console.get(QUEUE, {"workspace__plan__id__exact": pro_workspace.plan_id}).content.decode()
     by_assignee = console.get(QUEUE, {"assigned_to__id__exact": support_staff.pk}).content.decode()
@@ -72,8 +72,8 @@ def test_the_queue_filters_by_workspace_plan_and_assignee(console, support_staff
 
 
 def test_the_thread_page_shows_the_conversation_plan_and_recent_activity(console, workspace, support_staff):
-    issue = SupportIssueFactory(workspace=workspace, description="Exports stall.")
-    CommentFactory(issue=issue, body="Still stalling today.")
+    issue = SupportIssueFactory.create(workspace=workspace, description="Exports stall.")
+    CommentFactory.create(issue=issue, body="Still stalling today.")
     add_internal_note(issue=issue, staff=support_staff, body="Known bug, see INC-42.")
     record(
         workspace=workspace, event_type="plan.changed", resource_type="plan", resource_id="free", summary="Plan moved"
@@ -95,7 +95,7 @@ def test_the_thread_page_shows_the_conversation_plan_and_recent_activity(console
 def test_staff_reply_reaches_the_thread_the_audit_log_and_the_creator(
     console, workspace, support_staff, django_capture_on_commit_callbacks
 ):
-    issue = SupportIssueFactory(workspace=workspace)
+    issue = SupportIssueFactory.create(workspace=workspace)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = console.post(_thread(issue), {"action": "reply", "body": "Fixed in 5.1.3."})
@@ -114,7 +114,7 @@ def test_staff_reply_reaches_the_thread_the_audit_log_and_the_creator(
 
 
 def test_an_internal_note_stays_among_staff(console, workspace, django_capture_on_commit_callbacks):
-    issue = SupportIssueFactory(workspace=workspace)
+    issue = SupportIssueFactory.create(workspace=workspace)
 
     with django_capture_on_commit_callbacks(execute=True):
         console.post(_thread(issue), {"action": "note", "body": "Customer is on a legacy cluster."})
@@ -127,7 +127,7 @@ def test_an_internal_note_stays_among_staff(console, workspace, django_capture_o
 
 
 def test_an_empty_reply_shows_the_form_again_with_its_error(console, workspace):
-    issue = SupportIssueFactory(workspace=workspace)
+    issue = SupportIssueFactory.create(workspace=workspace)
 
     response = console.post(_thread(issue), {"action": "reply", "body": "   "})
 
@@ -136,14 +136,15 @@ def test_an_empty_reply_shows_the_form_again_with_its_error(console, workspace):
 
 
 def test_assign_to_me_takes_the_issue_and_moves_it_in_progress(console, workspace, support_staff):
-    issue = SupportIssueFactory(workspace=workspace)
+    issue = SupportIssueFactory.create(workspace=workspace)
 
     console.post(_thread(issue), {"action": "assign_to_me"})
 
     issue.refresh_from_db()
     assert (issue.assigned_to, issue.status) == (support_staff, "in_progress")
     assigned = AuditEvent.objects.get(workspace=workspace, type="support_issue.assigned")
-    assert assigned.actor_type == "staff"
+    moved = AuditEvent.objects.get(workspace=workspace, type="support_issue.updated")
+    assert {(event.actor_type, event.actor_id) for event in (assigned, moved)} == {("staff", str(support_staff.pk))}
 
 
 @pytest.mark.parametrize("action, status", [("resolve", "resolved"), ("close", "closed")])
@@ -159,7 +160,7 @@ def test_queue_actions_resolve_and_close(console, workspace, action, status, dja
 
 
 def test_an_action_the_workflow_forbids_is_reported_not_applied(console, workspace):
-    closed = SupportIssueFactory(workspace=workspace, status="closed", closed_at="2026-11-01T00:00:00Z")
+    closed = SupportIssueFactory.create(workspace=workspace, status="closed", closed_at="2026-11-01T00:00:00Z")
 
     response = console.post(_thread(closed), {"action": "resolve"}, follow=True)
 
@@ -169,7 +170,7 @@ def test_an_action_the_workflow_forbids_is_reported_not_applied(console, workspa
 
 
 def test_staff_cannot_add_or_delete_issues(console, workspace):
-    issue = SupportIssueFactory(workspace=workspace)
+    issue = SupportIssueFactory.create(workspace=workspace)
 
     assert console.get(f"{QUEUE}add/").status_code == 403
     assert console.post(f"{QUEUE}{issue.pk}/delete/", {"post": "yes"}).status_code == 403
@@ -177,8 +178,8 @@ def test_staff_cannot_add_or_delete_issues(console, workspace):
 
 
 def test_staff_outside_the_support_group_cannot_open_the_console(client, workspace):
-    client.force_login(StaffFactory())
-    issue = SupportIssueFactory(workspace=workspace)
+    client.force_login(StaffFactory.create())
+    issue = SupportIssueFactory.create(workspace=workspace)
 
     assert client.get(QUEUE).status_code == 403
     assert client.post(_thread(issue), {"action": "reply", "body": "hi"}).status_code == 403
@@ -186,10 +187,10 @@ def test_staff_outside_the_support_group_cannot_open_the_console(client, workspa
 
 
 def test_read_only_support_staff_see_threads_but_cannot_reply(client, workspace):
-    viewer = StaffFactory()
+    viewer = StaffFactory.create()
     viewer.user_permissions.add(Permission.objects.get(codename="view_supportissue"))
     client.force_login(viewer)
-    issue = SupportIssueFactory(workspace=workspace)
+    issue = SupportIssueFactory.create(workspace=workspace)
 
     assert client.get(_thread(issue)).status_code == 200
     assert client.post(_thread(issue), {"action": "reply", "body": "hi"}).status_code == 403
@@ -197,27 +198,27 @@ def test_read_only_support_staff_see_threads_but_cannot_reply(client, workspace)
 
 
 def test_a_customer_cannot_reach_the_console(client, workspace):
-    client.force_login(UserFactory())
+    client.force_login(UserFactory.create())
 
     assert client.get(QUEUE).status_code == 302  # to the admin login
 
 
 def test_the_queue_costs_the_same_queries_for_two_issues_or_twenty(console, workspace, django_assert_num_queries):
-    SupportIssueFactory.create_batch(2, workspace=workspace, assigned_to=StaffFactory())
+    SupportIssueFactory.create_batch(2, workspace=workspace, assigned_to=StaffFactory.create())
     with CaptureQueriesContext(connection) as few:
         console.get(QUEUE)
-    SupportIssueFactory.create_batch(18, workspace=WorkspaceFactory(), assigned_to=StaffFactory())
+    SupportIssueFactory.create_batch(18, workspace=WorkspaceFactory.create(), assigned_to=StaffFactory.create())
 
     with django_assert_num_queries(len(few)):
         console.get(QUEUE)
 
 
 def test_the_queue_puts_waiting_issues_before_closed_ones_and_the_longest_waiting_first(console, workspace):
-    SupportIssueFactory(
+    SupportIssueFactory.create(
         workspace=workspace, title="Closed urgent", priority="urgent", status="closed", closed_at="2026-11-01T00:00:00Z"
     )
-    SupportIssueFactory(workspace=workspace, title="Older high", priority="high")
-    SupportIssueFactory(workspace=workspace, title="Newer high", priority="high")
+    SupportIssueFactory.create(workspace=workspace, title="Older high", priority="high")
+    SupportIssueFactory.create(workspace=workspace, title="Newer high", priority="high")
 
     html = console.get(QUEUE).content.decode()
 

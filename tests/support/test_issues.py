@@ -104,8 +104,8 @@ def test_staff_are_not_emailed_about_low_and_medium_issues(
 
 
 def test_the_list_is_newest_first_with_page_metadata(workspace, other_workspace, owner_client):
-    older, newer = SupportIssueFactory(workspace=workspace), SupportIssueFactory(workspace=workspace)
-    SupportIssueFactory(workspace=other_workspace, title="not yours")
+    older, newer = SupportIssueFactory.create(workspace=workspace), SupportIssueFactory.create(workspace=workspace)
+    SupportIssueFactory.create(workspace=other_workspace, title="not yours")
 
     response = owner_client.get(_issues(workspace), {"limit": 1})
 
@@ -116,9 +116,9 @@ def test_the_list_is_newest_first_with_page_metadata(workspace, other_workspace,
 
 
 def test_the_list_filters_by_status(workspace, other_workspace, owner_client):
-    resolved = SupportIssueFactory(workspace=workspace, status="resolved")
-    SupportIssueFactory(workspace=workspace)
-    SupportIssueFactory(workspace=other_workspace, status="resolved")
+    resolved = SupportIssueFactory.create(workspace=workspace, status="resolved")
+    SupportIssueFactory.create(workspace=workspace)
+    SupportIssueFactory.create(workspace=other_workspace, status="resolved")
 
     body = owner_client.get(_issues(workspace), {"status": "resolved"}).json()
 
@@ -127,7 +127,7 @@ def test_the_list_filters_by_status(workspace, other_workspace, owner_client):
 
 
 def test_a_second_tenants_issues_never_appear(workspace, other_workspace, owner_client):
-    SupportIssueFactory(workspace=other_workspace, title="the other tenant's secret")
+    SupportIssueFactory.create(workspace=other_workspace, title="the other tenant's secret")
 
     response = owner_client.get(_issues(workspace))
 
@@ -153,7 +153,7 @@ def test_listing_takes_four_queries(workspace, other_workspace, owner_client, dj
 
 
 def test_any_member_reads_an_issue(workspace, other_workspace, member_client):
-    issue = SupportIssueFactory(workspace=workspace)
+    issue = SupportIssueFactory.create(workspace=workspace)
 
     body = member_client.get(_issue(issue)).json()
 
@@ -161,7 +161,7 @@ def test_any_member_reads_an_issue(workspace, other_workspace, member_client):
 
 
 def test_ids_of_another_workspaces_issues_are_404(workspace, other_workspace, owner_client):
-    foreign = SupportIssueFactory(workspace=other_workspace)
+    foreign = SupportIssueFactory.create(workspace=other_workspace)
     url = f"{API}/{workspace.slug}/support-issues/{foreign.pk}"
 
     assert_error(owner_client.get(url), status=404, code="ISSUE_NOT_FOUND")
@@ -178,7 +178,7 @@ def test_malformed_issue_ids_are_404(workspace, owner_client, bad_id):
 
 
 def test_the_creator_updates_their_issue_and_the_change_is_audited(workspace, member, member_client):
-    issue = SupportIssueFactory(workspace=workspace, created_by=member)
+    issue = SupportIssueFactory.create(workspace=workspace, created_by=member)
 
     response = member_client.put(_issue(issue), {"title": "Sharper title", "priority": "high"}, format="json")
 
@@ -189,10 +189,11 @@ def test_the_creator_updates_their_issue_and_the_change_is_audited(workspace, me
         "title": {"before": issue.title, "after": "Sharper title"},
         "priority": {"before": "medium", "after": "high"},
     }
+    assert (event.actor_type, event.actor_id) == ("user", str(member.pk))
 
 
 def test_a_member_cannot_update_someone_elses_issue(workspace, other_workspace, member_client):
-    issue = SupportIssueFactory(workspace=workspace)
+    issue = SupportIssueFactory.create(workspace=workspace)
 
     response = member_client.put(_issue(issue), {"priority": "urgent"}, format="json")
 
@@ -201,14 +202,14 @@ def test_a_member_cannot_update_someone_elses_issue(workspace, other_workspace, 
 
 @pytest.mark.parametrize("role", ["owner", "admin"])
 def test_owners_and_admins_update_any_issue(workspace, member, member_of, role):
-    issue = SupportIssueFactory(workspace=workspace, created_by=member)
+    issue = SupportIssueFactory.create(workspace=workspace, created_by=member)
     client = client_for(workspace.owner) if role == "owner" else member_of(workspace, role)
 
     assert client.put(_issue(issue), {"status": "in_progress"}, format="json").json()["status"] == "in_progress"
 
 
 def test_a_billing_member_cannot_update_others_issues(workspace, member_of):
-    issue = SupportIssueFactory(workspace=workspace)
+    issue = SupportIssueFactory.create(workspace=workspace)
 
     response = member_of(workspace, "billing").put(_issue(issue), {"priority": "low"}, format="json")
 
@@ -228,7 +229,7 @@ def test_a_billing_member_cannot_update_others_issues(workspace, member_of):
     ],
 )
 def test_allowed_status_transitions(workspace, owner_client, before, after):
-    issue = SupportIssueFactory(workspace=workspace, status=before)
+    issue = SupportIssueFactory.create(workspace=workspace, status=before)
 
     assert owner_client.put(_issue(issue), {"status": after}, format="json").json()["status"] == after
 
@@ -239,7 +240,7 @@ def test_allowed_status_transitions(workspace, owner_client, before, after):
 )
 def test_other_status_transitions_are_a_400(workspace, owner_client, before, after):
     closed_at = "2026-11-01T00:00:00Z" if before == "closed" else None
-    issue = SupportIssueFactory(workspace=workspace, status=before, closed_at=closed_at)
+    issue = SupportIssueFactory.create(workspace=workspace, status=before, closed_at=closed_at)
 
     response = owner_client.put(_issue(issue), {"status": after}, format="json")
 
@@ -249,7 +250,7 @@ def test_other_status_transitions_are_a_400(workspace, owner_client, before, aft
 
 
 def test_resolving_and_closing_stamp_their_times(workspace, owner_client):
-    issue = SupportIssueFactory(workspace=workspace)
+    issue = SupportIssueFactory.create(workspace=workspace)
 
     resolved = owner_client.put(_issue(issue), {"status": "resolved"}, format="json").json()
     closed = owner_client.put(_issue(issue), {"status": "closed"}, format="json").json()
@@ -259,7 +260,7 @@ def test_resolving_and_closing_stamp_their_times(workspace, owner_client):
 
 
 def test_an_empty_update_is_a_400(workspace, owner_client):
-    issue = SupportIssueFactory(workspace=workspace)
+    issue = SupportIssueFactory.create(workspace=workspace)
 
     assert_error(owner_client.put(_issue(issue), {}, format="json"), status=400, code="VALIDATION_ERROR")
 
@@ -267,7 +268,7 @@ def test_an_empty_update_is_a_400(workspace, owner_client):
 def test_the_creator_is_emailed_when_someone_else_changes_the_status(
     workspace, member, member_of, django_capture_on_commit_callbacks
 ):
-    issue = SupportIssueFactory(workspace=workspace, created_by=member)
+    issue = SupportIssueFactory.create(workspace=workspace, created_by=member)
 
     with django_capture_on_commit_callbacks(execute=True):
         member_of(workspace, "admin").put(_issue(issue), {"status": "resolved"}, format="json")
@@ -280,7 +281,7 @@ def test_the_creator_is_emailed_when_someone_else_changes_the_status(
 def test_nobody_is_emailed_about_their_own_status_change(
     workspace, member, member_client, django_capture_on_commit_callbacks
 ):
-    issue = SupportIssueFactory(workspace=workspace, created_by=member)
+    issue = SupportIssueFactory.create(workspace=workspace, created_by=member)
 
     with django_capture_on_commit_callbacks(execute=True):
         member_client.put(_issue(issue), {"status": "closed"}, format="json")
@@ -289,7 +290,7 @@ def test_nobody_is_emailed_about_their_own_status_change(
 
 
 def test_reading_an_issue_takes_three_queries(workspace, other_workspace, owner_client, django_assert_num_queries):
-    issue = SupportIssueFactory(workspace=workspace)
+    issue = SupportIssueFactory.create(workspace=workspace)
 
     # the user (JWT), the membership, the issue (with its workspace)
     with django_assert_num_queries(3):

@@ -35,7 +35,7 @@ def _worker_sending_to(start_celery_worker, outbox, **env):
 
 def test_an_urgent_issue_opened_through_the_api_reaches_staff(start_celery_worker, live_api, outbox):
     _worker_sending_to(start_celery_worker, outbox, SUPPORT_STAFF_EMAILS="oncall@centrali.test")
-    workspace = WorkspaceFactory()
+    workspace = WorkspaceFactory.create()
 
     response = requests.post(
         f"{live_api}/{workspace.slug}/support-issues",
@@ -52,12 +52,13 @@ def test_an_urgent_issue_opened_through_the_api_reaches_staff(start_celery_worke
 
 def test_a_staff_reply_in_the_console_reaches_the_issue_creator(start_celery_worker, client, outbox):
     _worker_sending_to(start_celery_worker, outbox)
-    issue = SupportIssueFactory(workspace=WorkspaceFactory())
-    client.force_login(StaffFactory(is_superuser=True))
+    issue = SupportIssueFactory.create(workspace=WorkspaceFactory.create())
+    client.force_login(StaffFactory.create(is_superuser=True))
 
     response = client.post(f"/admin/support/supportissue/{issue.pk}/change/", {"action": "reply", "body": "Fixed."})
 
     assert response.status_code == 302
     (message,) = wait_for(lambda: _messages(outbox), "the worker to email the creator about the reply")
+    assert issue.created_by is not None
     assert f"To: {issue.created_by.email}" in message and "Fixed." in message
     assert SupportIssue.objects.get(pk=issue.pk).comments.count() == 1
