@@ -1,12 +1,18 @@
-"""Fixtures every test may use: the plan catalogue, tenants, and authenticated API clients."""
+"""Fixtures every test may use: the plan catalogue, tenants, authenticated API clients, a broker
+that is down; and the end-to-end harness (tests/e2e/harness.py) as a plugin."""
+
+import socket
 
 import pytest
 from rest_framework.test import APIClient
 
 from billing.catalogue import seed_plan_catalogue
 from billing.models import Plan
+from centrali.celery import app as celery_app
 from tests.factories import MembershipFactory, WorkspaceFactory
 from tests.helpers import client_for
+
+pytest_plugins = ["tests.e2e.harness"]
 
 
 @pytest.fixture(autouse=True)
@@ -63,3 +69,27 @@ def member_of():
         return client_for(MembershipFactory(workspace=workspace, role=role).user)
 
     return make
+
+
+@pytest.fixture
+def closed_port():
+    """A loopback port nothing listens on (bound then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def broker_at():
+    """broker_at(url): publish tasks for real (not eagerly) to the broker at `url`."""
+    keys = ("task_always_eager", "broker_url", "broker_connection_timeout")
+    previous = {key: celery_app.conf[key] for key in keys}
+
+    def use(url):
+        celery_app.conf.update(task_always_eager=False, broker_url=url, broker_connection_timeout=1)
+        # Drop pooled connections/producers bound to the previous broker URL (what Celery does after a fork).
+        celery_app._after_fork()  # type: ignore[attr-defined]
+
+    yield use
+    celery_app.conf.update(previous)
+    celery_app._after_fork()  # type: ignore[attr-defined]

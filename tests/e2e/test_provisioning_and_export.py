@@ -13,7 +13,7 @@ import pytest
 import requests
 from django.db import connection
 
-from tests.e2e.conftest import wait_for
+from tests.e2e.harness import wait_for
 from workspaces import services
 from workspaces.models import ExportJob
 

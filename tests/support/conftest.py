@@ -2,11 +2,9 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 
 from support.roles import sync_support_group
-from tests.e2e.conftest import e2e, live_api, start_celery_worker  # noqa: F401  (shared e2e fixtures)
 from tests.factories import MembershipFactory
 from tests.helpers import client_for
 from tests.support.factories import StaffFactory
-from tests.workspaces.conftest import broker_at, closed_port  # noqa: F401  (broker URL with nothing listening)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import requests
 
 from centrali.api.authentication import issue_access_token
 from support.models import SupportIssue
-from tests.e2e.conftest import wait_for
+from tests.e2e.harness import wait_for
 from tests.factories import WorkspaceFactory
 from tests.support.factories import StaffFactory, SupportIssueFactory
 

@@ -9,7 +9,7 @@ import requests
 from django.core.cache import cache
 
 from centrali.api.authentication import issue_access_token
-from tests.e2e import conftest as e2e_harness
+from tests.e2e.harness import wait_for
 from tests.factories import WorkspaceFactory
 from usage.middleware import count_api_call, count_key, minute_of
 from usage.models import DailyUsage, QuotaAlert
@@ -17,15 +17,6 @@ from usage.services import API_CALLS_FLUSHED_THROUGH_KEY
 from usage.tasks import flush_api_calls
 
 pytestmark = pytest.mark.e2e
-
-# The end-to-end harness is tests/e2e's conftest, outside this directory's conftest hierarchy. It
-# belongs in tests/conftest.py (tests/support needs it too); until it moves there, the one module
-# that needs its fixtures names them here.
-e2e = e2e_harness.e2e
-start_celery_worker = e2e_harness.start_celery_worker
-celery_worker_process = e2e_harness.celery_worker_process
-live_api = e2e_harness.live_api
-wait_for = e2e_harness.wait_for
 
 SERVICE_TOKEN = "e2e-platform-service-token"
 

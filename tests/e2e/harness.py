@@ -1,5 +1,6 @@
 """End-to-end harness: a real Celery worker process on Redis, against the PostgreSQL test database,
-behind a live server. Other apps may reuse these fixtures:
+behind a live server. A pytest plugin (registered in tests/conftest.py), so every app's tests
+may use these fixtures:
 
     @pytest.mark.e2e
     def test_something(celery_worker_process, live_api):
