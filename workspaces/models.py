@@ -53,6 +53,12 @@ class Workspace(models.Model):
     status = models.CharField(max_length=16, choices=WorkspaceStatus.choices, default=WorkspaceStatus.ACTIVE)
     deleted_at = models.DateTimeField(null=True, blank=True)
     restore_deadline = models.DateTimeField(null=True, blank=True)
+    suspension_reason = models.CharField(
+        max_length=500,
+        blank=True,
+        default="",
+        help_text="Why staff suspended the workspace, as its members are told; empty for a billing suspension.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -88,6 +94,10 @@ class Workspace(models.Model):
     @property
     def is_suspended(self):
         return self.status == WorkspaceStatus.SUSPENDED
+
+    @property
+    def is_suspended_by_staff(self):
+        return self.is_suspended and bool(self.suspension_reason)
 
 
 class Membership(models.Model):

@@ -44,15 +44,19 @@ class IsWorkspaceMember(BasePermission):
                     "This workspace is pending deletion; restore it first.", code="WORKSPACE_PENDING_DELETION"
                 )
             if workspace.is_suspended and request.method not in view.allowed_when_suspended:
-                raise PermissionDenied(
-                    "This workspace is suspended; settle billing or contact support to reactivate it.",
-                    code="WORKSPACE_SUSPENDED",
-                )
+                raise PermissionDenied(_suspended_message(workspace), code="WORKSPACE_SUSPENDED")
         # On the Django request, so middleware (API-call metering) sees them too; DRF's
         # Request reads unknown attributes through to it.
         request._request.workspace = workspace  # type: ignore[attr-defined]
         request._request.membership = membership  # type: ignore[attr-defined]
         return True
+
+
+def _suspended_message(workspace: Workspace) -> str:
+    """Staff say why they suspended a workspace; a billing suspension asks to settle billing."""
+    if workspace.suspension_reason:
+        return f"This workspace is suspended by Centrali staff: {workspace.suspension_reason}"
+    return "This workspace is suspended; settle billing or contact support to reactivate it."
 
 
 class WorkspaceAPIView(APIView):

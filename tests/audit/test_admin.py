@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from tests.audit.helpers import add_event
@@ -62,3 +65,32 @@ def test_staff_filter_events_by_registered_type(staff_client, workspace):
     html = staff_client.get(CHANGELIST, {"type": "workspace.deleted"}).content.decode()
 
     assert "the deletion" in html and "an update" not in html
+
+
+def test_the_list_has_five_narrow_columns_and_links_to_the_customer_page(staff_client, workspace):
+    add_event(workspace, summary="x" * 400)
+
+    html = staff_client.get(CHANGELIST).content.decode()
+
+    header = html.split("<thead>", 1)[1].split("</thead>", 1)[0]
+    assert header.count('<th scope="col"') == 5
+    for column in ("When", "Workspace", "Type", "Actor", "Summary"):
+        assert column in header
+    assert "x" * 91 not in html  # the summary is cut in the list, whole on the event's page
+    assert f"/admin/workspaces/workspace/{workspace.pk}/change/" in html
+
+
+def test_staff_filter_events_by_date(staff_client, workspace):
+    recent = add_event(workspace, summary="today's event")
+    old = add_event(workspace, summary="last year's event")
+    AuditEvent.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=400))
+    assert recent.pk
+
+    html = staff_client.get(CHANGELIST).content.decode()
+    assert "Past 7 days" in html
+    filtered = staff_client.get(
+        CHANGELIST,
+        {"created_at__gte": (timezone.now() - timedelta(days=7)).isoformat()},
+    ).content.decode()
+
+    assert "today&#x27;s event" in filtered and "last year" not in filtered

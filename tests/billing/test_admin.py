@@ -62,12 +62,18 @@ def test_the_workspace_billing_page_shows_plan_subscription_customer_cards_invoi
         assert expected in page, expected
 
 
-def test_billing_staff_can_read_dj_stripe_objects_but_not_other_admin_pages(subscribed, billing_staff):
+def test_billing_staff_work_on_the_console_pages_not_on_dj_stripe_or_other_admin_pages(subscribed, billing_staff):
     customer = subscribed.djstripe_customers.get()
-    assert billing_staff.get(f"/admin/djstripe/customer/{customer.djstripe_id}/change/").status_code == 200
-    assert billing_staff.get("/admin/workspaces/workspace/").status_code == 403
+    invoice = customer.invoices.get()
+    assert billing_staff.get(f"/admin/djstripe/customer/{customer.djstripe_id}/change/").status_code == 403
+    assert billing_staff.get("/admin/djstripe/invoice/").status_code == 403
+    assert billing_staff.get(f"/admin/billing/workspacebilling/invoices/{invoice.djstripe_id}/").status_code == 200
+    assert billing_staff.get(f"/admin/workspaces/workspace/{subscribed.pk}/change/").status_code == 200  # customer page
+    assert billing_staff.get("/admin/workspaces/exportjob/").status_code == 403
+    assert billing_staff.get("/admin/audit/auditevent/").status_code == 403
     assert billing_staff.get("/admin/billing/plan/").status_code == 200
     assert billing_staff.post("/admin/billing/plan/add/", {}).status_code == 403
+    assert "djstripe" not in billing_staff.get("/admin/").content.decode()
 
 
 def test_the_changelist_costs_the_same_queries_for_more_workspaces(stripe_sandbox, billing_staff):
@@ -94,15 +100,29 @@ def test_sync_from_stripe_repairs_drift_and_is_audited_as_staff(subscribed, bill
     assert (synced.actor_type, synced.actor_id) == ("staff", str(billing_staff_user.pk))
 
 
-def test_change_plan_asks_for_the_plan_then_changes_it_through_stripe(
+def test_change_plan_preselects_the_current_plan_shows_the_proration_then_changes_it_with_the_reason(
     subscribed, billing_staff, billing_staff_user, stripe_sandbox
 ):
     selection = {"action": "change_plan", "_selected_action": [str(subscribed.pk)]}
+    pro, starter = Plan.objects.get(code="pro"), Plan.objects.get(code="starter")
     form = billing_staff.post(CHANGELIST, selection)
     assert form.status_code == 200 and b"Change plan" in form.content
+    assert f'<option value="{pro.pk}" selected>'.encode() in form.content
 
-    starter = Plan.objects.get(code="starter")
-    response = billing_staff.post(CHANGELIST, {**selection, "apply": "1", "plan": str(starter.pk)}, follow=True)
+    preview = billing_staff.post(
+        CHANGELIST, {**selection, "preview": "1", "plan": str(starter.pk), "reason": "Downsizing"}
+    )
+
+    page = preview.content.decode()
+    assert 'id="proration-preview"' in page and 'id="confirm-change-plan"' in page
+    # localstripe has no proration preview: the page says it is an estimate, a credit for a cheaper plan
+    assert "estimate" in page and "-" in page.split('class="proration-amount"', 1)[1][:40]
+    subscribed.refresh_from_db()
+    assert subscribed.plan.code == "pro"  # nothing changes before the confirmation
+
+    response = billing_staff.post(
+        CHANGELIST, {**selection, "apply": "1", "plan": str(starter.pk), "reason": "Downsizing"}, follow=True
+    )
 
     assert "now on &#x27;starter&#x27;." in response.content.decode()
     subscribed.refresh_from_db()
@@ -112,13 +132,31 @@ def test_change_plan_asks_for_the_plan_then_changes_it_through_stripe(
     assert subscription["items"]["data"][0]["price"]["id"] == starter.stripe_price_monthly_id
     change = AuditEvent.objects.filter(workspace_id=subscribed.pk, type="plan.changed").latest("id")
     assert (change.actor_type, change.actor_id) == ("staff", str(billing_staff_user.pk))
+    assert change.summary == "Plan changed from 'pro' to 'starter' (Downsizing)"
+
+
+def test_change_plan_needs_a_reason(subscribed, billing_staff):
+    starter = Plan.objects.get(code="starter")
+    response = billing_staff.post(
+        CHANGELIST,
+        {"action": "change_plan", "_selected_action": [str(subscribed.pk)], "apply": "1", "plan": str(starter.pk)},
+    )
+    assert response.status_code == 200 and b"This field is required" in response.content
+    subscribed.refresh_from_db()
+    assert subscribed.plan.code == "pro"
 
 
 def test_change_plan_reports_what_billing_refuses(stripe_sandbox, workspace, billing_staff):
     pro = Plan.objects.get(code="pro")
     response = billing_staff.post(
         CHANGELIST,
-        {"action": "change_plan", "_selected_action": [str(workspace.pk)], "apply": "1", "plan": str(pro.pk)},
+        {
+            "action": "change_plan",
+            "_selected_action": [str(workspace.pk)],
+            "apply": "1",
+            "plan": str(pro.pk),
+            "reason": "Upgrade asked by phone",
+        },
         follow=True,
     )
     assert "needs a default payment method" in response.content.decode()

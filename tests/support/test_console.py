@@ -5,13 +5,14 @@ from django.contrib.auth.models import Permission
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import record
 from billing.models import Plan
 from support.models import Comment, CommentKind, SupportIssue
 from support.roles import SUPPORT_GROUP_PERMISSIONS
-from support.services import add_internal_note
+from support.services import add_internal_note, add_staff_reply
 from tests.factories import UserFactory, WorkspaceFactory
 from tests.support.factories import CommentFactory, StaffFactory, SupportIssueFactory
 
@@ -223,3 +224,83 @@ def test_the_queue_puts_waiting_issues_before_closed_ones_and_the_longest_waitin
     html = console.get(QUEUE).content.decode()
 
     assert html.index("Older high") < html.index("Newer high") < html.index("Closed urgent")
+
+
+def test_the_queue_shows_the_last_reply_and_who_wrote_it(console, workspace, support_staff):
+    waiting = SupportIssueFactory.create(workspace=workspace, title="Customer spoke last")
+    CommentFactory.create(issue=waiting, display_name="alice")
+    answered = SupportIssueFactory.create(workspace=workspace, title="Staff answered")
+    add_staff_reply(issue=answered, staff=support_staff, body="Done.")
+
+    html = console.get(QUEUE).content.decode()
+
+    assert "alice<br><small>customer," in html and "<small>staff," in html and "no reply yet" not in html
+    assert f"/admin/workspaces/workspace/{workspace.pk}/change/" in html  # the customer page
+
+
+def test_the_waiting_on_staff_filter(console, workspace, support_staff):
+    unanswered = SupportIssueFactory.create(workspace=workspace, title="Nobody answered")
+    customer_last = SupportIssueFactory.create(workspace=workspace, title="Customer wrote back")
+    add_staff_reply(issue=customer_last, staff=support_staff, body="Try again?")
+    CommentFactory.create(issue=customer_last, body="Still broken.")
+    answered = SupportIssueFactory.create(workspace=workspace, title="Ball in customer court")
+    add_staff_reply(issue=answered, staff=support_staff, body="Fixed.")
+    SupportIssueFactory.create(workspace=workspace, title="Closed long ago", status="closed", closed_at=timezone.now())
+    assert unanswered.pk
+
+    html = console.get(QUEUE, {"queue": "waiting"}).content.decode()
+
+    assert "Nobody answered" in html and "Customer wrote back" in html
+    assert "Ball in customer court" not in html and "Closed long ago" not in html
+
+
+def test_set_priority_with_a_reason(console, workspace, support_staff):
+    issue = SupportIssueFactory.create(workspace=workspace, priority="low")
+
+    console.post(_thread(issue), {"action": "set_priority", "priority": "urgent", "reason": "Production outage"})
+
+    issue.refresh_from_db()
+    assert issue.priority == "urgent"
+    event = AuditEvent.objects.get(workspace=workspace, type="support_issue.updated")
+    assert (event.actor_type, event.actor_id) == ("staff", str(support_staff.pk))
+    assert event.metadata == {
+        "changes": {"priority": {"before": "low", "after": "urgent"}},
+        "reason": "Production outage",
+    }
+
+
+def test_set_priority_needs_a_reason(console, workspace):
+    issue = SupportIssueFactory.create(workspace=workspace, priority="low")
+
+    response = console.post(_thread(issue), {"action": "set_priority", "priority": "urgent", "reason": ""})
+
+    assert response.status_code == 200 and b"This field is required" in response.content
+    issue.refresh_from_db()
+    assert issue.priority == "low"
+
+
+def test_assign_to_any_support_colleague(console, workspace, support_staff, support_group):
+    colleague = StaffFactory.create(email="kim@centrali.test")
+    colleague.groups.add(support_group)
+    outsider = StaffFactory.create(email="bea@centrali.test")
+    issue = SupportIssueFactory.create(workspace=workspace)
+
+    page = console.get(_thread(issue)).content.decode()
+    assert "kim@centrali.test" in page and "bea@centrali.test" not in page  # only Support staff are offered
+    console.post(_thread(issue), {"action": "assign", "assigned_to": str(colleague.pk), "reason": "Kim knows exports"})
+    refused = console.post(_thread(issue), {"action": "assign", "assigned_to": str(outsider.pk), "reason": ""})
+
+    issue.refresh_from_db()
+    assert issue.assigned_to == colleague
+    assert refused.status_code == 200 and b"Select a valid choice" in refused.content
+    event = AuditEvent.objects.get(workspace=workspace, type="support_issue.assigned")
+    assert (event.actor_type, event.actor_id) == ("staff", str(support_staff.pk))
+    assert event.summary.endswith(": Kim knows exports")
+
+
+def test_the_thread_links_to_the_customer_page(console, workspace):
+    issue = SupportIssueFactory.create(workspace=workspace)
+
+    html = console.get(_thread(issue)).content.decode()
+
+    assert f'href="/admin/workspaces/workspace/{workspace.pk}/change/"' in html

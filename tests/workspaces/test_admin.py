@@ -33,32 +33,57 @@ def test_staff_filter_by_status(staff_client):
     assert suspended.slug in html and active.slug not in html
 
 
-def test_workspace_page_shows_memberships_inline(staff_client):
+def test_the_customer_page_shows_members_with_their_roles(staff_client):
     workspace = WorkspaceFactory.create()
     member = MembershipFactory.create(workspace=workspace, role="billing").user
 
     html = staff_client.get(f"{CHANGELIST}{workspace.pk}/change/").content.decode()
 
-    assert member.username in html
+    assert member.username in html and "Billing" in html
 
 
-def test_suspend_action_suspends_and_records_a_staff_event(staff_client):
+def test_suspend_action_asks_for_a_reason_then_suspends_and_records_a_staff_event(staff_client):
     workspace = WorkspaceFactory.create()
+    selection = {"action": "suspend", "_selected_action": [workspace.pk]}
 
-    staff_client.post(CHANGELIST, {"action": "suspend", "_selected_action": [workspace.pk]})
+    form = staff_client.post(CHANGELIST, selection)
+    assert form.status_code == 200 and b'name="reason"' in form.content
+    workspace.refresh_from_db()
+    assert workspace.status == "active"  # not before the reason is given
+
+    staff_client.post(CHANGELIST, {**selection, "apply": "1", "reason": "Chargeback fraud"})
 
     workspace.refresh_from_db()
-    assert workspace.status == "suspended"
-    assert AuditEvent.objects.get(workspace=workspace, type="workspace.suspended").actor_type == "staff"
+    assert (workspace.status, workspace.suspension_reason) == ("suspended", "Chargeback fraud")
+    event = AuditEvent.objects.get(workspace=workspace, type="workspace.suspended")
+    assert event.actor_type == "staff"
+    assert event.summary == "Workspace suspended: Chargeback fraud"
+
+
+def test_suspend_action_without_a_reason_changes_nothing(staff_client):
+    workspace = WorkspaceFactory.create()
+
+    response = staff_client.post(
+        CHANGELIST, {"action": "suspend", "_selected_action": [workspace.pk], "apply": "1", "reason": " "}
+    )
+
+    assert response.status_code == 200 and b"This field is required" in response.content
+    workspace.refresh_from_db()
+    assert workspace.status == "active"
 
 
 def test_unsuspend_action_returns_to_active(staff_client):
     workspace = WorkspaceFactory.create(status="suspended")
 
-    staff_client.post(CHANGELIST, {"action": "unsuspend", "_selected_action": [workspace.pk]})
+    staff_client.post(
+        CHANGELIST, {"action": "unsuspend", "_selected_action": [workspace.pk], "apply": "1", "reason": "Paid by wire"}
+    )
 
     workspace.refresh_from_db()
     assert workspace.status == "active"
+    assert AuditEvent.objects.get(workspace=workspace, type="workspace.unsuspended").summary == (
+        "Workspace unsuspended: Paid by wire"
+    )
 
 
 def test_restore_action_restores_within_grace_period(staff_client):

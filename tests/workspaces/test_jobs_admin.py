@@ -1,5 +1,7 @@
 """Staff views of provisioning, export jobs and purge tombstones."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -29,7 +31,8 @@ def test_staff_retry_a_failed_service(staff_client, workspace, django_capture_on
 
     with django_capture_on_commit_callbacks(execute=True):
         staff_client.post(
-            "/admin/workspaces/serviceprovisioning/", {"action": "retry", "_selected_action": [failed.pk]}
+            "/admin/workspaces/serviceprovisioning/",
+            {"action": "retry", "_selected_action": [failed.pk], "apply": "1", "reason": "Upstream fixed"},
         )
 
     failed.refresh_from_db()
@@ -43,7 +46,9 @@ def test_retry_of_a_service_that_has_not_failed_reports_an_error(staff_client, w
     )
 
     response = staff_client.post(
-        "/admin/workspaces/serviceprovisioning/", {"action": "retry", "_selected_action": [ready.pk]}, follow=True
+        "/admin/workspaces/serviceprovisioning/",
+        {"action": "retry", "_selected_action": [ready.pk], "apply": "1", "reason": "Try again"},
+        follow=True,
     )
 
     assert "only a failed service can be retried" in response.content.decode()
@@ -68,3 +73,33 @@ def test_tombstones_are_searchable_and_read_only(staff_client):
 
     assert "gone-corp" in html
     assert change.status_code == 200 and 'name="_save"' not in change.content.decode()
+
+
+def test_staff_re_run_a_failed_export_with_a_reason(staff_client, workspace):
+    failed = ExportJob.objects.create(workspace=workspace, status="failed", error_message="disk full")
+    ExportJob.objects.create(workspace=WorkspaceFactory.create(slug="is-queued"))  # not failed: left alone
+
+    form = staff_client.post("/admin/workspaces/exportjob/", {"action": "rerun", "_selected_action": [failed.pk]})
+    assert form.status_code == 200 and b'name="reason"' in form.content
+    staff_client.post(
+        "/admin/workspaces/exportjob/",
+        {"action": "rerun", "_selected_action": [failed.pk], "apply": "1", "reason": "Disk replaced"},
+    )
+
+    rerun = ExportJob.objects.filter(workspace=workspace).exclude(pk=failed.pk).get()
+    assert rerun.status != "failed"
+    assert AuditEvent.objects.get(workspace=workspace, type="export.requested").actor_type == "staff"
+
+
+def test_stuck_exports_filter(staff_client):
+    stale = timezone.now() - timedelta(hours=2)
+    stuck = ExportJob.objects.create(
+        workspace=WorkspaceFactory.create(slug="stuck-one"), status="running", heartbeat_at=stale
+    )
+    ExportJob.objects.create(
+        workspace=WorkspaceFactory.create(slug="alive-one"), status="running", heartbeat_at=timezone.now()
+    )
+
+    html = staff_client.get("/admin/workspaces/exportjob/", {"state": "stuck"}).content.decode()
+
+    assert str(stuck.pk) in html and "alive-one" not in html

@@ -23,10 +23,13 @@ from workspaces.services.exports import (
 )
 from workspaces.services.lifecycle import (
     create_workspace,
+    extend_restore_deadline,
     restore_workspace,
     soft_delete_workspace,
     suspend_workspace,
+    suspend_workspace_by_staff,
     unsuspend_workspace,
+    unsuspend_workspace_by_staff,
     update_workspace,
 )
 from workspaces.services.provisioning import (
@@ -47,6 +50,7 @@ __all__ = [
     "complete_export_job",
     "create_workspace",
     "expire_export_files",
+    "extend_restore_deadline",
     "fail_export_job",
     "mark_service_failed",
     "mark_service_ready",
@@ -62,8 +66,10 @@ __all__ = [
     "soft_delete_workspace",
     "start_provisioning_attempt",
     "suspend_workspace",
+    "suspend_workspace_by_staff",
     "sweep_stalled_exports",
     "sweep_stalled_provisioning",
     "unsuspend_workspace",
+    "unsuspend_workspace_by_staff",
     "update_workspace",
 ]

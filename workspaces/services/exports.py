@@ -34,7 +34,7 @@ class ExportAbandoned(Conflict):
     code = "EXPORT_ABANDONED"
 
 
-def request_export(*, workspace: Workspace, actor: User | None) -> ExportJob:
+def request_export(*, workspace: Workspace, actor: User | None, reason: str = "") -> ExportJob:
     """Queue a full-data export requested by `actor`; raises Conflict while another one is active.
 
     The job and its audit event commit together, then the task is published. If the broker
@@ -57,7 +57,7 @@ def request_export(*, workspace: Workspace, actor: User | None) -> ExportJob:
             resource_type="export",
             resource_id=job.pk,
             summary="Full data export requested",
-            metadata={"job_id": str(job.pk)},
+            metadata={"job_id": str(job.pk), **({"reason": reason} if reason else {})},
         )
     if inside_outer_transaction:
         publish_on_commit(RUN_EXPORT_TASK, str(job.pk), on_failure=partial(_fail_unqueued, job=job))

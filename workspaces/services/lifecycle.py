@@ -1,4 +1,5 @@
-"""A workspace's life: sign-up, settings, soft delete and restore, suspension.
+"""A workspace's life: sign-up, settings, soft delete and restore (and staff extending the grace
+period), suspension by billing or by staff.
 
 Who acts comes from the acting context (centrali.context): the API view runs as the member,
 admin actions as the staff user, tasks and webhooks as the system.
@@ -7,7 +8,7 @@ admin actions as the staff user, tasks and webhooks as the system.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from django.utils.text import slugify
 
 from audit.services import record
 from billing.selectors import get_default_plan
-from centrali.errors import Conflict, InvalidInput
+from centrali.errors import Conflict, InvalidInput, PreconditionFailed
 from centrali.formats import parse_uuid
 from workspaces import selectors
 from workspaces.models import Membership, Role, User, Workspace, WorkspaceStatus
@@ -25,6 +26,8 @@ from workspaces.services.provisioning import start_provisioning
 from workspaces.signals import workspace_restored, workspace_soft_deleted
 
 SLUG_MAX_LENGTH = 50
+# The most staff may add to a deletion grace period at once.
+MAX_GRACE_EXTENSION_DAYS = 90
 
 
 def _slug_base(name: str) -> str:
@@ -106,11 +109,25 @@ def create_workspace(
     raise Conflict("Could not allocate a unique workspace slug; try another name.", code="SLUG_CONFLICT")
 
 
-def update_workspace(*, workspace: Workspace, name: str | None = None, description: str | None = None) -> Workspace:
-    """Update name and/or description (None: unchanged); records the fields that changed, before and after."""
+def update_workspace(
+    *,
+    workspace: Workspace,
+    name: str | None = None,
+    description: str | None = None,
+    expected_version: datetime | None = None,
+) -> Workspace:
+    """Update name and/or description (None: unchanged); records the fields that changed, before and after.
+
+    `expected_version` (the `updated_at` the caller read, from If-Match): the update applies only
+    while the workspace is still at it, checked under the row lock, else PreconditionFailed.
+    """
     requested = {"name": name, "description": description}
     with transaction.atomic():
         workspace = selectors.lock_workspace(workspace=workspace)
+        if expected_version is not None and workspace.updated_at != expected_version:
+            raise PreconditionFailed(
+                "The workspace changed since it was read; read it again and retry.", code="PRECONDITION_FAILED"
+            )
         diff = {
             field: {"before": getattr(workspace, field), "after": value}
             for field, value in requested.items()
@@ -184,34 +201,122 @@ def restore_workspace(*, workspace: Workspace) -> Workspace:
 
 
 def suspend_workspace(*, workspace: Workspace, reason: str = "") -> Workspace:
-    """Suspend an active workspace (staff action, or billing when an invoice is uncollectible)."""
-    return _set_suspension(workspace=workspace, suspended=True, reason=reason)
+    """Billing suspends an active workspace (an invoice is uncollectible); its members are told to settle billing."""
+    with transaction.atomic():
+        workspace = selectors.lock_workspace(workspace=workspace)
+        if workspace.status != WorkspaceStatus.ACTIVE:
+            return workspace  # already suspended, or pending deletion: nothing to change
+        return _suspend(workspace, reason=reason, staff_reason="")
 
 
 def unsuspend_workspace(*, workspace: Workspace, reason: str = "") -> Workspace:
-    """Back to active from suspended (staff action, or billing once the invoice is paid)."""
-    return _set_suspension(workspace=workspace, suspended=False, reason=reason)
-
-
-def _set_suspension(*, workspace: Workspace, suspended: bool, reason: str) -> Workspace:
-    before, after = (
-        (WorkspaceStatus.ACTIVE, WorkspaceStatus.SUSPENDED)
-        if suspended
-        else (WorkspaceStatus.SUSPENDED, WorkspaceStatus.ACTIVE)
-    )
+    """Billing lifts its suspension (the invoice is paid). A suspension staff imposed stays until staff lift it."""
     with transaction.atomic():
         workspace = selectors.lock_workspace(workspace=workspace)
-        if workspace.status != before:
-            return workspace  # already there, or pending deletion: nothing to change
-        workspace.status = after
-        workspace.save(update_fields=["status", "updated_at"])
+        if workspace.status != WorkspaceStatus.SUSPENDED or workspace.suspension_reason:
+            return workspace
+        return _unsuspend(workspace, reason=reason)
+
+
+def suspend_workspace_by_staff(*, workspace: Workspace, reason: str) -> Workspace:
+    """Staff suspend the workspace for `reason`, which is what its members are told (WORKSPACE_SUSPENDED).
+
+    A workspace billing already suspended takes the staff reason: it is then staff's to lift,
+    not the next paid invoice's. A workspace pending deletion cannot be suspended.
+    """
+    reason = _required_reason(reason)
+    with transaction.atomic():
+        workspace = selectors.lock_workspace(workspace=workspace)
+        if workspace.is_pending_deletion:
+            raise InvalidInput(
+                "This workspace is pending deletion; restore it first.", code="WORKSPACE_PENDING_DELETION"
+            )
+        if workspace.status == WorkspaceStatus.SUSPENDED and workspace.suspension_reason == reason:
+            return workspace
+        return _suspend(workspace, reason=reason, staff_reason=reason)
+
+
+def unsuspend_workspace_by_staff(*, workspace: Workspace, reason: str) -> Workspace:
+    """Staff lift a suspension, theirs or billing's, for `reason` (audited)."""
+    reason = _required_reason(reason)
+    with transaction.atomic():
+        workspace = selectors.lock_workspace(workspace=workspace)
+        if workspace.status != WorkspaceStatus.SUSPENDED:
+            raise InvalidInput("This workspace is not suspended.", code="WORKSPACE_NOT_SUSPENDED")
+        return _unsuspend(workspace, reason=reason)
+
+
+def extend_restore_deadline(*, workspace: Workspace, days: int, reason: str) -> Workspace:
+    """Staff give a workspace pending deletion `days` more before it is purged (audited with `reason`).
+
+    Allowed until the purge has run, even once the deadline has passed.
+    """
+    reason = _required_reason(reason)
+    if not 1 <= days <= MAX_GRACE_EXTENSION_DAYS:
+        raise InvalidInput.for_field(
+            "days", f"Extend by 1 to {MAX_GRACE_EXTENSION_DAYS} days.", code="INVALID_GRACE_EXTENSION"
+        )
+    with transaction.atomic():
+        workspace = selectors.lock_workspace(workspace=workspace)
+        if not workspace.is_pending_deletion or workspace.restore_deadline is None:
+            raise InvalidInput("This workspace is not pending deletion.", code="WORKSPACE_NOT_DELETED")
+        before = workspace.restore_deadline
+        workspace.restore_deadline = max(before, timezone.now()) + timedelta(days=days)
+        workspace.save(update_fields=["restore_deadline", "updated_at"])
         record(
             workspace=workspace,
-            event_type="workspace.suspended" if suspended else "workspace.unsuspended",
+            event_type="workspace.updated",
             resource_type="workspace",
             resource_id=workspace.pk,
-            summary=("Workspace suspended" if suspended else "Workspace unsuspended")
-            + (f": {reason}" if reason else ""),
-            metadata={"status": {"before": before, "after": after}, "reason": reason},
+            summary=f"Deletion grace period extended to {workspace.restore_deadline:%Y-%m-%d}: {reason}",
+            metadata={
+                "changes": {
+                    "restore_deadline": {
+                        "before": before.isoformat(),
+                        "after": workspace.restore_deadline.isoformat(),
+                    }
+                },
+                "reason": reason,
+            },
         )
+    return workspace
+
+
+def _required_reason(reason: str) -> str:
+    reason = " ".join(reason.split())
+    if not reason:
+        raise InvalidInput.for_field(
+            "reason", "Give a reason; it is recorded in the audit log.", code="REASON_REQUIRED"
+        )
+    return reason[:500]
+
+
+def _suspend(workspace: Workspace, *, reason: str, staff_reason: str) -> Workspace:
+    before = workspace.status
+    workspace.status = WorkspaceStatus.SUSPENDED
+    workspace.suspension_reason = staff_reason
+    workspace.save(update_fields=["status", "suspension_reason", "updated_at"])
+    record(
+        workspace=workspace,
+        event_type="workspace.suspended",
+        resource_type="workspace",
+        resource_id=workspace.pk,
+        summary="Workspace suspended" + (f": {reason}" if reason else ""),
+        metadata={"status": {"before": before, "after": workspace.status}, "reason": reason},
+    )
+    return workspace
+
+
+def _unsuspend(workspace: Workspace, *, reason: str) -> Workspace:
+    workspace.status = WorkspaceStatus.ACTIVE
+    workspace.suspension_reason = ""
+    workspace.save(update_fields=["status", "suspension_reason", "updated_at"])
+    record(
+        workspace=workspace,
+        event_type="workspace.unsuspended",
+        resource_type="workspace",
+        resource_id=workspace.pk,
+        summary="Workspace unsuspended" + (f": {reason}" if reason else ""),
+        metadata={"status": {"before": WorkspaceStatus.SUSPENDED, "after": WorkspaceStatus.ACTIVE}, "reason": reason},
+    )
     return workspace

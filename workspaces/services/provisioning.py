@@ -82,7 +82,7 @@ def mark_service_failed(*, provisioning: ServiceProvisioning, error: str) -> Non
     _end_attempt(provisioning, status=ProvisioningStatus.FAILED, last_error=error[:ERROR_MAX_LENGTH])
 
 
-def retry_provisioning(*, workspace: Workspace, service: str) -> ServiceProvisioning:
+def retry_provisioning(*, workspace: Workspace, service: str, reason: str = "") -> ServiceProvisioning:
     """Re-enqueue a failed service with a fresh attempt budget."""
     with transaction.atomic():
         provisioning = (
@@ -106,7 +106,12 @@ def retry_provisioning(*, workspace: Workspace, service: str) -> ServiceProvisio
             resource_type="provisioning",
             resource_id=service,
             summary=f"Provisioning of '{service}' retried",
-            metadata={"service": service, "previous_attempts": previous_attempts, "previous_error": previous_error},
+            metadata={
+                "service": service,
+                "previous_attempts": previous_attempts,
+                "previous_error": previous_error,
+                **({"reason": reason} if reason else {}),
+            },
         )
         transaction.on_commit(partial(enqueue_provisioning, workspace_id=workspace.pk, services=[service]))
     return provisioning
