@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/centrali
 PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 REDIS_CI_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-postgres migrations-check lint format ci bench clean
+.PHONY: run test test-postgres test-browser migrations-check lint format ci bench clean
 
 $(DEPS): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -26,11 +26,17 @@ run: $(DEPS)
 
 ## test: the suite on SQLite with tasks run eagerly (end-to-end tests need Redis: see test-postgres)
 test: $(DEPS)
-	$(PY) -m pytest -m "not e2e and not postgres" -q
+	$(PY) -m pytest -m "not e2e and not postgres and not browser" -q
 
 ## test-postgres: the whole suite on PostgreSQL + Redis with a real Celery worker (what CI runs)
 test-postgres: $(DEPS)
-	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_CI_URL) $(PY) -m pytest -q
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_CI_URL) $(PY) -m pytest -m "not browser" -q
+
+## test-browser: the staff console in headless Chromium (Debian's chromium package, installed when missing; needs root or sudo)
+test-browser: $(DEPS)
+	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
+	mkdir -p var/browser-screenshots
+	BROWSER_SCREENSHOTS_DIR=$(CURDIR)/var/browser-screenshots $(PY) -m pytest -m browser -q
 
 ## migrations-check: no model change lacks a migration, and every migration applies on PostgreSQL
 migrations-check: $(DEPS)
@@ -50,7 +56,7 @@ format: $(DEPS)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-ci: lint test migrations-check test-postgres
+ci: lint test migrations-check test-postgres test-browser
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -1,5 +1,6 @@
 """manage.py sync_plans_to_stripe and reconcile_billing, against the local Stripe."""
 
+import json
 from io import StringIO
 
 import pytest
@@ -9,13 +10,14 @@ from django.core.management import CommandError, call_command
 from audit.models import AuditEvent
 from billing.models import Plan
 from tests.billing.helpers import SECRET_KEY, add_card, subscribe
+from tests.command_helpers import run_command
 from tests.helpers import client_for
 
 
 def run(command, *args):
-    out, err = StringIO(), StringIO()
-    call_command(command, *args, stdout=out, stderr=err)
-    return out.getvalue()
+    done = run_command(command, *args)
+    assert done.status == 0, done
+    return done.out
 
 
 # --- sync_plans_to_stripe (the stripe_sandbox fixture has already synced the catalogue once)
@@ -62,6 +64,36 @@ def test_a_changed_price_gets_a_new_stripe_price_and_the_old_one_is_archived(str
     assert stripe_sandbox.get(f"prices/{old_price}")["active"] is False
 
 
+def test_sync_of_an_unknown_plan_is_a_one_line_error(stripe_sandbox):
+    with pytest.raises(CommandError, match=r"^Unknown plans: bogus, nope\.$"):
+        run("sync_plans_to_stripe", "--plan", "pro", "--plan", "bogus", "--plan", "nope")
+
+
+def test_sync_gives_a_json_summary(stripe_sandbox):
+    summary = run_command("sync_plans_to_stripe", "--plan", "pro", "--plan", "free", "--json").summary
+
+    pro = Plan.objects.get(code="pro")
+    assert summary["command"] == "sync_plans_to_stripe"
+    assert summary["exit_status"] == 0
+    assert summary["plans"] == [
+        {
+            "plan": "pro",
+            "paid": True,
+            "changes": [],
+            "product": pro.stripe_product_id,
+            "price_monthly": pro.stripe_price_monthly_id,
+            "price_yearly": pro.stripe_price_yearly_id,
+        },
+        {"plan": "free", "paid": False, "changes": []},
+    ]
+
+
+def test_sync_shows_progress_on_a_terminal_only(stripe_sandbox):
+    assert "syncing plans" in run_command("sync_plans_to_stripe", terminal=True).err
+    assert "syncing plans" not in run_command("sync_plans_to_stripe", "--no-progress", terminal=True).err
+    assert run_command("sync_plans_to_stripe").err == ""
+
+
 def test_sync_needs_stripe_keys(settings):
     settings.STRIPE_SECRET_KEY = ""
     with pytest.raises(CommandError, match="not configured"):
@@ -79,13 +111,52 @@ def drifted(stripe_sandbox, workspace):
     return workspace
 
 
-def test_dry_run_reports_drift_and_changes_nothing(drifted):
-    output = run("reconcile_billing", "--dry-run")
+def test_dry_run_reports_drift_exits_2_and_changes_nothing(drifted):
+    done = run_command("reconcile_billing", "--dry-run")
 
+    assert done.status == 2
+    output = done.out
     assert f"{drifted.slug}: plan_mismatch: plan is 'free' but Stripe bills 'pro' [found]" in output
     assert "1 drift(s) (plan_mismatch 1); nothing changed (dry run)." in output
     drifted.refresh_from_db()
     assert drifted.plan.code == "free"
+
+
+def test_a_dry_run_without_drift_exits_0(stripe_sandbox, workspace):
+    subscribe(client_for(workspace.owner), workspace, stripe_sandbox, plan="pro")
+
+    done = run_command("reconcile_billing", "--dry-run")
+
+    assert done.status == 0
+    assert "0 drift(s) (none); nothing changed (dry run)." in done.out
+
+
+def test_the_json_summary_lists_each_drift_by_slug(drifted):
+    done = run_command("reconcile_billing", "--dry-run", "--json", "--workspace", drifted.slug)
+
+    assert done.status == 2
+    assert done.summary == {
+        "command": "reconcile_billing",
+        "dry_run": True,
+        "exit_status": 2,
+        "workspaces_checked": 1,
+        "drifts": [
+            {
+                "workspace": drifted.slug,
+                "kind": "plan_mismatch",
+                "detail": "plan is 'free' but Stripe bills 'pro'",
+                "repaired": False,
+            }
+        ],
+        "drift_counts": {"plan_mismatch": 1},
+        "repaired": 0,
+        "failures": [],
+    }
+
+
+def test_reconcile_shows_progress_on_a_terminal_only(drifted):
+    assert "reconciling" in run_command("reconcile_billing", "--dry-run", terminal=True).err
+    assert "reconciling" not in run_command("reconcile_billing", "--dry-run", "--no-progress", terminal=True).err
 
 
 def test_reconcile_repairs_the_plan_from_the_subscription(drifted):
@@ -134,8 +205,14 @@ def test_a_paid_plan_without_any_stripe_customer_falls_back_to_free(stripe_sandb
 
 
 def test_reconcile_reports_workspaces_it_could_not_reach_stripe_for(drifted, stripe_unreachable):
-    with pytest.raises(CommandError, match="1 workspace"):
-        run("reconcile_billing")
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError, match=r"^1 workspace\(s\) could not be reconciled\.$"):
+        call_command("reconcile_billing", "--json", stdout=out, stderr=err)
+
+    summary = json.loads(out.getvalue())
+    assert summary["exit_status"] == 1
+    assert [failure["workspace"] for failure in summary["failures"]] == [drifted.slug]
+    assert f"failed: {drifted.slug}: " in err.getvalue()
     drifted.refresh_from_db()
     assert drifted.plan.code == "free"
 
@@ -146,9 +223,9 @@ def test_reconcile_leaves_other_workspaces_alone(drifted, other_workspace):
     assert drifted.plan.code == "free"
 
 
-def test_unknown_workspace_is_an_error(stripe_sandbox):
-    with pytest.raises(CommandError, match="No workspace"):
-        run("reconcile_billing", "--workspace", "nope")
+def test_unknown_workspace_is_a_one_line_error(stripe_sandbox, workspace):
+    with pytest.raises(CommandError, match=r"^Unknown workspace: nope\.$"):
+        run("reconcile_billing", "--workspace", workspace.slug, "--workspace", "nope")
 
 
 def test_a_customer_deleted_in_stripe_is_reported(stripe_sandbox, workspace):

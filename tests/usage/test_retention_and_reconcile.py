@@ -1,13 +1,14 @@
 """manage.py reconcile_usage rebuilds rollups from raw events; beat prunes raw events past retention."""
 
+import re
 from datetime import date, timedelta
-from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from freezegun import freeze_time
 
 from centrali.exports import export_sections
+from tests.command_helpers import run_command
 from tests.usage.helpers import utc
 from usage.models import DailyUsage, UsageEvent
 from usage.services import ingest_events
@@ -25,10 +26,10 @@ def frozen_now():
         yield
 
 
-def _reconcile(*args):
-    out = StringIO()
-    call_command("reconcile_usage", *args, stdout=out)
-    return out.getvalue()
+def _reconcile(*args, status=0):
+    done = run_command("reconcile_usage", *args)
+    assert done.status == status, done
+    return done.out
 
 
 def _rollup(workspace, metric, day):
@@ -55,20 +56,52 @@ def test_a_drifted_rollup_is_reported_and_rebuilt_from_raw_events(workspace, oth
 
     output = _reconcile()
 
-    assert f"{workspace.id} api_calls {NOW.date()}: stored 1, raw events say 11" in output
-    assert f"{workspace.id} records {NOW.date()}: stored 9, raw events say 7" in output
-    assert f"{other_workspace.id} files {NOW.date()}: stored 3, raw events say nothing" in output
+    assert f"{workspace.slug} api_calls {NOW.date()}: stored 1, raw events say 11" in output
+    assert f"{workspace.slug} records {NOW.date()}: stored 9, raw events say 7" in output
+    assert f"{other_workspace.slug} files {NOW.date()}: stored 3, raw events say nothing" in output
     assert "3 rollup difference(s) fixed" in output
     assert (_rollup(workspace, "api_calls", NOW.date()), _rollup(workspace, "records", NOW.date())) == (11, 7)
     assert not DailyUsage.objects.filter(workspace=other_workspace).exists()
 
 
-def test_a_dry_run_reports_without_fixing(workspace, report):
+def test_a_dry_run_reports_without_fixing_and_exits_2(workspace, report):
     report(workspace, "api_calls", 5, NOW)
     DailyUsage.objects.filter(workspace=workspace).update(value=1)
 
-    assert "1 rollup difference(s) found" in _reconcile("--dry-run")
+    assert "1 rollup difference(s) found" in _reconcile("--dry-run", status=2)
     assert _rollup(workspace, "api_calls", NOW.date()) == 1
+
+
+def test_a_dry_run_without_differences_exits_0(workspace, report):
+    report(workspace, "api_calls", 5, NOW)
+
+    assert "0 rollup difference(s) found" in _reconcile("--dry-run", status=0)
+
+
+def test_the_json_summary_names_workspaces_by_slug(workspace, report):
+    report(workspace, "api_calls", 5, NOW)
+    DailyUsage.objects.filter(workspace=workspace).update(value=1)
+
+    done = run_command("reconcile_usage", "--dry-run", "--json")
+
+    assert done.status == 2
+    assert done.summary == {
+        "command": "reconcile_usage",
+        "dry_run": True,
+        "exit_status": 2,
+        "since": "2026-02-11",
+        "differences": [
+            {"workspace": workspace.slug, "metric": "api_calls", "day": "2026-03-18", "stored": "1", "rebuilt": "5"}
+        ],
+        "fixed": 0,
+    }
+
+
+def test_progress_is_not_drawn_for_a_single_transaction(workspace, report):
+    # The rebuild is one query and one transaction: there is nothing to count, so no bar, terminal or not.
+    report(workspace, "api_calls", 5, NOW)
+
+    assert run_command("reconcile_usage", terminal=True).err == ""
 
 
 def test_workspace_and_since_narrow_the_rebuild(workspace, other_workspace, report):
@@ -87,13 +120,13 @@ def test_workspace_and_since_narrow_the_rebuild(workspace, other_workspace, repo
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--workspace", "nope"], "Unknown workspace 'nope'."),
-        (["--since", "yesterday"], "--since must be a date, YYYY-MM-DD."),
+        (["--workspace", "nope"], "Unknown workspace: nope."),
+        (["--since", "yesterday"], "Error: argument --since: expected a date, YYYY-MM-DD; got 'yesterday'"),
         (["--since", "2026-01-01"], "Raw events before 2026-02-11 are pruned; reconcile from 2026-02-11 or later."),
     ],
 )
-def test_bad_arguments_are_refused(args, message):
-    with pytest.raises(CommandError, match=message):
+def test_bad_arguments_are_a_one_line_error(args, message):
+    with pytest.raises(CommandError, match=f"^{re.escape(message)}$"):
         _reconcile(*args)
 
 

@@ -9,6 +9,7 @@ from freezegun import freeze_time
 
 from audit.models import AuditEvent
 from audit.services import record
+from tests.command_helpers import run_command
 from tests.factories import MembershipFactory, WorkspaceFactory
 from workspaces import services, tasks
 from workspaces.models import ExportJob, Membership, PurgedWorkspace, ServiceProvisioning, Workspace
@@ -27,10 +28,10 @@ def cancelled(*, deadline_days_ago, **kwargs):
     )
 
 
-def purge(*args):
-    out, err = io.StringIO(), io.StringIO()
-    call_command("purge_deleted_workspaces", "--now", NOW.isoformat(), *args, stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
+def purge(*args, status=0, terminal=False):
+    done = run_command("purge_deleted_workspaces", "--now", NOW.isoformat(), *args, terminal=terminal)
+    assert done.status == status, done
+    return done.out, done.err
 
 
 @pytest.fixture
@@ -109,14 +110,42 @@ def test_the_service_refuses_a_workspace_not_yet_due():
     assert Workspace.objects.filter(pk=within.pk).exists()
 
 
-def test_dry_run_lists_and_deletes_nothing(due, workspace_files):
-    out, _ = purge("--dry-run")
+def test_dry_run_lists_deletes_nothing_and_exits_2(due, workspace_files):
+    out, _ = purge("--dry-run", status=2)
 
-    assert f"would purge {due.slug} ({due.pk})" in out
+    assert f"would purge {due.slug} ({due.pk}), restore deadline {due.restore_deadline:%Y-%m-%dT%H:%M:%SZ}" in out
     assert "1 workspace(s) would be purged" in out
     assert Workspace.objects.filter(pk=due.pk).exists()
     assert workspace_files.exists(f"workspaces/{due.pk}/.area")
     assert not PurgedWorkspace.objects.exists()
+
+
+def test_a_dry_run_with_nothing_due_exits_0():
+    cancelled(deadline_days_ago=-1)
+
+    out, _ = purge("--dry-run", status=0)
+
+    assert "0 workspace(s) would be purged" in out
+
+
+def test_the_json_summary_of_a_dry_run_lists_what_is_due(due):
+    done = run_command("purge_deleted_workspaces", "--now", NOW.isoformat(), "--dry-run", "--json")
+
+    assert done.status == 2
+    assert done.summary == {
+        "command": "purge_deleted_workspaces",
+        "dry_run": True,
+        "exit_status": 2,
+        "now": "2026-06-01T12:00:00Z",
+        "due": [{"workspace": due.slug, "id": str(due.pk), "restore_deadline": "2026-05-31T12:00:00Z"}],
+    }
+
+
+def test_the_json_summary_of_a_purge_lists_what_went(due):
+    summary = run_command("purge_deleted_workspaces", "--now", NOW.isoformat(), "--json").summary
+
+    assert (summary["exit_status"], summary["failed"]) == (0, [])
+    assert summary["purged"] == [{"workspace": due.slug, "id": str(due.pk)}]
 
 
 def test_now_decides_what_is_due():
@@ -143,15 +172,37 @@ def test_purges_in_batches_until_none_is_left():
     assert "Purged 5 workspace(s)." in out
 
 
-def test_shows_a_progress_bar(due):
-    _, err = purge()
+def test_shows_a_progress_bar_on_a_terminal(due):
+    _, err = purge(terminal=True)
 
     assert "purging" in err and "1/1" in err
 
 
-def test_a_malformed_now_is_a_usage_error():
-    with pytest.raises(CommandError, match="ISO 8601"):
-        call_command("purge_deleted_workspaces", "--now", "yesterday")
+def test_no_progress_bar_when_asked_or_not_on_a_terminal(due):
+    other_due = cancelled(deadline_days_ago=2)
+
+    assert purge("--no-progress", terminal=True)[1] == ""
+    assert not Workspace.objects.filter(pk__in=[due.pk, other_due.pk]).exists()
+    assert purge()[1] == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--now", "tomorrow"],
+            "Error: argument --now: expected an ISO 8601 date-time, e.g. 2026-05-01T00:00:00Z; got 'tomorrow'",
+        ),
+        (["--batch-size", "0"], "Error: argument --batch-size: expected a whole number of at least 1; got '0'"),
+        (["--batch-size", "many"], "Error: argument --batch-size: expected a whole number of at least 1; got 'many'"),
+        (["--bogus"], "Error: unrecognized arguments: --bogus"),
+    ],
+)
+def test_a_malformed_argument_is_a_one_line_error(args, message):
+    with pytest.raises(CommandError) as refused:
+        call_command("purge_deleted_workspaces", *args)
+
+    assert str(refused.value) == message
 
 
 def test_billing_is_told_inside_the_purge_transaction(due):
@@ -177,11 +228,14 @@ def test_a_receiver_that_raises_aborts_that_purge_only(due):
             raise RuntimeError("Stripe said no")
 
     workspace_purging.connect(refuse)
+    err = io.StringIO()
     try:
         with pytest.raises(CommandError, match="1 workspace"):
-            purge()
+            call_command("purge_deleted_workspaces", "--now", NOW.isoformat(), stdout=io.StringIO(), stderr=err)
     finally:
         workspace_purging.disconnect(refuse)
+
+    assert f"FAILED {due.slug}: RuntimeError: Stripe said no" in err.getvalue()
 
     assert Workspace.objects.filter(pk=due.pk).exists()
     assert not PurgedWorkspace.objects.filter(workspace_id=due.pk).exists()
