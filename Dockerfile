@@ -18,7 +18,11 @@ RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinpu
 USER centrali
 EXPOSE 8000
 
+# The web process's liveness: /healthz answers while it can serve (it checks no dependency, so a
+# database outage never gets healthy containers restarted). Readiness (/readyz: database, broker,
+# cache, export storage) is for the load balancer or orchestrator; docker-compose.yml gives the
+# worker and beat services probes of their own.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/workspace/api/v1/version', timeout=4).status == 200 else 1)"
+    CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/workspace/api/v1/healthz', timeout=4).status == 200 else 1)"
 
 CMD ["gunicorn", "centrali.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "2", "--access-logfile", "-"]

@@ -2,12 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
-from centrali import views
+from centrali import health, views
 
 API = "workspace/api/v1/"
 
 # Fixed routes come first: their names are reserved and never resolve as a {slug}.
 fixed_routes = [
+    path("healthz", health.HealthzView.as_view(), name="healthz"),
+    path("readyz", health.ReadyzView.as_view(), name="readyz"),
     path("version", views.VersionView.as_view(), name="version"),
     path("metrics", views.MetricsView.as_view(), name="metrics"),
     path("openapi.json", views.OpenApiDocumentView.as_view(), name="openapi"),
