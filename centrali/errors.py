@@ -67,6 +67,12 @@ class Conflict(DomainError):
     code = "CONFLICT"
 
 
+class PreconditionFailed(DomainError):
+    """The caller's precondition (If-Match) no longer holds: the thing changed since they read it (412)."""
+
+    code = "PRECONDITION_FAILED"
+
+
 class Gone(DomainError):
     """It existed, and is no longer available (410)."""
 

@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from centrali.emails import render_subject
 from usage import services
 from usage.models import QuotaAlert
+from usage.services.retention import maintain_raw_event_partitions
 from workspaces.selectors import get_workspaces_by_refs
 
 
@@ -56,6 +57,12 @@ def flush_api_calls() -> int:
 @shared_task(name="usage.prune_raw_events")
 def prune_raw_events() -> int:
     return services.prune_raw_events()
+
+
+@shared_task(name="usage.maintain_raw_event_partitions")
+def maintain_raw_event_partitions_ahead() -> list[str]:
+    """The raw events' day partitions for the days to come (PostgreSQL), created ahead."""
+    return maintain_raw_event_partitions()
 
 
 @shared_task(name="usage.resend_unsent_quota_alerts")

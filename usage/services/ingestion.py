@@ -163,9 +163,14 @@ def _parse_timestamp(raw: object) -> datetime:
 
 
 def _insert_new_events(events: Sequence[_Event], *, source: str, now: datetime) -> set[EventKey]:
-    """Insert the events new to their workspace; return their keys (workspace id, event id). The
-    unique constraint decides, so two concurrent batches carrying the same event count it once.
+    """Insert the events new to their workspace; return their keys (workspace id, event id).
     Sorted inserts avoid deadlocks.
+
+    A plain table (SQLite, or PostgreSQL before migration 0003) has the unique (workspace, event id)
+    constraint: it decides, so two concurrent batches carrying the same event count it once. The
+    day-partitioned table's unique constraint must hold the timestamp, so it only refuses a replay
+    with the same timestamp; `_drop_replays_across_days` then removes the rows whose id the
+    workspace already had on another day.
 
     INSERT … ON CONFLICT DO NOTHING RETURNING, because bulk_create(ignore_conflicts=True) does not
     say which rows it inserted (and only the inserted ones may be rolled up)."""
@@ -177,15 +182,48 @@ def _insert_new_events(events: Sequence[_Event], *, source: str, now: datetime) 
         for event in sorted(events, key=lambda e: (str(e.workspace.pk), e.event_id))
     ]
     workspace_id = UsageEvent.workspace.field.target_field
-    key_columns = ", ".join(_column(UsageEvent, name) for name in ("workspace", "event_id"))
-    inserted: set[EventKey] = set()
+    table = UsageEvent._meta.db_table
+    returning = ", ".join(_column(UsageEvent, name) for name in ("workspace", "event_id", "id"))
+    if connection.vendor == "postgresql":
+        returning += ", tableoid::regclass::text"  # the partition that took the row
+    inserted: dict[EventKey, int] = {}
+    in_partitions = False
     for chunk in _chunks(rows, MAX_BATCH_SIZE):
         sql, params = _insert_sql(UsageEvent, columns, chunk)
-        sql += f" ON CONFLICT ({key_columns}) DO NOTHING RETURNING {key_columns}"
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            inserted.update((workspace_id.to_python(row[0]), row[1]) for row in cursor.fetchall())
-    return inserted
+            cursor.execute(f"{sql} ON CONFLICT DO NOTHING RETURNING {returning}", params)
+            for row in cursor.fetchall():
+                inserted[(workspace_id.to_python(row[0]), row[1])] = row[2]
+                in_partitions = in_partitions or (len(row) > 3 and row[3] != table)
+    if in_partitions:
+        for key in _drop_replays_across_days(inserted):
+            del inserted[key]
+    return set(inserted)
+
+
+def _drop_replays_across_days(inserted: Mapping[EventKey, int]) -> list[EventKey]:
+    """Delete the rows just inserted whose (workspace, event id) another row already has; return their keys.
+
+    The ingests of a workspace take turns here (a transaction-level advisory lock per workspace,
+    in sorted order, held until commit), so each sees what the previous one committed: of two
+    concurrent batches with one event id on different days, the second finds the first's row."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('usage.ingest:' || ref, 0)) FROM unnest(%s::text[]) AS ref",
+            [sorted({str(workspace_id) for workspace_id, _ in inserted})],
+        )
+        table = connection.ops.quote_name(UsageEvent._meta.db_table)
+        workspace, event_id = _column(UsageEvent, "workspace"), _column(UsageEvent, "event_id")
+        # Identifiers are quoted by the backend and every value is a parameter.
+        cursor.execute(
+            f"DELETE FROM {table} AS mine WHERE mine.id = ANY(%s) AND EXISTS ("  # noqa: S608
+            f"SELECT 1 FROM {table} AS other WHERE other.{workspace} = mine.{workspace} "
+            f"AND other.{event_id} = mine.{event_id} AND other.id <> mine.id) "
+            f"RETURNING mine.{workspace}, mine.{event_id}",
+            [list(inserted.values())],
+        )
+        workspace_field = UsageEvent.workspace.field.target_field
+        return [(workspace_field.to_python(row[0]), row[1]) for row in cursor.fetchall()]
 
 
 def _fold_into_rollups(events: Sequence[_Event], *, now: datetime) -> None:
