@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from audit.events import PLATFORM_EVENT_TYPE_PATTERN, ActorType
+from centrali.api import fields
 
 MAX_METADATA_BYTES = 16_384
 MAX_METADATA_DEPTH = 16
@@ -67,25 +68,25 @@ class AuditPageSerializer(serializers.Serializer):
 
 # Validated, an event is an audit.services.PlatformEvent (its fields' sources are the snake_case keys).
 class PlatformEventSerializer(serializers.Serializer):
-    eventId = serializers.CharField(max_length=64, source="event_id")
-    workspace = serializers.CharField(max_length=63, help_text="Workspace slug or id")
-    type = serializers.RegexField(
+    eventId = fields.CharField(max_length=64, source="event_id")
+    workspace = fields.CharField(max_length=63, help_text="Workspace slug or id")
+    type = fields.RegexField(
         PLATFORM_EVENT_TYPE_PATTERN,
         max_length=64,
         error_messages={"invalid": "Use a dotted lowercase name such as `structure.created`."},
     )
-    resourceType = serializers.CharField(max_length=64, source="resource_type")
-    resourceId = serializers.CharField(max_length=128, source="resource_id")
-    summary = serializers.CharField(max_length=500)
-    actorId = serializers.CharField(max_length=128, required=False, allow_blank=True, default="", source="actor_id")
-    actorType = serializers.ChoiceField(
+    resourceType = fields.CharField(max_length=64, source="resource_type")
+    resourceId = fields.CharField(max_length=128, source="resource_id")
+    summary = fields.CharField(max_length=500)
+    actorId = fields.CharField(max_length=128, required=False, allow_blank=True, default="", source="actor_id")
+    actorType = fields.ChoiceField(
         choices=[ActorType.USER, ActorType.SYSTEM, ActorType.SERVICE], default=ActorType.SERVICE, source="actor_type"
     )
     metadata = serializers.DictField(required=False, default=dict)
-    occurredAt = serializers.DateTimeField(required=False, source="occurred_at")
-    ipAddress = serializers.IPAddressField(required=False, allow_null=True, default=None, source="ip_address")
-    userAgent = serializers.CharField(max_length=400, required=False, allow_blank=True, default="", source="user_agent")
-    requestId = serializers.CharField(max_length=128, required=False, allow_blank=True, default="", source="request_id")
+    occurredAt = fields.DateTimeField(required=False, source="occurred_at")
+    ipAddress = fields.IPAddressField(required=False, allow_null=True, default=None, source="ip_address")
+    userAgent = fields.CharField(max_length=400, required=False, allow_blank=True, default="", source="user_agent")
+    requestId = fields.CharField(max_length=128, required=False, allow_blank=True, default="", source="request_id")
 
     def validate_metadata(self, metadata):
         if _nesting_depth(metadata) > MAX_METADATA_DEPTH:

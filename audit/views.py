@@ -14,7 +14,8 @@ from audit.serializers import (
     PlatformEventBatchSerializer,
 )
 from centrali.api.pagination import parse_cursor_params
-from centrali.api.schema import error_response
+from centrali.api.renderers import CSVRenderer
+from centrali.api.schema import error_response, request_example, response_example
 from centrali.api.views import PlatformServiceAPIView
 from workspaces.tenancy import WorkspaceAPIView
 
@@ -36,6 +37,25 @@ FILTER_PARAMETERS = [
 ]
 
 
+_ENTRY = {
+    "id": "01952f3c-8a10-7b2e-9d4f-5a6b7c8d9e0f",
+    "type": "workspace.updated",
+    "resourceType": "workspace",
+    "resourceId": "3f1c9a52-7d4e-4b8a-9c1e-2a6b0d5e8f10",
+    "actorId": "9b2e4c71-0a3d-4f5e-8b6c-1d2e3f4a5b6c",
+    "actorType": "user",
+    "summary": "Workspace renamed to Acme Analytics EU",
+    "metadata": {"name": {"from": "Acme Analytics", "to": "Acme Analytics EU"}},
+    "ipAddress": "203.0.113.7",
+    "userAgent": "Mozilla/5.0",
+    "requestId": "b1946ac92492d2347c6235b4d2611184",
+    "createdAt": "2026-02-01T09:00:00Z",
+    "hash": "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+    "previousHash": "6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b",
+}
+_PAGE_EXAMPLE = response_example({"entries": [_ENTRY], "nextCursor": None, "hasMore": False})
+
+
 def _page_response(events, next_cursor, has_more):
     return Response(AuditPageSerializer({"entries": events, "nextCursor": next_cursor, "hasMore": has_more}).data)
 
@@ -44,8 +64,15 @@ class AuditActivityView(WorkspaceAPIView):
     """GET /{slug}/audit/activity — the workspace's audit log, newest first, keyset-paged."""
 
     @extend_schema(
+        summary="The workspace's audit log",
+        description=(
+            "Who did what in the workspace, newest first, in pages of `limit` (pass `nextCursor` as `cursor`); "
+            "filter by resource type, event type, actor, dates and text. Each entry is chained to the previous "
+            "one by `hash`/`previousHash`. Any member."
+        ),
         parameters=PAGE_PARAMETERS + FILTER_PARAMETERS,
         responses={200: AuditPageSerializer, 400: BAD_PAGE_OR_FILTER},
+        examples=[_PAGE_EXAMPLE],
         tags=["Audit Log"],
     )
     def get(self, request, slug):
@@ -64,6 +91,9 @@ class AuditResourceHistoryView(WorkspaceAPIView):
             OpenApiParameter("resourceId", str, OpenApiParameter.PATH),
         ],
         responses={200: AuditPageSerializer, 400: BAD_PAGE_OR_FILTER},
+        summary="One resource's history",
+        description="The audit entries of one resource (e.g. a structure or a user), newest first. Any member.",
+        examples=[_PAGE_EXAMPLE],
         tags=["Audit Log"],
     )
     def get(self, request, slug, resourceType, resourceId):
@@ -81,8 +111,22 @@ class AuditResourceHistoryView(WorkspaceAPIView):
 class AuditExportView(WorkspaceAPIView):
     """GET /{slug}/audit/export — the filtered log as CSV, streamed (memory stays flat at any size)."""
 
+    renderer_classes = [CSVRenderer]
+
     @extend_schema(
+        summary="Export the audit log as CSV",
+        description="The audit log with the same filters as the activity list, streamed as CSV. Any member.",
         parameters=FILTER_PARAMETERS,
+        examples=[
+            response_example(
+                "id,created_at,type,resource_type,resource_id,actor_type,actor_id,summary,metadata,ip_address,"
+                "user_agent,request_id,entry_hash\r\n"
+                "01952f3c-8a10-7b2e-9d4f-5a6b7c8d9e0f,2026-02-01T09:00:00Z,workspace.updated,workspace,"
+                "3f1c9a52-7d4e-4b8a-9c1e-2a6b0d5e8f10,user,9b2e4c71-0a3d-4f5e-8b6c-1d2e3f4a5b6c,Workspace renamed,"
+                "{},203.0.113.7,Mozilla/5.0,b1946ac92492d2347c6235b4d2611184,5e884898da28…\r\n",
+                media_type="text/csv",
+            )
+        ],
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, one row per event"),
             400: error_response("INVALID_FILTER: bad filters"),
@@ -103,7 +147,38 @@ class PlatformAuditEventsView(PlatformServiceAPIView):
     """POST internal/audit-events — platform services report events about resources they own."""
 
     @extend_schema(
-        request=PlatformEventBatchSerializer, responses={200: PlatformEventBatchResultSerializer}, tags=["Internal"]
+        summary="Report audit events (platform services)",
+        description=(
+            "Platform services record events about the resources they own in a workspace's audit log, up to 500 "
+            "at a time. Idempotent on `eventId`: an event already recorded is listed in `duplicates`."
+        ),
+        request=PlatformEventBatchSerializer,
+        responses={200: PlatformEventBatchResultSerializer},
+        examples=[
+            request_example(
+                {
+                    "events": [
+                        {
+                            "eventId": "evt_7f3a9c",
+                            "workspace": "acme-analytics",
+                            "type": "structure.created",
+                            "resourceType": "structure",
+                            "resourceId": "orders",
+                            "summary": "Structure orders created",
+                            "actorId": "9b2e4c71-0a3d-4f5e-8b6c-1d2e3f4a5b6c",
+                            "actorType": "user",
+                            "metadata": {"fields": 12},
+                            "occurredAt": "2026-02-01T09:00:00Z",
+                            "ipAddress": "203.0.113.7",
+                            "userAgent": "Mozilla/5.0",
+                            "requestId": "b1946ac92492d2347c6235b4d2611184",
+                        }
+                    ]
+                }
+            ),
+            response_example({"accepted": ["evt_7f3a9c"], "duplicates": []}),
+        ],
+        tags=["Internal"],
     )
     def post(self, request):
         serializer = PlatformEventBatchSerializer(data=request.data)

@@ -157,6 +157,23 @@ def subscription_price_id(subscription_data: Mapping[str, Any]) -> str | None:
     return str(price.get("id")) if price.get("id") is not None else None
 
 
+# The billing intervals a plan is sold at: its monthly and its yearly price.
+BILLING_INTERVALS = ("month", "year")
+
+
+def subscription_interval(subscription: Subscription | Mapping[str, Any]) -> str | None:
+    """How often a (single-item) subscription bills: "month" or "year", from its price in Stripe's JSON."""
+    data = subscription.stripe_data if hasattr(subscription, "stripe_data") else subscription
+    items = (data.get("items") or {}).get("data") or []
+    if not items:
+        return None
+    price = items[0].get("price") or items[0].get("plan") or {}
+    if isinstance(price, str):
+        return None
+    interval = (price.get("recurring") or {}).get("interval") or price.get("interval")
+    return str(interval) if interval else None
+
+
 def subscription_period(subscription: Subscription | Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
     """(start, end) of a subscription's current period. Newer Stripe API versions keep it on the items."""
     data = subscription.stripe_data if hasattr(subscription, "stripe_data") else subscription

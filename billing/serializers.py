@@ -5,7 +5,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.formats import currency_units
-from billing.selectors import subscription_period
+from billing.selectors import BILLING_INTERVALS, capabilities_for_plan, subscription_period
+from centrali.api import fields
 from centrali.formats import iso_utc
 
 
@@ -50,6 +51,18 @@ class SubscriptionSerializer(serializers.Serializer):
         return iso_utc(end)
 
 
+class CataloguePlanSerializer(PlanSerializer):
+    """A plan on offer: def-2 plus its currency, quota and features (the /capabilities shape)."""
+
+    currency = serializers.CharField()
+    quota = QuotaSerializer(source="*")
+    features = serializers.SerializerMethodField()
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "object"}})
+    def get_features(self, plan) -> dict[str, Any]:
+        return capabilities_for_plan(plan)
+
+
 class PlanInfoSerializer(serializers.Serializer):
     """GET /{slug}/plan."""
 
@@ -59,6 +72,25 @@ class PlanInfoSerializer(serializers.Serializer):
     plan = PlanSerializer()
     scheduledPlan = serializers.CharField(allow_null=True)
     subscription = SubscriptionSerializer(allow_null=True)
+    interval = serializers.ChoiceField(
+        choices=BILLING_INTERVALS, allow_null=True, help_text="How often the subscription bills; null without one."
+    )
+    catalogue = CataloguePlanSerializer(
+        many=True, help_text="Every plan on offer, in `availablePlans` order, with its prices, limits and features."
+    )
+
+
+class PlanChangeRequestSerializer(serializers.Serializer):
+    """PATCH /{slug}/plan/{newPlan}: the optional body (or `?interval=`)."""
+
+    interval = fields.ChoiceField(
+        choices=BILLING_INTERVALS,
+        required=False,
+        help_text=(
+            "Bill the plan monthly (its `price_monthly`) or yearly (its `price_yearly`). Default: the current "
+            "subscription's interval, month for a new one. The same plan at the other interval swaps the price."
+        ),
+    )
 
 
 class PlanChangeSerializer(serializers.Serializer):
@@ -71,10 +103,19 @@ class PlanChangeSerializer(serializers.Serializer):
     effectiveAt = serializers.DateTimeField(source="change.effective_at", allow_null=True)
     plan = PlanSerializer(source="change.plan")
     subscription = SubscriptionSerializer(source="change.subscription", allow_null=True)
+    interval = serializers.ChoiceField(
+        source="change.interval",
+        choices=BILLING_INTERVALS,
+        allow_null=True,
+        help_text="How often the subscription bills; null without one.",
+    )
 
 
 class SetupSessionSerializer(serializers.Serializer):
-    clientSecret = serializers.CharField()
+    clientSecret = serializers.CharField(source="client_secret")
+    setupIntentId = serializers.CharField(
+        source="setup_intent_id", help_text="The SetupIntent (`seti_…`) the client secret belongs to."
+    )
 
 
 class PublicKeySerializer(serializers.Serializer):
@@ -157,27 +198,14 @@ MAX_SPENDING_CAP_CENTS = 2**63 - 1
 
 
 class OverageUpdateSerializer(serializers.Serializer):
-    overageEnabled = serializers.BooleanField()
-    overageSpendingCapCents = serializers.IntegerField(
+    overageEnabled = fields.BooleanField()
+    overageSpendingCapCents = fields.IntegerField(
         required=False,
         allow_null=True,
         min_value=0,
         max_value=MAX_SPENDING_CAP_CENTS,
         help_text="Most overage billed per period, in cents; null = no cap.",
     )
-
-    def to_internal_value(self, data):
-        # BooleanField/IntegerField accept "true"/"1"; the contract types these as JSON booleans and integers.
-        if isinstance(data, dict):
-            errors = {}
-            if "overageEnabled" in data and not isinstance(data["overageEnabled"], bool):
-                errors["overageEnabled"] = ["Must be a boolean."]
-            cap = data.get("overageSpendingCapCents")
-            if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int)):
-                errors["overageSpendingCapCents"] = ["Must be null or a non-negative integer."]
-            if errors:
-                raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)
 
 
 class OverageUpdatedSerializer(serializers.Serializer):

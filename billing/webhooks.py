@@ -19,6 +19,7 @@ from audit.services import record
 from billing import gateway, selectors, services
 from billing.formats import card_label
 from billing.models import StripeWebhookEvent
+from billing.services.payment_methods import make_first_card_default
 from centrali.api.parsers import loads_strict
 from centrali.context import ActorType, acting
 from centrali.errors import InvalidInput
@@ -182,6 +183,9 @@ def on_subscription_changed(workspace, data, event):
 
 def on_payment_method_attached(workspace, data, event):
     _record(workspace, event, "payment_method.added", "payment_method", f"Payment method {card_label(data)} added")
+    # Stripe calls inside the event's transaction, like dj-stripe's own sync above: if one
+    # fails, nothing of the event is applied and Stripe's retry makes the card the default.
+    make_first_card_default(workspace=workspace, payment_method_id=data["id"])
 
 
 def on_payment_method_detached(workspace, data, event):

@@ -30,7 +30,7 @@ SERVICE_VERSION = centrali.__version__  # the contract version this service impl
 GIT_COMMIT = env("GIT_COMMIT", default="")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "centrali.console_app.ConsoleAdminConfig",  # django.contrib.admin as the staff console
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "usage.middleware.ApiCallMeteringMiddleware",
+    "centrali.api.db_faults.DatabaseFaultMiddleware",
+    "centrali.idempotency.middleware.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "centrali.urls"
@@ -87,6 +89,9 @@ if "DATABASE_URL" not in env:
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# A persistent connection is checked before a request reuses it: one PostgreSQL dropped (a restart,
+# a failover) is replaced instead of failing the request (centrali.api.db_faults).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # WAL lets the API and the local worker read while the other writes.
@@ -146,6 +151,8 @@ else:
         "control_folder": str(VAR_DIR / "celery-control"),
         "store_processed": False,
     }
+# Each due entry is sent by the one beat that claims its slot in Redis (centrali.beat).
+CELERY_BEAT_SCHEDULER = "centrali.beat:SingleRunScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Each app adds its periodic tasks below its own marker line.
     # -- workspaces: provisioning, exports, purge
@@ -166,10 +173,19 @@ CELERY_BEAT_SCHEDULE = {
     },
     # -- usage
     "usage.prune-raw-events": {"task": "usage.prune_raw_events", "schedule": timedelta(hours=6)},
+    "usage.maintain-raw-event-partitions": {
+        "task": "usage.maintain_raw_event_partitions",
+        "schedule": timedelta(hours=1),
+    },
     "usage.flush-api-calls": {"task": "usage.flush_api_calls", "schedule": timedelta(minutes=1)},
     "usage.resend-unsent-quota-alerts": {
         "task": "usage.resend_unsent_quota_alerts",
         "schedule": timedelta(minutes=1),
+    },
+    # -- centrali: idempotency keys
+    "centrali.purge-idempotency-records": {
+        "task": "centrali.purge_idempotency_records",
+        "schedule": timedelta(hours=1),
     },
     # -- audit
     "audit.verify-audit-chains": {
@@ -178,14 +194,25 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Task modules outside an app's `tasks` (which autodiscovery finds).
+CELERY_IMPORTS = ["centrali.idempotency.tasks"]
+
+# --- Idempotency-Key on POST (centrali.idempotency): how long a key replays its first answer, how
+# long a concurrent duplicate waits for that answer (then 409), when an unfinished claim is abandoned.
+IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=3.0)
+IDEMPOTENCY_STALE_AFTER = timedelta(minutes=5)
+
 # --- REST framework
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["centrali.api.authentication.BearerJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["centrali.api.parsers.StrictJSONParser"],
+    # Renderers chosen by the Accept header's q-values; a 406 names the types an endpoint answers.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "centrali.api.negotiation.ContentNegotiation",
     "URL_FORMAT_OVERRIDE": None,  # JSON only: `?format=` is not ours to interpret
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "centrali.api.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["centrali.api.throttling.ConfiguredRateThrottle"],
     "EXCEPTION_HANDLER": "centrali.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,

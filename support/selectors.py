@@ -24,12 +24,9 @@ def _pk(raw: str) -> int | None:
     return value if 0 < value < 2**63 else None
 
 
-def issues_of(*, workspace: Workspace, status: str | None = None) -> QuerySet[SupportIssue]:
-    """The workspace's issues, newest first, optionally only those in `status`."""
-    issues = SupportIssue.objects.filter(workspace=workspace)
-    if status:
-        issues = issues.filter(status=status)
-    return issues.select_related("workspace").order_by("-created_at", "-id")
+def issues_of(*, workspace: Workspace) -> QuerySet[SupportIssue]:
+    """The workspace's issues, newest first (the list endpoint filters them further)."""
+    return SupportIssue.objects.filter(workspace=workspace).select_related("workspace").order_by("-created_at", "-id")
 
 
 def get_issue(*, workspace: Workspace, issue_id: str) -> SupportIssue:

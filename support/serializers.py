@@ -1,22 +1,23 @@
 from rest_framework import serializers
 
+from centrali.api import fields
 from support.models import CommentKind, IssuePriority, IssueStatus, IssueType
 from support.services import claims_to_be_staff
 
 
 class SupportIssueCreateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=10000)
-    type = serializers.ChoiceField(choices=IssueType.choices, default=IssueType.QUESTION)
-    priority = serializers.ChoiceField(choices=IssuePriority.choices, default=IssuePriority.MEDIUM)
-    category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    title = fields.CharField(max_length=200)
+    description = fields.CharField(max_length=10000)
+    type = fields.ChoiceField(choices=IssueType.choices, default=IssueType.QUESTION)
+    priority = fields.ChoiceField(choices=IssuePriority.choices, default=IssuePriority.MEDIUM)
+    category = fields.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
 class SupportIssueUpdateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(max_length=10000, required=False)
-    status = serializers.ChoiceField(choices=IssueStatus.choices, required=False)
-    priority = serializers.ChoiceField(choices=IssuePriority.choices, required=False)
+    title = fields.CharField(max_length=200, required=False)
+    description = fields.CharField(max_length=10000, required=False)
+    status = fields.ChoiceField(choices=IssueStatus.choices, required=False)
+    priority = fields.ChoiceField(choices=IssuePriority.choices, required=False)
 
     def validate(self, attrs):
         if not attrs:
@@ -60,11 +61,11 @@ class SupportIssuePageSerializer(serializers.Serializer):
 
 
 class CommentCreateSerializer(serializers.Serializer):
-    comment = serializers.CharField(max_length=10000)
-    type = serializers.ChoiceField(
+    comment = fields.CharField(max_length=10000)
+    type = fields.ChoiceField(
         choices=[CommentKind.COMMENT], default=CommentKind.COMMENT, help_text="Members write `comment`s."
     )
-    displayName = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    displayName = fields.CharField(max_length=120, required=False, allow_blank=True, default="")
 
     def validate_displayName(self, value):
         if claims_to_be_staff(value):
@@ -73,7 +74,7 @@ class CommentCreateSerializer(serializers.Serializer):
 
 
 class CommentUpdateSerializer(serializers.Serializer):
-    comment = serializers.CharField(max_length=10000)
+    comment = fields.CharField(max_length=10000)
 
 
 class CommentSerializer(serializers.Serializer):

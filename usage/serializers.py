@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from centrali.api import fields
 from usage.metrics import METRICS
 from usage.selectors import GRANULARITIES
 from usage.services import MAX_BATCH_SIZE
@@ -50,7 +51,7 @@ class IngestResultSerializer(serializers.Serializer):
 
 
 class QuotaQuerySerializer(serializers.Serializer):
-    metric = serializers.ChoiceField(choices=list(METRICS), required=False)
+    metric = fields.ChoiceField(choices=list(METRICS), required=False)
 
 
 class MetricQuotaSerializer(serializers.Serializer):
@@ -144,7 +145,7 @@ def _within_date_range(day):
 class HistoricalQuerySerializer(serializers.Serializer):
     startDate = serializers.DateField(required=False, input_formats=["%Y-%m-%d"], validators=[_within_date_range])
     endDate = serializers.DateField(required=False, input_formats=["%Y-%m-%d"], validators=[_within_date_range])
-    granularity = serializers.ChoiceField(choices=GRANULARITIES, required=False, default="day")
+    granularity = fields.ChoiceField(choices=GRANULARITIES, required=False, default="day")
 
 
 HistoricalBucketSerializer = type(

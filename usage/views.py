@@ -10,10 +10,11 @@ from rest_framework.response import Response
 
 from billing.selectors import current_billing_period
 from centrali.api.authentication import PlatformService
-from centrali.api.schema import error_response
+from centrali.api.schema import error_response, request_example, response_example
 from centrali.api.views import PlatformServiceAPIView
 from centrali.errors import InvalidInput, NotFound
 from usage import selectors, services
+from usage.metrics import METRICS
 from usage.serializers import (
     CurrentUsageSerializer,
     HistoricalBucketSerializer,
@@ -35,6 +36,30 @@ HISTORICAL_DEFAULT_BUCKETS = {"day": 30, "week": 12, "month": 12}
 HISTORICAL_MAX_BUCKETS = 366
 
 
+_TOTALS = {
+    "workspace_id": "3f1c9a52-7d4e-4b8a-9c1e-2a6b0d5e8f10",
+    "period_start": "2026-02-01T00:00:00Z",
+    "period_end": "2026-03-01T00:00:00Z",
+    "records_count": 120000,
+    "storage_bytes": 5368709120,
+    "function_invocations": 20000,
+    "api_calls": 150000,
+}
+_INVOCATIONS = {
+    "kind": "counter",
+    "unit": "invocations",
+    "used": 20000,
+    "limit_name": "function_invocations",
+    "limit": 1000000,
+    "percent": 2,
+    "over_quota": False,
+    "quota_reason": "WITHIN_LIMIT",
+    "overage_units": 0,
+    "estimated_overage_cost": 0.0,
+    "projected": 90000,
+}
+
+
 def _today() -> date:
     return timezone.now().date()
 
@@ -42,6 +67,26 @@ def _today() -> date:
 class CurrentUsageView(WorkspaceAPIView):
     @extend_schema(
         tags=["Usage"],
+        summary="Usage this billing period",
+        examples=[
+            response_example(
+                {
+                    **_TOTALS,
+                    "plan": "pro",
+                    "currency": "USD",
+                    "metrics": {"function_invocations": _INVOCATIONS},
+                    "over_quota": [],
+                    "overage": {
+                        "enabled": False,
+                        "spending_cap_cents": None,
+                        "estimated_cost_cents": 0,
+                        "estimated_cost": 0.0,
+                        "projected_cost_cents": 0,
+                        "projected_cost": 0.0,
+                    },
+                }
+            )
+        ],
         description=(
             "Usage in the current billing period (the subscription's period, else the calendar month, UTC): "
             "per metric used, plan limit, percent, whether it is over quota, overage units and the estimated "
@@ -63,6 +108,19 @@ class CurrentUsageView(WorkspaceAPIView):
 class HistoricalUsageView(WorkspaceAPIView):
     @extend_schema(
         tags=["Usage"],
+        summary="Usage over time",
+        examples=[
+            response_example(
+                {
+                    "periodStart": "2026-02-01T00:00:00Z",
+                    "periodEnd": "2026-02-02T00:00:00Z",
+                    **dict.fromkeys(METRICS, 0),
+                    "function_invocations": 20000,
+                    "api_calls": 5000,
+                    "records": 120000,
+                }
+            )
+        ],
         description=(
             "Usage per day, ISO week (Monday to Sunday) or calendar month, as a JSON array of buckets "
             "{periodStart, periodEnd (exclusive), one value per metric}; counters are summed, gauges show "
@@ -123,6 +181,16 @@ def _default_start(end: date, granularity: selectors.Granularity) -> date:
 class PeriodUsageView(WorkspaceAPIView):
     @extend_schema(
         tags=["Usage"],
+        summary="Usage of one month",
+        examples=[
+            response_example(
+                {
+                    **_TOTALS,
+                    "billing_period": "2026-02",
+                    "metrics": {"records": 120000, "function_invocations": 20000, "api_calls": 150000},
+                }
+            )
+        ],
         description=(
             "Totals of one calendar month (UTC), YYYY-MM: counters summed over the month, gauges at their last "
             "value. 400 for a malformed period; 404 for a month before the workspace existed or in the future."
@@ -158,6 +226,30 @@ class PeriodUsageView(WorkspaceAPIView):
 class OverviewView(WorkspaceAPIView):
     @extend_schema(
         tags=["Workspaces"],
+        summary="The workspace at a glance",
+        examples=[
+            response_example(
+                {
+                    "structures": {"total": 14, "recentlyCreated": 2},
+                    "records": {"total": 120000, "createdToday": 340},
+                    "users": {"total": 6, "activeThisWeek": 4},
+                    "storage": {"usedBytes": 5368709120, "fileCount": 812},
+                    "compute": {"functionsTotal": 9, "runsToday": 1200, "failedToday": 3},
+                    "scheduler": None,
+                    "recentActivity": [
+                        {
+                            "id": "01952f3c-8a10-7b2e-9d4f-5a6b7c8d9e0f",
+                            "type": "workspace.updated",
+                            "resourceType": "workspace",
+                            "resourceId": "3f1c9a52-7d4e-4b8a-9c1e-2a6b0d5e8f10",
+                            "actorId": "9b2e4c71-0a3d-4f5e-8b6c-1d2e3f4a5b6c",
+                            "summary": "Workspace renamed to Acme Analytics EU",
+                            "at": "2026-02-01T09:00:00Z",
+                        }
+                    ],
+                }
+            )
+        ],
         description=(
             "The workspace at a glance from this service's own data: usage rollups, memberships and the audit "
             "log. A block is null when nothing was ever reported for it. Totals are the latest reported levels; "
@@ -176,6 +268,23 @@ class OverviewView(WorkspaceAPIView):
 class UsageEventIngestView(PlatformServiceAPIView):
     @extend_schema(
         tags=["Internal"],
+        summary="Report usage events (platform services)",
+        examples=[
+            request_example(
+                {
+                    "events": [
+                        {
+                            "id": "use_01HZX3",
+                            "workspace": "acme-analytics",
+                            "metric": "function_invocations",
+                            "value": 120,
+                            "timestamp": "2026-02-01T09:00:00Z",
+                        }
+                    ]
+                }
+            ),
+            response_example({"accepted": 1, "duplicates": 0, "rejected": 0, "errors": []}),
+        ],
         description=(
             "Report a batch (up to 1,000) of usage events {id, workspace (slug or id), metric, value, timestamp}. "
             "Idempotent on the event id. Answers the counts of accepted, duplicate and rejected events, with "
@@ -195,6 +304,26 @@ class UsageEventIngestView(PlatformServiceAPIView):
 class WorkspaceQuotaView(PlatformServiceAPIView):
     @extend_schema(
         tags=["Internal"],
+        summary="May the workspace use more? (platform services)",
+        examples=[
+            response_example(
+                {
+                    "workspace": "acme-analytics",
+                    "period_start": "2026-02-01T00:00:00Z",
+                    "period_end": "2026-03-01T00:00:00Z",
+                    "overage_enabled": False,
+                    "metrics": {
+                        "function_invocations": {
+                            "allowed": True,
+                            "reason": "WITHIN_LIMIT",
+                            "limit_name": "function_invocations",
+                            "used": 20000,
+                            "limit": 1000000,
+                        }
+                    },
+                }
+            )
+        ],
         description=(
             "Whether each metric (or the one named by `metric`) may grow now: within the plan's limit, or "
             "past it on overage until the spending cap is reached."

@@ -3,23 +3,24 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from centrali.api import fields
 from centrali.api.validators import single_line_text
 from workspaces import storage as workspace_storage
 from workspaces.models import User
 
 
 class WorkspaceCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120, validators=[single_line_text])
-    email = serializers.EmailField(max_length=254)
-    username = serializers.RegexField(
+    name = fields.CharField(max_length=120, validators=[single_line_text])
+    email = fields.EmailField(max_length=254)
+    username = fields.RegexField(
         r"^[\w.@+-]+\Z",
         max_length=150,
         error_messages={"invalid": "Use only letters, digits and @/./+/-/_ characters."},
     )
     # Optional in the contract: an owner without a password signs in through the platform IAM.
-    password = serializers.CharField(write_only=True, trim_whitespace=False, required=False)
-    passwordConfirmation = serializers.CharField(write_only=True, trim_whitespace=False, required=False)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    password = fields.CharField(write_only=True, trim_whitespace=False, required=False)
+    passwordConfirmation = fields.CharField(write_only=True, trim_whitespace=False, required=False)
+    description = fields.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
     def validate(self, attrs):
         if "password" not in attrs and "passwordConfirmation" not in attrs:
@@ -36,8 +37,8 @@ class WorkspaceCreateSerializer(serializers.Serializer):
 
 
 class WorkspaceUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120, required=False, validators=[single_line_text])
-    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    name = fields.CharField(max_length=120, required=False, validators=[single_line_text])
+    description = fields.CharField(max_length=2000, required=False, allow_blank=True)
 
     def validate(self, attrs):
         if not attrs:
@@ -149,7 +150,7 @@ class ProvisionStatusSerializer(serializers.Serializer):
 
 
 class ProvisionRetryRequestSerializer(serializers.Serializer):
-    service = serializers.CharField(max_length=32, help_text="Service name to retry")
+    service = fields.CharField(max_length=32, help_text="Service name to retry")
 
 
 class ProvisionRetryResponseSerializer(serializers.Serializer):

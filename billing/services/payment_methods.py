@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import stripe
@@ -40,8 +41,16 @@ def ensure_customer(*, workspace: Workspace) -> Customer:
     return sync_from_stripe(Customer, data)
 
 
-def create_setup_session(*, workspace: Workspace) -> str:
-    """A SetupIntent for the browser to collect a card; returns its client secret."""
+@dataclass(frozen=True)
+class SetupSession:
+    """A SetupIntent the browser confirms with card details (Stripe.js needs the client secret)."""
+
+    client_secret: str
+    setup_intent_id: str
+
+
+def create_setup_session(*, workspace: Workspace) -> SetupSession:
+    """A SetupIntent for the browser to collect a card."""
     customer = ensure_customer(workspace=workspace)
     # No idempotency key on purpose: a second SetupIntent is harmless, while replaying
     # the first one's answer would hand out a secret that was already used for a card.
@@ -52,7 +61,7 @@ def create_setup_session(*, workspace: Workspace) -> str:
         usage="off_session",
         metadata={"workspace_id": str(workspace.pk)},
     )
-    return str(intent["client_secret"])
+    return SetupSession(client_secret=str(intent["client_secret"]), setup_intent_id=str(intent["id"]))
 
 
 def sync_payment_methods(
@@ -89,6 +98,9 @@ def sync_payment_methods(
 def refresh_payment_methods(*, workspace: Workspace) -> tuple[list[PaymentMethod], str | None, bool]:
     """The workspace's cards fresh from Stripe, synced into dj-stripe.
 
+    A card seen here for the first time becomes the default when the customer has none
+    (the newest such card), audited as the system: see `make_first_card_default`.
+
     Returns (methods, default_id, stale): when Stripe is unreachable, the last synced
     copy with stale=True.
     """
@@ -97,16 +109,75 @@ def refresh_payment_methods(*, workspace: Workspace) -> tuple[list[PaymentMethod
         return [], None, False
     stale = False
     try:
+        known = set(PaymentMethod.objects.filter(customer=customer).values_list("id", flat=True))
         listing = stripe_call(stripe.Customer.list_payment_methods, customer.id, type="card", limit=100)
         stripe_customer = stripe_call(stripe.Customer.retrieve, customer.id)
+        new_cards = [card for card in listing["data"] if card["id"] not in known]
+        adopted = None
+        if new_cards and _default_of(stripe_customer) is None:
+            adopted = max(new_cards, key=lambda card: card["created"])
+            stripe_customer = _make_default(customer.id, adopted)
         sync_payment_methods(
             workspace=workspace, customer=customer, listing=listing["data"], stripe_customer=stripe_customer
         )
+        if adopted is not None:
+            with transaction.atomic():
+                _record_first_card_default(workspace, adopted)
     except (StripeUnavailable, StripeUpstreamError):
         stale = True
     customer = selectors.customer_for(workspace=workspace)  # as just synced
     default_id = customer.default_payment_method_id if customer is not None else None
     return selectors.payment_methods(workspace=workspace), default_id, stale
+
+
+def make_first_card_default(*, workspace: Workspace, payment_method_id: str) -> bool:
+    """A card just attached (the `payment_method.attached` webhook) becomes the default when the
+    customer has none, audited as the system; returns whether it did.
+
+    So the card a customer adds first is the one a paid plan charges, with no second step;
+    a customer who already has a default keeps it. Runs in the webhook's transaction, after
+    dj-stripe synced the card: a card detached again meanwhile is left alone.
+    """
+    card = PaymentMethod.objects.filter(id=payment_method_id).first()
+    customer = selectors.customer_for(workspace=workspace)
+    if card is None or customer is None or card.customer_id != customer.id:
+        return False
+    if _default_of(stripe_call(stripe.Customer.retrieve, customer.id)) is not None:
+        return False
+    sync_from_stripe(Customer, _make_default(customer.id, card.stripe_data))
+    _record_first_card_default(workspace, card.stripe_data)
+    return True
+
+
+def _default_of(stripe_customer: Mapping[str, Any]) -> str | None:
+    """The id of the card Stripe charges the customer by default (Stripe's JSON), or None."""
+    default = (stripe_customer.get("invoice_settings") or {}).get("default_payment_method")
+    if isinstance(default, Mapping):
+        default = default.get("id")
+    return str(default) if default else None
+
+
+def _make_default(customer_id: str, payment_method: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Stripe's customer after making `payment_method` its default."""
+    customer: Mapping[str, Any] = stripe_call(
+        stripe.Customer.modify, customer_id, invoice_settings={"default_payment_method": payment_method["id"]}
+    )
+    return customer
+
+
+def _record_first_card_default(workspace: Workspace, payment_method: Mapping[str, Any]) -> None:
+    record(
+        workspace=workspace,
+        event_type="payment_method.default_changed",
+        resource_type="payment_method",
+        resource_id=str(payment_method["id"]),
+        summary=f"Default payment method set to {card_label(payment_method)}",
+        actor_type=ActorType.SYSTEM,
+        metadata={
+            "default_payment_method": {"before": None, "after": payment_method["id"]},
+            "reason": "first card of a customer without a default",
+        },
+    )
 
 
 def _owned_payment_method(workspace: Workspace, payment_method_id: str) -> tuple[Customer, Mapping[str, Any]]:
@@ -156,7 +227,7 @@ def delete_payment_method(*, workspace: Workspace, payment_method_id: str) -> No
         workspace = fresh_workspace(workspace)
         customer, payment_method = _owned_payment_method(workspace, payment_method_id)
         stripe_customer = stripe_call(stripe.Customer.retrieve, customer.id)
-        is_default = (stripe_customer.get("invoice_settings") or {}).get("default_payment_method") == payment_method_id
+        is_default = _default_of(stripe_customer) == payment_method_id
         if is_default and _default_is_required(workspace):
             raise InvalidInput(
                 "This is the default payment method and the plan or overage billing needs it; "

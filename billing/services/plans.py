@@ -33,42 +33,57 @@ class PlanChange:
     scheduled_plan: Plan | None  # the plan it moves to at the period end
     effective_at: datetime | None  # when the scheduled plan takes effect
     subscription: Subscription | None  # dj-stripe's copy
+    interval: str | None  # how often the subscription bills ("month", "year"); None without one
 
 
-def _price_id(plan: Plan) -> str:
-    if not plan.stripe_price_monthly_id:
+def _price_id(plan: Plan, interval: str) -> str:
+    """The Stripe price of `plan` billed every `interval` (sync_plans_to_stripe creates both)."""
+    price = plan.stripe_price_yearly_id if interval == "year" else plan.stripe_price_monthly_id
+    if not price:
         raise Unavailable(
             f"Plan '{plan.code}' is not available for purchase yet (not synced to Stripe).",
             code="PLAN_NOT_PURCHASABLE",
         )
-    return plan.stripe_price_monthly_id
+    return price
 
 
-def change_plan(*, workspace: Workspace, plan: Plan) -> PlanChange:
-    """Move the workspace to `plan`: Stripe first, then the database in the same request.
+def change_plan(*, workspace: Workspace, plan: Plan, interval: str | None = None, reason: str = "") -> PlanChange:
+    """Move the workspace to `plan` billed every `interval` ("month" or "year"; by default the
+    live subscription's interval, else "month"): Stripe first, then the database in the same
+    request.
 
-    free -> paid creates the subscription; paid -> paid swaps its price with proration;
-    paid -> free cancels it at the period end (the workspace keeps the paid plan until
-    Stripe ends the subscription, see the `customer.subscription.deleted` webhook).
+    free -> paid creates the subscription at the plan's price for the interval; paid -> paid,
+    and the same paid plan at the other interval, swap its price with proration; paid -> free
+    cancels it at the period end (the workspace keeps the paid plan until Stripe ends the
+    subscription, see the `customer.subscription.deleted` webhook). The free plan has no
+    interval.
 
     Two plan changes, or a plan change and the removal of the default card, never
     interleave: they take turns through the billing-change lease, and no database lock
     is held while Stripe answers. The final transaction re-reads the locked workspace and
     writes only what differs from it. If that write fails after Stripe answered,
-    reconciliation brings the plan in line with Stripe. Audited as whoever acts.
+    reconciliation brings the plan in line with Stripe. Audited as whoever acts, with `reason`
+    when given (staff say why in the console).
     """
     with billing_change(workspace, "plan change"):
-        change = _change_plan(fresh_workspace(workspace), plan)
+        change = _change_plan(fresh_workspace(workspace), plan, interval, reason)
     workspace.plan = change.plan
     return change
 
 
-def _change_plan(workspace: Workspace, plan: Plan) -> PlanChange:
+def _change_plan(workspace: Workspace, plan: Plan, interval: str | None, reason: str = "") -> PlanChange:
     previous = workspace.plan
     subscription = selectors.live_subscription(workspace=workspace)
     pending_cancel = subscription is not None and subscription.cancel_at_period_end
-    if plan.pk == previous.pk and not pending_cancel:
-        return PlanChange(previous, previous, None, None, subscription)
+    billed_every = selectors.subscription_interval(subscription) if subscription is not None else None
+    interval = interval or billed_every or "month"
+    if interval not in selectors.BILLING_INTERVALS:
+        raise InvalidInput.for_field(
+            "interval", f"`interval` must be one of: {', '.join(selectors.BILLING_INTERVALS)}."
+        )
+    same_price = not plan.is_paid or subscription is None or billed_every == interval
+    if plan.pk == previous.pk and same_price and not pending_cancel:
+        return PlanChange(previous, previous, None, None, subscription, billed_every)
 
     exceeded = usage_selectors.limits_exceeded(workspace=workspace, plan=plan)
     if exceeded:
@@ -84,12 +99,8 @@ def _change_plan(workspace: Workspace, plan: Plan) -> PlanChange:
     if plan.is_paid:
         customer = selectors.customer_for(workspace=workspace)
         if customer is None or customer.default_payment_method_id is None:
-            raise InvalidInput(
-                "A paid plan needs a default payment method; add a card first.",
-                code="PAYMENT_METHOD_REQUIRED",
-                details={"newPlan": ["No default payment method."]},
-            )
-        price = _price_id(plan)
+            raise _missing_default_card(workspace, customer)
+        price = _price_id(plan, interval)
         metadata = {"workspace_id": str(workspace.pk), "plan": plan.code}
         if subscription is None:
             subscription = _unsynced_live_subscription(customer)
@@ -121,14 +132,24 @@ def _change_plan(workspace: Workspace, plan: Plan) -> PlanChange:
     with transaction.atomic():
         locked = locked_workspace(workspace)
         if new_plan.pk != locked.plan_id:
-            set_plan(locked, new_plan, subscription_id=getattr(subscription, "id", None))
+            set_plan(locked, new_plan, subscription_id=getattr(subscription, "id", None), reason=reason)
+        elif scheduled is None and subscription is not None and billed_every not in (None, interval):
+            record(
+                workspace=locked,
+                event_type="subscription.updated",
+                resource_type="subscription",
+                resource_id=subscription.id,
+                summary=f"Plan '{new_plan.code}' now billed {interval}ly (was {billed_every}ly)",
+                metadata={"interval": {"before": billed_every, "after": interval}},
+            )
         if scheduled is not None and subscription is not None:
             record(
                 workspace=locked,
                 event_type="subscription.updated",
                 resource_type="subscription",
                 resource_id=subscription.id,
-                summary=f"Change to plan '{scheduled.code}' scheduled for the end of the billing period",
+                summary=f"Change to plan '{scheduled.code}' scheduled for the end of the billing period"
+                + (f" ({reason})" if reason else ""),
                 metadata={
                     "scheduled_plan": scheduled.code,
                     "effective_at": effective_at.isoformat() if effective_at is not None else None,
@@ -136,7 +157,24 @@ def _change_plan(workspace: Workspace, plan: Plan) -> PlanChange:
             )
     if data is not None:
         _sync_recent_invoices(str(data["customer"]))
-    return PlanChange(previous, new_plan, scheduled, effective_at, subscription)
+    billed_every = selectors.subscription_interval(subscription) if subscription is not None else None
+    return PlanChange(previous, new_plan, scheduled, effective_at, subscription, billed_every)
+
+
+def _missing_default_card(workspace: Workspace, customer: Customer | None) -> InvalidInput:
+    """Why a paid plan cannot be bought yet: no card at all, or cards of which none is the default."""
+    if customer is None or not selectors.payment_methods(workspace=workspace):
+        return InvalidInput(
+            "A paid plan needs a default payment method; add a card first.",
+            code="PAYMENT_METHOD_REQUIRED",
+            details={"newPlan": ["No default payment method."]},
+        )
+    return InvalidInput(
+        "A paid plan needs a default payment method: the workspace has cards but none is the default; "
+        f"choose one with POST /{workspace.slug}/payment-methods/{{pmId}}/default.",
+        code="DEFAULT_PAYMENT_METHOD_REQUIRED",
+        details={"newPlan": ["No default payment method."]},
+    )
 
 
 def _unsynced_live_subscription(customer: Customer) -> Subscription | None:

@@ -13,10 +13,13 @@ from typing import Any
 import structlog
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from centrali.context import current_context
 from centrali.errors import (
@@ -27,6 +30,7 @@ from centrali.errors import (
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
+    PreconditionFailed,
     Unavailable,
     UpstreamError,
 )
@@ -43,10 +47,35 @@ STATUS_OF_DOMAIN_ERROR: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     Gone: 410,
+    PreconditionFailed: 412,
     PayloadTooLarge: 413,
     UpstreamError: 502,
     Unavailable: 503,
 }
+
+
+# What a client is told when the database connection is lost or refused mid-request (a restart, a
+# failover, a terminated backend): the request's transaction never committed, so it may retry.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable() -> Unavailable:
+    return Unavailable(
+        "The database is unavailable; retry shortly.",
+        code="DATABASE_UNAVAILABLE",
+        retry_after=DATABASE_RETRY_AFTER_SECONDS,
+    )
+
+
+class ErrorResponse(Response):
+    """The Error object as JSON, whatever renderer content negotiation chose (or failed to choose):
+    an endpoint answering text or files still reports its failures in the one error shape."""
+
+    @property
+    def rendered_content(self) -> Any:
+        self.accepted_renderer = JSONRenderer()
+        self.accepted_media_type = JSONRenderer.media_type
+        return super().rendered_content
 
 
 def status_of(error: DomainError) -> int:
@@ -82,12 +111,26 @@ def _error_json_response(request: HttpRequest, *, status_code: int, code: str, m
     return JsonResponse(error_body(request, status_code=status_code, code=code, message=message), status=status_code)
 
 
+def domain_error_response(request: HttpRequest, error: DomainError) -> JsonResponse:
+    """The Error object of a domain error, answered outside DRF (middleware, plain views)."""
+    status_code = status_of(error)
+    response = JsonResponse(
+        error_body(request, status_code=status_code, code=error.code, message=error.message, details=error.details),
+        status=status_code,
+    )
+    if error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def _flatten_validation_detail(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     """DRF's nested ValidationError detail -> {"field.sub": ["message", ...]}."""
     flat: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            flat.update(_flatten_validation_detail(value, f"{prefix}{key}."))
+            # A nested serializer's own errors (e.g. a list that is not one) belong to the field holding it.
+            nested_own = key == api_settings.NON_FIELD_ERRORS_KEY and prefix
+            flat.update(_flatten_validation_detail(value, prefix if nested_own else f"{prefix}{key}."))
         return flat
     if isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
         for index, item in enumerate(detail):
@@ -135,10 +178,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = PayloadTooLarge("The request body is too large.")
     elif isinstance(exc, SuspiciousOperation):
         exc = InvalidInput("The request was refused as malformed.", code="BAD_REQUEST")
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        logger.warning("database_unavailable", method=request.method, path=request.path, error=type(exc).__name__)
+        exc = database_unavailable()
 
     if isinstance(exc, DomainError):
         status_code = status_of(exc)
-        response = Response(
+        response = ErrorResponse(
             error_body(request, status_code=status_code, code=exc.code, message=exc.message, details=exc.details),
             status=status_code,
         )
@@ -156,7 +202,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             message=f"Invalid input: {fields}.",
             details=details,
         )
-        return Response(body, status=400)
+        return ErrorResponse(body, status=400)
 
     if isinstance(exc, exceptions.APIException):
         code, default_message = next(
@@ -164,7 +210,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             ("ERROR", None),
         )
         message = default_message or _message_of(exc.detail)
-        response = Response(
+        response = ErrorResponse(
             error_body(request, status_code=exc.status_code, code=code, message=message), status=exc.status_code
         )
         # Set by DRF: the challenge of a 401 (APIView.handle_exception), the wait of a 429 (Throttled).
@@ -177,7 +223,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return response
 
     logger.error("unhandled_error", method=request.method, path=request.path, exc_info=exc)
-    return Response(
+    return ErrorResponse(
         error_body(request, status_code=500, code="INTERNAL_ERROR", message="An unexpected error occurred."),
         status=500,
     )

@@ -8,12 +8,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record
-from centrali.errors import InvalidInput
+from centrali.errors import InvalidInput, PreconditionFailed
 from support.models import ALLOWED_TRANSITIONS, URGENT_PRIORITIES, IssueStatus, SupportIssue
 from support.services.notifications import notify_on_commit
 from workspaces.models import WORKSPACE_ADMINS
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from workspaces.models import User, Workspace
 
 # Long texts are cut in the audit metadata; the issue and its comments hold them whole.
@@ -102,15 +104,22 @@ def update_issue(
     description: str | None = None,
     status: str | None = None,
     priority: str | None = None,
+    expected_version: datetime | None = None,
 ) -> SupportIssue:
     """Change the fields given; records those that changed, before and after.
 
     `actor` is who changes it (a member through the API, staff in the console): the issue's
-    creator hears of a status change, unless they made it.
+    creator hears of a status change, unless they made it. `expected_version` (the `updated_at`
+    the caller read, from If-Match): the change applies only while the issue is still at it,
+    checked under the row lock, else PreconditionFailed.
     """
     given = {"title": title, "description": description, "status": status, "priority": priority}
     with transaction.atomic():
         issue = lock_issue(issue)
+        if expected_version is not None and issue.updated_at != expected_version:
+            raise PreconditionFailed(
+                "The support issue changed since it was read; read it again and retry.", code="PRECONDITION_FAILED"
+            )
         if status is not None:
             check_transition(before=issue.status, after=status)
         changes: Changes = {

@@ -20,7 +20,7 @@ def test_setup_card_upgrade_invoice_overage_refused_downgrade_and_card_removal(s
     body = listed.json()
     assert body["stale"] is False
     assert [(m["brand"], m["last4"], m["expMonth"], m["expYear"], m["isDefault"]) for m in body["data"]] == [
-        ("visa", "4242", 12, 2034, False)
+        ("visa", "4242", 12, 2034, True)  # the first card of a customer without a default becomes it
     ]
     visa_id = body["data"][0]["id"]
 
@@ -99,7 +99,8 @@ def test_setup_card_upgrade_invoice_overage_refused_downgrade_and_card_removal(s
         .order_by("id")
         .values_list("type", flat=True)
     ) == [
-        "payment_method.default_changed",
+        "payment_method.default_changed",  # the first card, made the default on sight
+        "payment_method.default_changed",  # the owner choosing it explicitly
         "plan.changed",
         "overage.changed",
         "payment_method.default_changed",

@@ -3,7 +3,7 @@
 import pytest
 
 from audit.models import AuditEvent
-from tests.billing.helpers import MASTERCARD, add_card, subscribe
+from tests.billing.helpers import MASTERCARD, add_card, stripe_event, subscribe
 from tests.helpers import API, assert_error, client_for
 from workspaces import services as workspace_services
 
@@ -14,6 +14,10 @@ def test_setup_session_returns_a_client_secret_and_creates_one_customer(stripe_s
 
     assert first.status_code == second.status_code == 200
     assert "_secret_" in first.json()["clientSecret"]
+    # The SetupIntent the secret belongs to: what the sandbox's (and Stripe.js's) confirm call names.
+    intent_id = first.json()["setupIntentId"]
+    assert intent_id.startswith("seti_") and first.json()["clientSecret"].startswith(f"{intent_id}_secret_")
+    assert stripe_sandbox.get(f"setup_intents/{intent_id}")["client_secret"] == first.json()["clientSecret"]
     customers = stripe_sandbox.get("customers")["data"]
     assert [c["metadata"]["djstripe_subscriber"] for c in customers] == [str(workspace.pk)]
 
@@ -171,3 +175,98 @@ def test_a_suspended_workspace_can_still_add_a_card_and_make_it_the_default(stri
     visa = add_card(owner_client, workspace, stripe_sandbox)  # setup session, then the default card
 
     assert workspace.djstripe_customers.get().default_payment_method_id == visa
+
+
+# --- the first card becomes the default (issue 11, item 5)
+
+
+def _stripe_default(sandbox, workspace):
+    customer = workspace.djstripe_customers.get().id
+    return sandbox.get(f"customers/{customer}")["invoice_settings"]["default_payment_method"]
+
+
+def test_the_first_card_listed_becomes_the_default_audited_as_the_system(stripe_sandbox, workspace, owner_client):
+    visa = add_card(owner_client, workspace, stripe_sandbox, make_default=False)
+
+    body = owner_client.get(f"{API}/{workspace.slug}/payment-methods").json()
+
+    assert body["defaultPaymentMethodId"] == visa
+    assert [(m["id"], m["isDefault"]) for m in body["data"]] == [(visa, True)]
+    assert _stripe_default(stripe_sandbox, workspace) == visa
+    assert workspace.djstripe_customers.get().default_payment_method_id == visa
+    event = AuditEvent.objects.get(workspace_id=workspace.pk, type="payment_method.default_changed")
+    assert (event.actor_type, event.resource_id) == ("system", visa)
+    assert event.summary == "Default payment method set to visa •••• 4242"
+    assert event.metadata["default_payment_method"] == {"before": None, "after": visa}
+
+
+def test_a_card_added_later_leaves_the_default_alone(stripe_sandbox, workspace, owner_client):
+    visa = add_card(owner_client, workspace, stripe_sandbox, make_default=False)
+    owner_client.get(f"{API}/{workspace.slug}/payment-methods")
+    add_card(owner_client, workspace, stripe_sandbox, number=MASTERCARD, make_default=False)
+
+    body = owner_client.get(f"{API}/{workspace.slug}/payment-methods").json()
+
+    assert body["defaultPaymentMethodId"] == visa
+    assert AuditEvent.objects.filter(workspace_id=workspace.pk, type="payment_method.default_changed").count() == 1
+
+
+def test_cards_already_known_are_not_made_the_default_again(stripe_sandbox, workspace, owner_client):
+    """A customer left without a default (its default card removed) chooses the next one itself."""
+    visa = add_card(owner_client, workspace, stripe_sandbox)
+    mastercard = add_card(owner_client, workspace, stripe_sandbox, number=MASTERCARD, make_default=False)
+    owner_client.get(f"{API}/{workspace.slug}/payment-methods")
+    owner_client.delete(f"{API}/{workspace.slug}/payment-methods/{visa}")
+
+    body = owner_client.get(f"{API}/{workspace.slug}/payment-methods").json()
+
+    assert (body["defaultPaymentMethodId"], [m["id"] for m in body["data"]]) == (None, [mastercard])
+
+
+def test_the_first_confirmed_card_is_enough_to_upgrade(stripe_sandbox, workspace, owner_client):
+    session = owner_client.post(f"{API}/{workspace.slug}/create-setup-session").json()
+    stripe_sandbox.confirm_card(session["clientSecret"])
+    owner_client.get(f"{API}/{workspace.slug}/payment-methods")
+
+    response = owner_client.patch(f"{API}/{workspace.slug}/plan/pro")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["currentPlan"] == "pro"
+
+
+def test_the_attached_webhook_makes_the_first_card_the_default(stripe_sandbox, workspace, owner_client, deliver):
+    visa = add_card(owner_client, workspace, stripe_sandbox, make_default=False)
+    event = stripe_event("payment_method.attached", stripe_sandbox.get(f"payment_methods/{visa}"))
+
+    assert deliver(event).status_code == 200
+    assert deliver(event).json() == {"received": True, "duplicate": True}
+
+    assert _stripe_default(stripe_sandbox, workspace) == visa
+    assert workspace.djstripe_customers.get().default_payment_method_id == visa
+    [adopted] = AuditEvent.objects.filter(workspace_id=workspace.pk, type="payment_method.default_changed")
+    assert (adopted.actor_type, adopted.resource_id) == ("system", visa)
+    assert owner_client.get(f"{API}/{workspace.slug}/payment-methods").json()["defaultPaymentMethodId"] == visa
+    assert AuditEvent.objects.filter(workspace_id=workspace.pk, type="payment_method.default_changed").count() == 1
+
+
+def test_the_attached_webhook_keeps_an_existing_default(stripe_sandbox, workspace, owner_client, deliver):
+    visa = add_card(owner_client, workspace, stripe_sandbox)
+    mastercard = add_card(owner_client, workspace, stripe_sandbox, number=MASTERCARD, make_default=False)
+
+    deliver(stripe_event("payment_method.attached", stripe_sandbox.get(f"payment_methods/{mastercard}")))
+
+    assert _stripe_default(stripe_sandbox, workspace) == visa
+    assert AuditEvent.objects.filter(workspace_id=workspace.pk, type="payment_method.default_changed").count() == 1
+
+
+def test_the_attached_webhook_of_a_card_detached_since_changes_no_default(
+    stripe_sandbox, workspace, owner_client, deliver
+):
+    visa = add_card(owner_client, workspace, stripe_sandbox, make_default=False)
+    attached = stripe_sandbox.get(f"payment_methods/{visa}")
+    stripe_sandbox.post(f"payment_methods/{visa}/detach")
+
+    assert deliver(stripe_event("payment_method.attached", attached)).status_code == 200
+
+    assert _stripe_default(stripe_sandbox, workspace) is None
+    assert not AuditEvent.objects.filter(workspace_id=workspace.pk, type="payment_method.default_changed").exists()

@@ -9,6 +9,7 @@ from billing.models import OverageSettings, Plan
 from tests.helpers import API, assert_error, client_for
 from tests.usage.helpers import utc
 from usage.metrics import GB, METRICS
+from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
 
@@ -106,12 +107,14 @@ def test_the_estimate_is_capped_and_growth_stops_at_the_spending_cap(owner_clien
 
 
 def test_counters_are_projected_to_the_period_end_and_gauges_stay_level(owner_client, workspace, report):
+    Workspace.objects.filter(pk=workspace.pk).update(created_at=utc(2026, 1, 10))
     report(workspace, "function_invocations", 1_000, utc(2026, 3, 5))
     report(workspace, "records", 50, utc(2026, 3, 5))
 
     metrics = _current(owner_client, workspace)["metrics"]
 
-    assert metrics["function_invocations"]["projected"] == 3_100  # 1,000 over 10 of 31 days
+    # 1,000 in the trailing seven days (4 to 10 March), so 3,000 more in the 21 days left.
+    assert metrics["function_invocations"]["projected"] == 4_000
     assert metrics["records"]["projected"] == 50
 
 
@@ -141,8 +144,8 @@ def test_reading_it_takes_a_fixed_number_of_queries(owner_client, workspace, rep
     report(workspace, "records", 10, utc(2026, 3, 5))
     report(workspace, "api_calls", 10, utc(2026, 3, 5))
 
-    # user, membership, billing period, counters, gauges, overage settings
-    with django_assert_num_queries(6):
+    # user, membership, billing period, counters, gauges, overage settings, the rate window's counters and gauges
+    with django_assert_num_queries(8):
         owner_client.get(f"{API}/{workspace.slug}/usage/current")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypedDict
 
@@ -10,11 +10,14 @@ from billing.selectors import get_overage_settings
 from usage.metrics import LIMIT_OF_METRIC, METRICS, OVERAGE_RATES, ZERO
 from usage.selectors.limits import limit_statuses, quotas
 from usage.selectors.pricing import UNIT_PLACES, overage_estimate, overage_metric_units
-from usage.selectors.rollups import period_days, usage_totals
+from usage.selectors.rollups import period_days, start_of_day, usage_totals
 
 if TYPE_CHECKING:
     from billing.selectors import BillingPeriod
     from workspaces.models import Workspace
+
+# The projection extends the counters' daily rate over this many trailing days (see `projection`).
+RATE_WINDOW_DAYS = 7
 
 
 class MetricUsage(TypedDict):
@@ -57,12 +60,7 @@ def current_usage(*, workspace: Workspace, period: BillingPeriod, now: datetime)
     )
     cost_by_metric = {line.metric: line.amount_cents for line in lines}
 
-    elapsed = max(now - period.start, timedelta(hours=1))
-    stretch = Decimal((period.end - period.start) / elapsed) if now < period.end else Decimal(1)
-    projected = {
-        metric: value if METRICS[metric].is_gauge else (value * max(stretch, Decimal(1))).quantize(Decimal("0.01"))
-        for metric, value in totals.items()
-    }
+    projected = projection(workspace=workspace, period=period, now=now, totals=totals)
     projected_lines = (
         overage_estimate(plan=plan, totals=projected, spending_cap_cents=overage.spending_cap_cents)
         if overage.enabled
@@ -96,3 +94,37 @@ def current_usage(*, workspace: Workspace, period: BillingPeriod, now: datetime)
         "projected_overage_cents": sum(line.amount_cents for line in projected_lines),
         "currency": plan.currency,
     }
+
+
+def projection(
+    *, workspace: Workspace, period: BillingPeriod, now: datetime, totals: dict[str, Decimal]
+) -> dict[str, Decimal]:
+    """{metric: its value at the period's end} if usage goes on at the workspace's recent rate.
+
+    A counter's daily rate is measured over the trailing RATE_WINDOW_DAYS (the whole UTC days
+    before today, and today so far), or since the period or the workspace began when that is
+    more recent; a window shorter than a day counts as one day, so a busy first hour is read
+    as a busy day, not as a month of busy hours. Projected = used so far + rate x time left,
+    never below what is used. Gauges stay at their level.
+    """
+    if now >= period.end:
+        return dict(totals)
+    today = now.astimezone(UTC).date()
+    period_start_day, _ = period_days(period)
+    window_start_day = max(
+        today - timedelta(days=RATE_WINDOW_DAYS), period_start_day, workspace.created_at.astimezone(UTC).date()
+    )
+    recent = (
+        totals
+        if window_start_day == period_start_day
+        else usage_totals(workspace=workspace, start_day=window_start_day, end_day=today + timedelta(days=1))
+    )
+    window = max(now - start_of_day(window_start_day), timedelta(days=1))
+    time_left = Decimal((period.end - now) / window)  # in windows
+    projected = {}
+    for metric, used in totals.items():
+        if METRICS[metric].is_gauge:
+            projected[metric] = used
+        else:
+            projected[metric] = max(used, used + recent[metric] * time_left).quantize(Decimal("0.01"))
+    return projected

@@ -1,0 +1,41 @@
+"""Filters of list endpoints, from the query string (django-filter).
+
+A filter the endpoint knows, given a value it cannot take (an unknown enum value, too long, a NUL
+character), is a 400 naming the parameter, never silently ignored; query parameters that are not
+filters are left to the view (paging) or ignored. An enum filter's message lists its values.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import django_filters
+from django.db.models import Model, QuerySet
+
+from centrali.errors import InvalidInput
+
+
+class FilterSet(django_filters.FilterSet):
+    # The code of the 400 a bad filter value answers.
+    error_code: ClassVar[str] = "INVALID_FILTER"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, filter_ in self.filters.items():
+            if isinstance(filter_, django_filters.ChoiceFilter):
+                valid = ", ".join(str(value) for value, _ in filter_.extra["choices"])
+                filter_.extra["error_messages"] = {"invalid_choice": f"`{name}` must be one of: {valid}."}
+
+    @property
+    def qs(self) -> QuerySet[Model]:
+        """The filtered queryset; InvalidInput naming every filter whose value is refused."""
+        if not self.is_valid():
+            details = {name: [str(message) for message in messages] for name, messages in self.errors.items()}
+            message = " ".join(
+                text if text.startswith(f"`{name}`") else f"`{name}`: {text}"
+                for name, messages in details.items()
+                for text in messages
+            )
+            raise InvalidInput(message, code=self.error_code, details=details)
+        queryset: QuerySet[Model] = super().qs
+        return queryset
