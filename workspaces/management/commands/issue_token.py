@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import structlog
 from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 from django.db.models import Q
@@ -19,8 +18,6 @@ from rest_framework_simplejwt.tokens import AccessToken
 from centrali.commands import OperatorCommand, Outcome, named_one, positive_int
 from centrali.formats import iso_utc
 from workspaces.models import User
-
-logger = structlog.get_logger(__name__)
 
 # simplejwt cannot encode an expiry past year 9999; a year is plenty for local work and automation.
 MAX_LIFETIME_SECONDS = 366 * 24 * 3600
@@ -57,6 +54,7 @@ class Command(OperatorCommand):
         if lifetime is not None:
             token.set_exp(lifetime=timedelta(seconds=lifetime))
         expires_at = iso_utc(datetime.fromtimestamp(token["exp"], UTC))
-        logger.info("auth.token_issued", user_id=str(person.pk), expires_at=expires_at)
-        # The token alone on stdout, so that `TOKEN=$(manage.py issue_token --user ada)` works.
+        # The token alone on stdout, so that `TOKEN=$(manage.py issue_token --user ada)` works; who and
+        # until when on stderr.
+        self.stderr.write(f"Access token for {person.username} ({person.pk}), expires {expires_at}.")
         return Outcome(str(token), summary={"user_id": str(person.pk), "token": str(token), "expires_at": expires_at})
