@@ -28,7 +28,7 @@ from djstripe.models import Customer
 from billing import console as billing_console
 from billing import gateway, selectors, services
 from billing.formats import card_label
-from billing.models import OverageCharge, Plan, StripeWebhookEvent, WorkspaceBilling
+from billing.models import OverageCharge, Plan, StripeWebhookEvent, StripeWebhookFailure, WorkspaceBilling
 from centrali import console
 from centrali.admin import NoAddOrDeleteAdminMixin, ReadOnlyAdminMixin
 from centrali.errors import DomainError
@@ -458,6 +458,15 @@ class StripeWebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("workspace",)
 
 
+@admin.register(StripeWebhookFailure)
+class StripeWebhookFailureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Events Stripe keeps redelivering because their processing fails; gone once one applies."""
+
+    list_display = ("stripe_event_id", "type", "error", "attempts", "first_failed_at", "last_failed_at")
+    list_filter = ("type",)
+    search_fields = ("stripe_event_id",)
+
+
 @admin.register(OverageCharge)
 class OverageChargeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("workspace", "period_start", "metric", "units", "amount_cents", "stripe_invoice_item_id")
@@ -489,6 +498,14 @@ def _billing_panel() -> console.Panel:
             url=f"{invoices}?status={billing_console.PAST_DUE}",
             alert=figures.past_due > 0,
         ),
+    )
+    tiles.append(
+        console.Tile(
+            label="Webhook events failing",
+            count=figures.failing_webhook_events,
+            url=reverse("admin:billing_stripewebhookfailure_changelist"),
+            alert=figures.failing_webhook_events > 0,
+        )
     )
     tiles.append(
         console.Tile(

@@ -21,7 +21,7 @@ from djstripe.models import Invoice
 
 from billing import gateway, selectors
 from billing.formats import currency_units
-from billing.models import OverageCharge, StripeWebhookEvent
+from billing.models import OverageCharge, StripeWebhookEvent, StripeWebhookFailure
 from centrali.errors import DomainError
 
 if TYPE_CHECKING:
@@ -188,10 +188,12 @@ class BillingFigures:
     invoices_by_status: dict[str, int]
     past_due: int
     failed_payment_events: int
+    failing_webhook_events: int  # events whose processing failed and has not succeeded since
 
 
 def billing_figures(*, now: datetime, events_since: timedelta = FAILED_EVENTS_WINDOW) -> BillingFigures:
-    """Invoice counts by status (and past due) and payment failures reported by webhooks: two queries."""
+    """Invoice counts by status (and past due), payment failures reported by webhooks, and webhook
+    events whose processing is failing: three queries."""
     counts = Invoice.objects.filter(livemode=gateway.livemode(), customer__subscriber__isnull=False).aggregate(
         past_due=Count("djstripe_id", filter=_past_due_q(now)),
         **{status: Count("djstripe_id", filter=Q(stripe_data__status=status)) for status in INVOICE_STATUSES},
@@ -200,7 +202,12 @@ def billing_figures(*, now: datetime, events_since: timedelta = FAILED_EVENTS_WI
         type__in=FAILED_PAYMENT_EVENT_TYPES, processed_at__gte=now - events_since
     ).count()
     past_due = counts.pop("past_due")
-    return BillingFigures(invoices_by_status=counts, past_due=past_due, failed_payment_events=failed)
+    return BillingFigures(
+        invoices_by_status=counts,
+        past_due=past_due,
+        failed_payment_events=failed,
+        failing_webhook_events=StripeWebhookFailure.objects.count(),
+    )
 
 
 # --- the proration of a plan change

@@ -124,6 +124,28 @@ class OverageSettings(models.Model):
         return f"overage for {self.workspace_id}: {'on' if self.enabled else 'off'}"
 
 
+class StripeWebhookFailure(models.Model):
+    """A Stripe event whose processing failed, kept while Stripe redelivers it.
+
+    Written outside the rolled-back transaction of the attempt, so staff see it; deleted in the
+    transaction that finally applies the event. `error` names the error's class and code only
+    (never its message: it may quote Stripe's answer).
+    """
+
+    stripe_event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=250)
+    error = models.CharField(max_length=255)
+    attempts = models.PositiveIntegerField(default=1)
+    first_failed_at = models.DateTimeField(auto_now_add=True)
+    last_failed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["last_failed_at"], name="billing_webhook_failure_at")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_event_id}"
+
+
 class StripeWebhookEvent(models.Model):
     """A Stripe event this service has applied. The unique id is what makes redelivery harmless.
 

@@ -11,18 +11,23 @@ the same transaction as the event's effects:
 from datetime import UTC, datetime
 
 import stripe
+import structlog
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 from djstripe.models import Event, PaymentMethod, Subscription
 
 from audit.services import record
 from billing import gateway, selectors, services
 from billing.formats import card_label
-from billing.models import StripeWebhookEvent
+from billing.models import StripeWebhookEvent, StripeWebhookFailure
 from billing.services.payment_methods import make_first_card_default
 from centrali.api.parsers import loads_strict
 from centrali.context import ActorType, acting
 from centrali.errors import InvalidInput
+
+logger = structlog.get_logger(__name__)
 
 
 class InvalidSignature(InvalidInput):
@@ -82,11 +87,31 @@ def process(event):
                     _apply(workspace, event)
                     recorded.workspace = workspace
                     recorded.save(update_fields=["workspace"])
+                StripeWebhookFailure.objects.filter(stripe_event_id=event["id"]).delete()
         except IntegrityError:
             if StripeWebhookEvent.objects.filter(stripe_event_id=event["id"]).exists():
                 return False
+            _record_failure(event, "IntegrityError")
+            raise
+        except Exception as exc:
+            _record_failure(event, f"{type(exc).__name__}: {getattr(exc, 'code', '')}".rstrip(": "))
             raise
     return True
+
+
+def _record_failure(event, error):
+    """Keep what failed for the staff console; never fails the answer (Stripe retries either way)."""
+    try:
+        failure, created = StripeWebhookFailure.objects.get_or_create(
+            stripe_event_id=event["id"],
+            defaults={"type": event["type"][:250], "error": error[:255], "last_failed_at": timezone.now()},
+        )
+        if not created:
+            StripeWebhookFailure.objects.filter(pk=failure.pk).update(
+                attempts=F("attempts") + 1, error=error[:255], last_failed_at=timezone.now()
+            )
+    except DatabaseError:
+        logger.warning("billing.webhook_failure_not_recorded", stripe_event_id=event["id"], exc_info=True)
 
 
 def _timestamp(value):

@@ -10,7 +10,7 @@ from django.db import connection
 
 from audit.models import AuditEvent
 from billing import webhooks
-from billing.models import Plan, StripeWebhookEvent
+from billing.models import Plan, StripeWebhookEvent, StripeWebhookFailure
 from centrali.context import ActorType, acting
 from tests.billing.helpers import SECRET_KEY, add_card, closed_loopback_url, sign, stripe_event, subscribe
 from tests.helpers import API, assert_error, client_for
@@ -256,6 +256,24 @@ def test_an_event_that_fails_midway_applies_nothing_and_is_retried(subscribed, s
     assert deliver(paid).json() == {"received": True, "duplicate": False}
     subscribed.refresh_from_db()
     assert subscribed.status == "active"
+
+
+def test_a_failing_event_is_kept_for_staff_until_it_applies(subscribed, stripe_sandbox, deliver, settings):
+    paid = stripe_event("invoice.paid", _invoice(stripe_sandbox, subscribed))
+    sandbox_url = settings.STRIPE_API_BASE
+    settings.STRIPE_API_BASE = closed_loopback_url()
+
+    deliver(paid)
+    deliver(paid)
+
+    failure = StripeWebhookFailure.objects.get(stripe_event_id=paid["id"])
+    assert (failure.type, failure.attempts) == ("invoice.paid", 2)
+    assert failure.error == "StripeUnavailable: STRIPE_UNAVAILABLE"
+
+    settings.STRIPE_API_BASE = sandbox_url
+    deliver(paid)
+
+    assert not StripeWebhookFailure.objects.filter(stripe_event_id=paid["id"]).exists()
 
 
 @pytest.mark.postgres

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from billing.models import Plan
+from billing.models import Plan, StripeWebhookFailure
 from support.models import SupportIssue
 from tests.factories import UserFactory
 from tests.support.factories import CommentFactory, SupportIssueFactory
@@ -19,8 +19,8 @@ from workspaces.models import ExportJob, ServiceProvisioning, Workspace
 pytestmark = pytest.mark.django_db
 
 # Session and user, then each panel's figures (see the *_figures() of each app's console module):
-# workspaces 5, support 3, billing 2, usage 1.
-DASHBOARD_QUERY_BUDGET = 13
+# workspaces 5, support 3, billing 3, usage 1.
+DASHBOARD_QUERY_BUDGET = 14
 
 
 def _tile(html, label):
@@ -60,6 +60,9 @@ def _many_workspaces(count):
 
 def test_the_dashboard_counts_and_links_to_the_filtered_lists(back_office, admin_client_for, superuser):
     client = admin_client_for(superuser)
+    StripeWebhookFailure.objects.create(
+        stripe_event_id="evt_failing", type="invoice.paid", error="StripeUnavailable", last_failed_at=timezone.now()
+    )
 
     html = client.get("/admin/").content.decode()
 
@@ -83,6 +86,7 @@ def test_the_dashboard_counts_and_links_to_the_filtered_lists(back_office, admin
         "/admin/billing/workspacebilling/invoices/?status=uncollectible",
     )
     assert _tile(html, "Failed payment webhooks (7 days)") == (1, "/admin/billing/stripewebhookevent/?failed=7d")
+    assert _tile(html, "Webhook events failing") == (1, "/admin/billing/stripewebhookfailure/")
     assert _tile(html, "Quota alerts, last day") == (1, "/admin/usage/quotaalert/?raised=1d")
     # the nearest deletion deadline and the oldest issue waiting on staff are named
     assert "initech" in html and "purged after" in html
