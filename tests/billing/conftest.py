@@ -7,13 +7,11 @@ One server per test session on an OS-assigned 127.0.0.1 port; every test that us
 import json
 
 import pytest
-import requests
-from django.db import connections
 
 from billing import services
 from billing.models import Plan
-from devtools.stripe_sandbox import SandboxServer, on_request, reset
-from tests.billing.helpers import PUBLISHABLE_KEY, SECRET_KEY, VISA, WEBHOOK_SECRET, closed_loopback_url, sign
+from devtools.stripe_sandbox import SandboxServer, reset
+from tests.billing.helpers import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET, Sandbox, closed_loopback_url, sign
 
 
 @pytest.fixture(scope="session")
@@ -21,56 +19,6 @@ def stripe_server():
     server = SandboxServer(port=0).start()
     yield server
     server.stop()
-
-
-class Sandbox:
-    def __init__(self, server):
-        self.server = server
-        self.url = server.url
-
-    def confirm_card(self, client_secret, number=VISA, exp_month=12, exp_year=2034):
-        """What Stripe.js does in the browser: confirm the SetupIntent with card details and the publishable key."""
-        intent_id = client_secret.split("_secret_")[0]
-        response = requests.post(
-            f"{self.url}/v1/setup_intents/{intent_id}/confirm",
-            data={
-                "key": PUBLISHABLE_KEY,
-                "client_secret": client_secret,
-                "payment_method_data[type]": "card",
-                "payment_method_data[card][number]": number,
-                "payment_method_data[card][exp_month]": str(exp_month),
-                "payment_method_data[card][exp_year]": str(exp_year),
-                "payment_method_data[card][cvc]": "123",
-            },
-            timeout=10,
-        )
-        response.raise_for_status()
-        return response.json()
-
-    def get(self, path, **params):
-        response = requests.get(f"{self.url}/v1/{path}", params=params, auth=(SECRET_KEY, ""), timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    def post(self, path, **data):
-        response = requests.post(f"{self.url}/v1/{path}", data=data, auth=(SECRET_KEY, ""), timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    def on_request(self, method, path, *, before=None, **behaviour):
-        """Make the sandbox act on matching requests (see devtools.stripe_sandbox.on_request).
-
-        `before` runs in another thread while the service waits for Stripe; its database
-        connection is closed afterwards.
-        """
-
-        def run_before():
-            try:
-                before()
-            finally:
-                connections.close_all()
-
-        return on_request(method, path, before=run_before if before else None, **behaviour)
 
 
 @pytest.fixture
@@ -84,7 +32,7 @@ def stripe_sandbox(stripe_server, settings):
     for plan in Plan.objects.all():
         if plan.is_paid:
             services.sync_plan_to_stripe(plan=plan)
-    return Sandbox(stripe_server)
+    return Sandbox(stripe_server.url)
 
 
 @pytest.fixture

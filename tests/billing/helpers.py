@@ -7,6 +7,10 @@ import secrets
 import socket
 import time
 
+import requests
+from django.db import connections
+
+from devtools.stripe_sandbox import on_request
 from tests.helpers import API
 
 SECRET_KEY = "sk_test_" + "centraliSandboxSecretKey0001"
@@ -66,3 +70,54 @@ def stripe_event(event_type, obj, **extra):
         "type": event_type,
         "data": {"object": obj, **extra},
     }
+
+
+class Sandbox:
+    """The sandbox as a test drives it: Stripe.js's card confirmation, reads and writes, fault injection."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def confirm_card(self, client_secret, number=VISA, exp_month=12, exp_year=2034):
+        """What Stripe.js does in the browser: confirm the SetupIntent with card details and the publishable key."""
+        intent_id = client_secret.split("_secret_")[0]
+        response = requests.post(
+            f"{self.url}/v1/setup_intents/{intent_id}/confirm",
+            data={
+                "key": PUBLISHABLE_KEY,
+                "client_secret": client_secret,
+                "payment_method_data[type]": "card",
+                "payment_method_data[card][number]": number,
+                "payment_method_data[card][exp_month]": str(exp_month),
+                "payment_method_data[card][exp_year]": str(exp_year),
+                "payment_method_data[card][cvc]": "123",
+            },
+            timeout=10,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def get(self, path, **params):
+        response = requests.get(f"{self.url}/v1/{path}", params=params, auth=(SECRET_KEY, ""), timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def post(self, path, **data):
+        response = requests.post(f"{self.url}/v1/{path}", data=data, auth=(SECRET_KEY, ""), timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def on_request(self, method, path, *, before=None, **behaviour):
+        """Make the sandbox act on matching requests (see devtools.stripe_sandbox.on_request).
+
+        `before` runs in another thread while the service waits for Stripe; its database
+        connection is closed afterwards.
+        """
+
+        def run_before():
+            try:
+                before()
+            finally:
+                connections.close_all()
+
+        return on_request(method, path, before=run_before if before else None, **behaviour)

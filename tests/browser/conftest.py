@@ -23,8 +23,8 @@ from django.contrib.auth.models import Group, Permission
 from billing import services as billing_services
 from billing.models import Plan
 from devtools.stripe_sandbox import wait_until_listening
-from tests.billing.helpers import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET
-from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, VIEWPORT, Sandbox, Screenshots
+from tests.billing.helpers import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET, Sandbox
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, VIEWPORT, Screenshots
 from tests.factories import UserFactory
 
 

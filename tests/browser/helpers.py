@@ -7,9 +7,6 @@ import re
 import shutil
 from pathlib import Path
 
-import requests
-
-from tests.billing.helpers import PUBLISHABLE_KEY, VISA
 from tests.factories import TEST_PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
@@ -50,29 +47,3 @@ def sign_in(page, user, screenshots):
     screenshots.take(page, "sign in")
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/admin/")
-
-
-class Sandbox:
-    """The part of tests/billing/conftest.py's Sandbox these tests need (that one is a fixture's class there)."""
-
-    def __init__(self, url: str):
-        self.url = url
-
-    def confirm_card(self, client_secret, number=VISA, exp_month=12, exp_year=2034):
-        """What Stripe.js does in the customer's browser: confirm the SetupIntent with a card."""
-        intent_id = client_secret.split("_secret_")[0]
-        response = requests.post(
-            f"{self.url}/v1/setup_intents/{intent_id}/confirm",
-            data={
-                "key": PUBLISHABLE_KEY,
-                "client_secret": client_secret,
-                "payment_method_data[type]": "card",
-                "payment_method_data[card][number]": number,
-                "payment_method_data[card][exp_month]": str(exp_month),
-                "payment_method_data[card][exp_year]": str(exp_year),
-                "payment_method_data[card][cvc]": "123",
-            },
-            timeout=10,
-        )
-        response.raise_for_status()
-        return response.json()
