@@ -9,6 +9,7 @@ call Stripe before they write anything local, so such an error leaves nothing ha
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from centrali.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable, UpstreamError
+from centrali.metrics import STRIPE_API_CALLS, STRIPE_API_DURATION, bounded
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 
@@ -118,7 +120,68 @@ def translated_stripe_errors(*, not_found: DomainError | None = None) -> Iterato
         ) from exc
 
 
+# The operations the service calls (centrali_stripe_api_calls_total's `operation` label): any other is `other`.
+STRIPE_OPERATIONS = frozenset(
+    {
+        "Customer.create",
+        "Customer.delete",
+        "Customer.list",
+        "Customer.list_payment_methods",
+        "Customer.modify",
+        "Customer.retrieve",
+        "Invoice.create_preview",
+        "Invoice.list",
+        "InvoiceItem.create",
+        "PaymentMethod.retrieve",
+        "Price.create",
+        "Price.modify",
+        "Price.retrieve",
+        "Product.create",
+        "Product.modify",
+        "SetupIntent.create",
+        "Subscription.create",
+        "Subscription.list",
+        "Subscription.modify",
+        "Subscription.retrieve",
+    }
+)
+
+
+def _operation_of(function: Callable[..., Any]) -> str:
+    """`Price.retrieve` for stripe.Price.retrieve (a class method bound to its resource)."""
+    owner = getattr(function, "__self__", None)
+    name = f"{getattr(owner, '__name__', '')}.{getattr(function, '__name__', '')}"
+    return bounded(name, STRIPE_OPERATIONS)
+
+
+def _outcome_of(error: BaseException | None) -> str:
+    """How a call ended, in the closed set of centrali_stripe_api_calls_total's `outcome` label."""
+    if error is None:
+        return "ok"
+    if isinstance(error, stripe.APIConnectionError):
+        return "unavailable"
+    if isinstance(error, stripe.IdempotencyError):
+        return "conflict"
+    if isinstance(error, stripe.CardError):
+        return "card_declined"
+    if isinstance(error, stripe.InvalidRequestError):
+        return "not_found" if error.http_status == 404 else "rejected"
+    return "error"
+
+
 def stripe_call(function: Callable[..., Any], *args: Any, not_found: DomainError | None = None, **kwargs: Any) -> Any:
-    """Call a stripe-python function with this service's key, translating its errors."""
-    with translated_stripe_errors(not_found=not_found):
-        return function(*args, api_key=api_key(), **kwargs)
+    """Call a stripe-python function with this service's key, translating its errors; each call is
+    counted by operation and outcome, and timed (centrali.metrics)."""
+    key = api_key()
+    operation = _operation_of(function)
+    error: BaseException | None = None
+    started = time.perf_counter()
+    try:
+        with translated_stripe_errors(not_found=not_found):
+            return function(*args, api_key=key, **kwargs)
+    except BaseException as exc:
+        error = exc.__cause__ if isinstance(exc, DomainError) and exc.__cause__ else exc  # the Stripe error
+        raise
+    finally:
+        STRIPE_API_DURATION.labels(operation).observe(time.perf_counter() - started)
+        STRIPE_API_CALLS.labels(operation, _outcome_of(error)).inc()

@@ -46,6 +46,7 @@ class ActionContext:
     ip_address: str | None = None
     user_agent: str = ""
     request_id: str = ""
+    workspace_slug: str = ""  # the workspace a `/{slug}/...` request (or the task it queued) is about
 
     @property
     def resolved_actor_type(self) -> str:
@@ -70,11 +71,14 @@ def current_context() -> ActionContext:
 
 def _log_fields(context: ActionContext) -> dict[str, str]:
     # actor_id always, even empty: a narrower block must not keep showing the outer actor.
-    return {
+    fields = {
         "request_id": context.request_id,
         "actor_type": context.resolved_actor_type,
         "actor_id": context.resolved_actor_id,
     }
+    if context.workspace_slug:
+        fields["workspace"] = context.workspace_slug
+    return fields
 
 
 def bind(**changes: Any) -> None:

@@ -44,6 +44,10 @@ SHARED_SETTINGS = (
     "JWT_VERIFYING_KEY",
 )
 
+# The processes whose metrics are merged across their own children (gunicorn workers, a prefork pool).
+METRICS_PROCESSES = ("web", "worker")
+LOCAL_WORKER_METRICS_PORT = 9808
+
 
 class LocalService:
     """The processes of the local service, started together and stopped together."""
@@ -60,6 +64,8 @@ class LocalService:
         return {
             "web": [
                 os.path.join(bin_dir, "gunicorn"),
+                "--config",
+                "centrali/gunicorn_config.py",
                 "centrali.wsgi",
                 "--bind",
                 self.bind,
@@ -126,6 +132,18 @@ class LocalService:
             env["PLATFORM_SERVICE_TOKEN"] = self.local_service_token()
         return env
 
+    def process_environment(self, name: str, env: dict[str, str]) -> dict[str, str]:
+        """One process's environment: web and worker each merge their processes' metrics in a
+        directory of their own under var/metrics (emptied as they start), and the worker serves
+        its metrics on CELERY_METRICS_PORT (9808 unless set)."""
+        if name not in METRICS_PROCESSES:
+            return env
+        own = {**env, "PROMETHEUS_MULTIPROC_DIR": str(self.var_dir / "metrics" / name)}
+        if name == "worker":
+            own.setdefault("CELERY_METRICS_PORT", str(LOCAL_WORKER_METRICS_PORT))
+            own.setdefault("CELERY_METRICS_ADDR", "127.0.0.1")
+        return own
+
     def local_service_token(self) -> str:
         """The local platform service token: generated on the first run, the same on every later one."""
         path = self.var_dir / "platform-service-token"
@@ -156,6 +174,10 @@ class LocalService:
             print(f"  webhook secret:  {env['STRIPE_WEBHOOK_SECRET']}")
         print(f"PLATFORM_SERVICE_TOKEN for the internal endpoints: {env['PLATFORM_SERVICE_TOKEN']}")
         print(f"settings for commands in another shell: source {self.env_file}")
+        print(
+            f"metrics: http://{self.bind}/workspace/api/v1/metrics (web),"
+            f" http://127.0.0.1:{env.get('CELERY_METRICS_PORT', LOCAL_WORKER_METRICS_PORT)}/metrics (worker)"
+        )
 
     def sync_plans_into_sandbox(self, env: dict[str, str]) -> None:
         if not wait_until_listening(LOCAL_PORT):
@@ -172,7 +194,7 @@ class LocalService:
         self.write_env_file(env)
         for name, argv in self.processes().items():
             print(f"starting {name}: {' '.join(argv)}")
-            children[name] = subprocess.Popen(argv, cwd=BASE_DIR, env=env)
+            children[name] = subprocess.Popen(argv, cwd=BASE_DIR, env=self.process_environment(name, env))
         if "stripe" in children:
             self.sync_plans_into_sandbox(env)
         self.announce(env, sandbox="stripe" in children)

@@ -45,6 +45,9 @@ class RequestContextMiddleware:
         view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
     ) -> None:
+        if isinstance(view_kwargs.get("slug"), str):
+            # The log lines of a `/{slug}/...` request (and of the tasks it queues) name its workspace.
+            context.bind(workspace_slug=view_kwargs["slug"])
         # After AuthenticationMiddleware, so the session's user is known here.
         if request.path.startswith(ADMIN_PREFIX):
             user = getattr(request, "user", None)

@@ -13,6 +13,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from centrali.metrics import USAGE_EVENTS, bounded
 from centrali.tasks import publish_on_commit
 from usage.metrics import LIMIT_OF_METRIC, METRICS
 from usage.models import EVENT_ID_MAX_LENGTH, VALUE_DECIMAL_PLACES, DailyUsage, UsageEvent
@@ -80,6 +81,7 @@ def ingest_events(*, events: Sequence[object], source: str = "", now: datetime |
     )
     valid: list[_Event] = []
     seen_keys: set[EventKey] = set()
+    duplicate_metrics: list[str] = []
     for index, raw in enumerate(events):
         try:
             event = _parse(raw, workspaces=workspaces, now=now)
@@ -89,6 +91,7 @@ def ingest_events(*, events: Sequence[object], source: str = "", now: datetime |
             continue
         if event.key in seen_keys:
             result.duplicates += 1
+            duplicate_metrics.append(event.metric)
             continue
         seen_keys.add(event.key)
         valid.append(event)
@@ -104,7 +107,24 @@ def ingest_events(*, events: Sequence[object], source: str = "", now: datetime |
             publish_on_commit("usage.check_quota_alerts", workspace_ids=touched)
     result.accepted = len(new_events)
     result.duplicates += len(valid) - len(new_events)
+    duplicate_metrics += [event.metric for event in valid if event.key not in inserted_keys]
+    _count_outcomes(events, new_events=new_events, duplicate_metrics=duplicate_metrics, rejected=result.rejected)
     return result
+
+
+def _count_outcomes(
+    events: Sequence[object], *, new_events: Sequence[_Event], duplicate_metrics: list[str], rejected: list[Rejection]
+) -> None:
+    """centrali_usage_events_total by metric and outcome; a rejected event's metric not ours counts as `unknown`."""
+    for event in new_events:
+        USAGE_EVENTS.labels(event.metric, "accepted").inc()
+    for metric in duplicate_metrics:
+        USAGE_EVENTS.labels(metric, "duplicate").inc()
+    for rejection in rejected:
+        raw = events[rejection.index]
+        named = raw.get("metric") if isinstance(raw, dict) else None
+        label = bounded(named if isinstance(named, str) else "", METRICS.keys(), other="unknown")
+        USAGE_EVENTS.labels(label, "rejected").inc()
 
 
 def _parse(raw: object, *, workspaces: Mapping[str, Workspace], now: datetime) -> _Event:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from audit.services import record
 from billing.selectors import current_billing_period
+from centrali.metrics import QUOTA_ALERTS
 from centrali.tasks import publish, publish_on_commit
 from usage.models import QuotaAlert
 from usage.selectors import LimitStatus, limit_statuses
@@ -82,7 +83,8 @@ def _plain(value: Decimal) -> str:
 
 
 def mark_alert_emailed(*, alert: QuotaAlert, now: datetime | None = None) -> None:
-    QuotaAlert.objects.filter(pk=alert.pk, emailed_at__isnull=True).update(emailed_at=now or timezone.now())
+    if QuotaAlert.objects.filter(pk=alert.pk, emailed_at__isnull=True).update(emailed_at=now or timezone.now()):
+        QUOTA_ALERTS.labels(QuotaAlert.Threshold(alert.threshold).name.lower()).inc()  # warning, reached
 
 
 def resend_unsent_quota_alerts(*, now: datetime | None = None) -> int:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from audit.services import record
 from centrali.errors import InvalidInput
+from centrali.metrics import observe_provisioning
 from centrali.tasks import publish
 from workspaces.models import ProvisioningStatus, ServiceProvisioning, Workspace, WorkspaceStatus
 from workspaces.provisioning import registered_services
@@ -61,8 +62,18 @@ def start_provisioning_attempt(*, workspace_id: UUID | str, service: str) -> Ser
     return row
 
 
+# The outcome of an attempt (centrali.metrics): its new status, or still provisioning: a retry.
+_OUTCOMES: dict[str, str] = {ProvisioningStatus.READY: "ready", ProvisioningStatus.FAILED: "failed"}
+
+
 def _end_attempt(provisioning: ServiceProvisioning, **changes: Any) -> None:
     """Record an attempt's outcome, only while the row is still `provisioning` (not purged, not reset)."""
+    # updated_at still says when start_provisioning_attempt began this attempt.
+    observe_provisioning(
+        service=provisioning.service,
+        outcome=_OUTCOMES.get(str(changes.get("status")), "retry"),
+        started_at=provisioning.updated_at,
+    )
     changes["updated_at"] = timezone.now()
     ServiceProvisioning.objects.filter(pk=provisioning.pk, status=ProvisioningStatus.PROVISIONING).update(**changes)
     for field, value in changes.items():
