@@ -47,6 +47,8 @@ EVENT_TYPES = {
     "comment.deleted": "Comment deleted",
     "support_issue.assigned": "Support issue assigned to staff",
     "support_issue.internal_note_added": "Staff internal note added to a support issue",
+    # privacy
+    "person.erased": "A person's personal data erased",
 }
 
 # Recorded like any event, but only staff see them (admin): they are about staff-only

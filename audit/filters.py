@@ -35,9 +35,9 @@ def _text(query_params: Mapping[str, str], name: str) -> str | None:
 def _instant(query_params: Mapping[str, str], name: str, *, end_of_day: bool) -> datetime | None:
     """An ISO 8601 date-time (naive = UTC) or a date, in UTC. Bounds are inclusive: `dateTo=2026-11-30`
     includes that whole day; the returned upper bound is exclusive."""
-    raw = query_params.get(name, "").strip()
-    if not raw:
+    if name not in query_params:
         return None
+    raw = query_params[name].strip()  # an empty value is no date: refused below like any other
     parsed: datetime | None
     try:
         day = parse_date(raw)

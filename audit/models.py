@@ -3,14 +3,17 @@ from django.db.models import Q
 
 from audit.events import ActorType
 
+SUMMARY_MAX_LENGTH, RESOURCE_ID_MAX_LENGTH = 500, 128
+
 
 class AuditEvent(models.Model):
     """One append-only entry of a workspace's audit log.
 
     Entries of a workspace form a hash chain (audit.chain): `entry_hash` covers the
-    entry's content and `previous_hash`, the hash of the workspace's entry before it.
-    On PostgreSQL a trigger refuses UPDATE and DELETE outside the purge path
-    (migration 0002).
+    entry's content and `previous_hash`, the hash of the workspace's entry before it; personal
+    fields are covered through keyed digests, so they can be erased (audit.chain's docstring).
+    On PostgreSQL a trigger refuses UPDATE and DELETE outside the purge, retention and erasure
+    paths (audit.db).
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -24,10 +27,10 @@ class AuditEvent(models.Model):
     )
     type = models.CharField(max_length=64)
     resource_type = models.CharField(max_length=64)
-    resource_id = models.CharField(max_length=128)
+    resource_id = models.CharField(max_length=RESOURCE_ID_MAX_LENGTH)
     actor_id = models.CharField(max_length=128, blank=True, default="")
     actor_type = models.CharField(max_length=16, choices=ActorType.choices)
-    summary = models.CharField(max_length=500)
+    summary = models.CharField(max_length=SUMMARY_MAX_LENGTH)
     metadata = models.JSONField(default=dict, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True, default="")
@@ -35,6 +38,14 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField()
     previous_hash = models.CharField(max_length=64, blank=True, default="")
     entry_hash = models.CharField(max_length=64)
+    # Personal data (audit.chain): the salt and the twin go at erasure, the digests stay.
+    personal_salt = models.CharField(max_length=32, blank=True, default="")
+    personal_digest = models.CharField(max_length=64, blank=True, default="")
+    content_digest = models.CharField(max_length=64, blank=True, default="")
+    redacted = models.JSONField(
+        null=True, blank=True, help_text="Summary and metadata with personal values masked, when they name someone."
+    )
+    erasure_seal = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-id"]
@@ -74,3 +85,28 @@ class AuditChain(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain of {self.workspace_id} ({self.length} events)"
+
+
+class AuditCheckpoint(models.Model):
+    """Where a workspace's chain resumes after retention dropped its oldest events.
+
+    `head_hash` is the hash of the last dropped event (the first remaining one links to it) and
+    `events_dropped` how many events the chain lost from its start; `signature` is an HMAC over
+    both and `complete_from` (audit.chain.checkpoint_signature). The newest checkpoint counts.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="audit_checkpoints", db_index=False
+    )
+    head_hash = models.CharField(max_length=64)
+    events_dropped = models.PositiveBigIntegerField()
+    complete_from = models.DateTimeField(help_text="Every event since this moment is still in the log.")
+    signature = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "-events_dropped"], name="audit_checkpoint_ws")]
+
+    def __str__(self) -> str:
+        return f"audit checkpoint of {self.workspace_id} ({self.events_dropped} dropped)"

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery, TextField
+from django.db.models.functions import Cast
 
 from audit.chain import ChainBreak, find_break
 from audit.events import STAFF_ONLY_EVENT_TYPES
-from audit.models import AuditChain, AuditEvent
+from audit.models import AuditChain, AuditCheckpoint, AuditEvent
+from centrali.formats import iso_utc
 from centrali.paging import CursorParams, keyset_page
 
 if TYPE_CHECKING:
@@ -62,7 +64,14 @@ def filtered_events(*, workspace: Workspace, filters: ActivityFilters) -> QueryS
 
 def activity_page(*, workspace: Workspace, filters: ActivityFilters, cursor: CursorParams) -> EventPage:
     """One keyset page of the workspace's activity, one query."""
-    return keyset_page(filtered_events(workspace=workspace, filters=filters), cursor)
+    events = filtered_events(workspace=workspace, filters=filters)
+    if cursor.after is not None:
+        # Where the workspace holds most of the table, PostgreSQL walks the primary key backwards from
+        # the cursor; on the last page it would walk on through every older event of the other
+        # workspaces. The workspace's first id (min over its index) stops that walk where its log starts.
+        first_id = AuditEvent.objects.filter(workspace=workspace).order_by("id").values("id")[:1]
+        events = events.filter(id__gte=Subquery(first_id))
+    return keyset_page(events, cursor)
 
 
 def resource_history_page(
@@ -73,9 +82,20 @@ def resource_history_page(
     return keyset_page(events, cursor)
 
 
-def events_for_export(*, workspace: Workspace, filters: ActivityFilters) -> Iterator[AuditEvent]:
-    """An iterator over every matching event, newest first, that never holds the whole set in memory."""
-    return filtered_events(workspace=workspace, filters=filters).order_by("-id").iterator(chunk_size=2000)
+def events_for_export(*, workspace: Workspace, filters: ActivityFilters) -> QuerySet[AuditEvent]:
+    """Every matching event, newest first; the caller streams it (audit.csv_export), never loading it whole."""
+    return filtered_events(workspace=workspace, filters=filters).order_by("-id")
+
+
+def latest_checkpoint(*, workspace_id: uuid.UUID) -> AuditCheckpoint | None:
+    """The newest retention checkpoint of the workspace, where its remaining chain starts."""
+    return AuditCheckpoint.objects.filter(workspace_id=workspace_id).order_by("-events_dropped").first()
+
+
+def log_complete_from(*, workspace: Workspace) -> datetime:
+    """From when the workspace's audit log is complete: the newest retention cut, else its creation."""
+    checkpoint = latest_checkpoint(workspace_id=workspace.pk)
+    return checkpoint.complete_from if checkpoint else workspace.created_at
 
 
 def verify_chain(*, workspace_id: uuid.UUID) -> ChainBreak | None:
@@ -87,7 +107,63 @@ def verify_chain(*, workspace_id: uuid.UUID) -> ChainBreak | None:
         events=events,
         head_hash=chain.head_hash if chain else "",
         length=chain.length if chain else 0,
+        checkpoint=latest_checkpoint(workspace_id=workspace_id),
     )
+
+
+# Ids shorter than this are not searched for in free text (a short id would match everything).
+_MIN_SEARCHED_ID_LENGTH = 8
+
+
+def person_events(*, actor_ids: Collection[str], emails: Collection[str]) -> QuerySet[AuditEvent]:
+    """Every workspace's events where one of `actor_ids` acts or is the resource, or whose summary or
+    metadata names one of `emails` or `actor_ids` (case-insensitive), in id order. A scan of the
+    table: for rare requests."""
+    ids = {str(actor_id) for actor_id in actor_ids if str(actor_id)}
+    needles = {email.strip() for email in emails if email and email.strip()}
+    needles |= {actor_id for actor_id in ids if len(actor_id) >= _MIN_SEARCHED_ID_LENGTH}
+    condition = Q(actor_id__in=ids) | Q(resource_id__in=ids)
+    for needle in sorted(needles):
+        condition |= Q(summary__icontains=needle) | Q(metadata_text__icontains=needle)
+    return (
+        AuditEvent.objects.annotate(metadata_text=Cast("metadata", output_field=TextField()))
+        .filter(condition)
+        .order_by("id")
+    )
+
+
+def event_as_dict(event: AuditEvent) -> dict[str, Any]:
+    """One event as exported (snake_case keys, JSON-serializable)."""
+    return {
+        "id": str(event.pk),
+        "type": event.type,
+        "resource_type": event.resource_type,
+        "resource_id": event.resource_id,
+        "actor_id": event.actor_id,
+        "actor_type": event.actor_type,
+        "summary": event.summary,
+        "metadata": event.metadata,
+        "ip_address": event.ip_address,
+        "user_agent": event.user_agent,
+        "request_id": event.request_id,
+        "created_at": iso_utc(event.created_at),
+        "previous_hash": event.previous_hash,
+        "hash": event.entry_hash,
+    }
+
+
+def events_of_person(*, actor_ids: Collection[str], emails: Collection[str]) -> Iterator[dict[str, Any]]:
+    """The person's audit events across workspaces (person_events), oldest first, as dicts with the
+    workspace's id and slug and whether the person acted; streamed, never all in memory."""
+    ids = {str(actor_id) for actor_id in actor_ids}
+    events = person_events(actor_ids=ids, emails=emails).select_related("workspace")
+    for event in events.iterator(chunk_size=2000):
+        yield {
+            "workspace_id": str(event.workspace_id),
+            "workspace_slug": event.workspace.slug,
+            "acted": event.actor_id in ids,
+            **event_as_dict(event),
+        }
 
 
 def workspaces_with_audit_log() -> list[uuid.UUID]:

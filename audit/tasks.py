@@ -1,8 +1,9 @@
-"""Periodic checks of the audit log."""
+"""Periodic work on the audit log: chain checks and retention."""
 
 import structlog
 from celery import shared_task
 
+from audit import services
 from audit.selectors import verify_chain, workspaces_with_audit_log
 
 logger = structlog.get_logger(__name__)
@@ -23,3 +24,10 @@ def verify_audit_chains() -> int:
                 reason=chain_break.reason,
             )
     return broken
+
+
+@shared_task(name="audit.apply_audit_retention")
+def apply_audit_retention() -> int:
+    """Nightly: drop the events each workspace's plan no longer keeps (signed checkpoints keep the
+    rest verifiable); returns how many events were dropped."""
+    return sum(services.apply_audit_retention().values())

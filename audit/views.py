@@ -5,8 +5,8 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.response import Response
 
 from audit import selectors, services
-from audit.csv_export import csv_lines
-from audit.filters import checked_text, parse_activity_filters
+from audit.csv_export import csv_chunks
+from audit.filters import MAX_FILTER_LENGTH, checked_text, parse_activity_filters
 from audit.models import AuditEvent
 from audit.serializers import (
     AuditPageSerializer,
@@ -15,25 +15,42 @@ from audit.serializers import (
 )
 from centrali.api.pagination import parse_cursor_params
 from centrali.api.renderers import CSVRenderer
-from centrali.api.schema import error_response, request_example, response_example
+from centrali.api.schema import (
+    DATE_OR_DATETIME_QUERY_SCHEMA,
+    error_response,
+    limit_parameter,
+    request_example,
+    response_example,
+)
 from centrali.api.views import PlatformServiceAPIView
+from centrali.formats import iso_utc
 from workspaces.tenancy import WorkspaceAPIView
 
 _ID_FIELD = AuditEvent._meta.get_field("id")
+LOG_COMPLETE_FROM_HEADER = "X-Audit-Log-Complete-From"
 # GETs document their 400 here: the schema hook adds one to writes only.
 BAD_PAGE_OR_FILTER = error_response("INVALID_FILTER, INVALID_CURSOR or INVALID_PAGINATION: bad filters or paging")
 
 PAGE_PARAMETERS = [
-    OpenApiParameter("limit", int, description="1..100, default 50"),
+    limit_parameter(default=50),
     OpenApiParameter("cursor", str, description="Cursor from previous page (entry ID)"),
 ]
+_FILTER_TEXT = {"type": "string", "maxLength": MAX_FILTER_LENGTH}
 FILTER_PARAMETERS = [
-    OpenApiParameter("resourceType", str, description="Filter by resource type"),
-    OpenApiParameter("type", str, description="Filter by event type"),
-    OpenApiParameter("actorId", str, description="Filter by actor ID"),
-    OpenApiParameter("dateFrom", str, description="Filter from date (ISO 8601), inclusive"),
-    OpenApiParameter("dateTo", str, description="Filter to date (ISO 8601), inclusive"),
-    OpenApiParameter("search", str, description="Search in summary and resource ID"),
+    OpenApiParameter("resourceType", _FILTER_TEXT, description="Filter by resource type"),
+    OpenApiParameter("type", _FILTER_TEXT, description="Filter by event type"),
+    OpenApiParameter("actorId", _FILTER_TEXT, description="Filter by actor ID"),
+    OpenApiParameter(
+        "dateFrom",
+        DATE_OR_DATETIME_QUERY_SCHEMA,
+        description="Filter from date or instant (ISO 8601; naive = UTC), inclusive; before `dateTo`",
+    ),
+    OpenApiParameter(
+        "dateTo",
+        DATE_OR_DATETIME_QUERY_SCHEMA,
+        description="Filter to date or instant (ISO 8601; naive = UTC), inclusive (a date: its whole day)",
+    ),
+    OpenApiParameter("search", _FILTER_TEXT, description="Search in summary and resource ID"),
 ]
 
 
@@ -87,8 +104,10 @@ class AuditResourceHistoryView(WorkspaceAPIView):
     @extend_schema(
         parameters=[
             *PAGE_PARAMETERS,
-            OpenApiParameter("resourceType", str, OpenApiParameter.PATH, description="e.g. structure, function, user"),
-            OpenApiParameter("resourceId", str, OpenApiParameter.PATH),
+            OpenApiParameter(
+                "resourceType", _FILTER_TEXT, OpenApiParameter.PATH, description="e.g. structure, function, user"
+            ),
+            OpenApiParameter("resourceId", _FILTER_TEXT, OpenApiParameter.PATH),
         ],
         responses={200: AuditPageSerializer, 400: BAD_PAGE_OR_FILTER},
         summary="One resource's history",
@@ -115,8 +134,21 @@ class AuditExportView(WorkspaceAPIView):
 
     @extend_schema(
         summary="Export the audit log as CSV",
-        description="The audit log with the same filters as the activity list, streamed as CSV. Any member.",
-        parameters=FILTER_PARAMETERS,
+        description=(
+            "The audit log with the same filters as the activity list, streamed as CSV. Any member. "
+            f"`{LOG_COMPLETE_FROM_HEADER}` says since when the log is complete: the plan's audit retention "
+            "drops older events (before that moment some or all events are gone)."
+        ),
+        parameters=[
+            *FILTER_PARAMETERS,
+            OpenApiParameter(
+                LOG_COMPLETE_FROM_HEADER,
+                OpenApiTypes.DATETIME,
+                OpenApiParameter.HEADER,
+                description="Every event since this moment (ISO 8601, UTC) is in the log",
+                response=[200],
+            ),
+        ],
         examples=[
             response_example(
                 "id,created_at,type,resource_type,resource_id,actor_type,actor_id,summary,metadata,ip_address,"
@@ -136,10 +168,11 @@ class AuditExportView(WorkspaceAPIView):
     def get(self, request, slug):
         filters = parse_activity_filters(request.query_params)
         events = selectors.events_for_export(workspace=self.workspace, filters=filters)
-        response = StreamingHttpResponse(csv_lines(events), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(csv_chunks(events), content_type="text/csv; charset=utf-8")
         filename = f"audit-{self.workspace.slug}-{timezone.now():%Y%m%dT%H%M%SZ}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         response["Cache-Control"] = "no-store"
+        response[LOG_COMPLETE_FROM_HEADER] = iso_utc(selectors.log_complete_from(workspace=self.workspace)) or ""
         return response
 
 

@@ -23,6 +23,7 @@ PLANS = [
         "quota_storage_mb": 1_024,
         "quota_compute_executions": 10_000,
         "quota_smart_queries": 100,
+        "audit_retention_days": 90,
         "features": {
             "ai": {"enabled": False, "validation": False, "anomalyInsights": False},
             "compute": {"enabled": True, "orchestrations": False},
@@ -49,6 +50,7 @@ PLANS = [
         "quota_storage_mb": 25_600,
         "quota_compute_executions": 250_000,
         "quota_smart_queries": 2_500,
+        "audit_retention_days": 365,
         "overage_rate_executions": Decimal("0.000020"),
         "overage_rate_cpu_seconds": Decimal("0.000050"),
         "overage_rate_memory_gb_seconds": Decimal("0.000017"),
@@ -80,6 +82,7 @@ PLANS = [
         "quota_storage_mb": 204_800,
         "quota_compute_executions": 2_000_000,
         "quota_smart_queries": 25_000,
+        "audit_retention_days": 365,
         "overage_rate_executions": Decimal("0.000015"),
         "overage_rate_cpu_seconds": Decimal("0.000040"),
         "overage_rate_memory_gb_seconds": Decimal("0.000014"),
@@ -104,6 +107,7 @@ PLANS = [
         "sort_order": 30,
         "price_monthly": Decimal("499"),
         "price_yearly": Decimal("4990"),
+        "audit_retention_days": 7 * 365,
         "overage_rate_executions": Decimal("0.000010"),
         "overage_rate_cpu_seconds": Decimal("0.000030"),
         "overage_rate_memory_gb_seconds": Decimal("0.000010"),
@@ -125,6 +129,12 @@ PLANS = [
 
 
 def seed_plan_catalogue(plan_model):
-    """Insert the plans whose code is missing; never overwrite a plan staff have edited."""
+    """Insert the plans whose code is missing; never overwrite a plan staff have edited.
+
+    Only the fields `plan_model` has: an early migration's Plan lacks fields added since (their
+    own migration fills them in for the catalogue's plans)."""
+    known = {field.name for field in plan_model._meta.get_fields()}
     for fields in PLANS:
-        plan_model.objects.get_or_create(code=fields["code"], defaults=fields)
+        plan_model.objects.get_or_create(
+            code=fields["code"], defaults={name: value for name, value in fields.items() if name in known}
+        )

@@ -5,7 +5,7 @@ import contextlib
 import stripe
 from django.dispatch import receiver
 
-from billing import gateway, selectors
+from billing import gateway, selectors, services
 from billing.gateway import StripeObjectMissing, stripe_call
 from centrali.tasks import publish
 from workspaces.signals import workspace_purging, workspace_restored, workspace_soft_deleted
@@ -24,13 +24,18 @@ def align_subscription_renewal(sender, workspace, **kwargs):
 
 @receiver(workspace_purging, dispatch_uid="billing-cancel-stripe-customer")
 def cancel_stripe_customer(sender, workspace, **kwargs):
-    """A purged workspace stops being billed: its subscriptions end now and its customer is deleted.
+    """A purged workspace stops being billed: its subscriptions end now and its customer is deleted,
+    in Stripe and in the local mirror (with the Stripe events kept about it scrubbed).
 
     Runs inside the purge transaction; if Stripe fails, the error aborts the purge, which
     is retried on its next run.
     """
-    if not gateway.is_configured():
-        return
+    if gateway.is_configured():
+        _delete_stripe_customer(workspace)
+    services.erase_local_stripe_copies(workspace=workspace)
+
+
+def _delete_stripe_customer(workspace):
     customer = selectors.customer_for(workspace=workspace)
     if customer is None:
         return

@@ -8,7 +8,7 @@ library (grimp).
 
 import grimp
 
-PACKAGES = ("centrali", "workspaces", "billing", "usage", "support", "audit", "devtools")
+PACKAGES = ("centrali", "workspaces", "billing", "usage", "support", "audit", "privacy", "devtools")
 
 
 def test_no_module_imports_itself_through_others():

@@ -14,7 +14,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -25,6 +25,7 @@ from centrali import console
 from centrali.admin import NoAddOrDeleteAdminMixin, ReadOnlyAdminMixin
 from centrali.errors import DomainError, InvalidInput
 from centrali.formats import parse_uuid
+from centrali.personal_data import email_hash, slug_hash
 from workspaces import services
 from workspaces.console import stuck_exports_q, workspace_figures, workspace_sections
 from workspaces.models import (
@@ -480,10 +481,25 @@ class ExportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(PurgedWorkspace)
 class PurgedWorkspaceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("slug", "workspace_id", "owner_email", "restore_deadline", "purged_at")
-    search_fields = ("slug", "workspace_id", "owner_email")
+    """Tombstones keep no email or slug, only their keyed hashes: a search hashes what staff type
+    (an owner's email or a former slug) and matches it exactly; a workspace id matches as it is."""
+
+    list_display = ("workspace_id", "restore_deadline", "purged_at", "counts")
+    search_fields = ("workspace_id",)
+    search_help_text = "An owner's email, a former slug or a workspace id (exact)."
     date_hierarchy = "purged_at"
     readonly_fields = [field.name for field in PurgedWorkspace._meta.fields]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[PurgedWorkspace], search_term: str
+    ) -> tuple[QuerySet[PurgedWorkspace], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        matches = Q(owner_email_hash=email_hash(term)) | Q(slug_hash=slug_hash(term))
+        if (workspace_id := parse_uuid(term)) is not None:
+            matches |= Q(workspace_id=workspace_id)
+        return queryset.filter(matches), False
 
 
 # -- the dashboard

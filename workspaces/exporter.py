@@ -15,6 +15,7 @@ import json
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import IO, Any
 from uuid import UUID
 
@@ -24,7 +25,7 @@ from django.core.files import File
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from centrali.exports import ExportSection, export_sections
+from centrali.exports import ExportSection, export_sections, write_jsonl_entry
 from workspaces import services
 from workspaces import storage as workspace_storage
 from workspaces.models import Workspace
@@ -39,8 +40,8 @@ ARCHIVE_FORMAT_VERSION = 2
 _CHUNK = 1024 * 1024
 
 
-def _json_line(row: dict[str, Any]) -> bytes:
-    return (json.dumps(row, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+def _report_rows(on_batch: Callable[[str, int], object], section: str, before: int, rows: int) -> object:
+    return on_batch(section, before + rows)
 
 
 def write_archive(
@@ -61,20 +62,16 @@ def write_archive(
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for section in sections:
             entry_name = f"{section.name}.jsonl"
-            digest = hashlib.sha256()
-            rows = size = 0
-            with archive.open(entry_name, "w", force_zip64=True) as entry:
-                for row in section.queryset(workspace).iterator(chunk_size=batch_size):
-                    line = _json_line(section.serialize(row))
-                    entry.write(line)
-                    digest.update(line)
-                    rows += 1
-                    size += len(line)
-                    if rows % batch_size == 0:
-                        on_batch(section.name, rows_done + rows)
-            rows_done += rows
+            written = write_jsonl_entry(
+                archive,
+                entry_name,
+                map(section.serialize, section.queryset(workspace).iterator(chunk_size=batch_size)),
+                every=batch_size,
+                on_rows=partial(_report_rows, on_batch, section.name, rows_done),
+            )
+            rows_done += written["rows"]
             on_batch(section.name, rows_done)
-            files[entry_name] = {"section": section.name, "rows": rows, "bytes": size, "sha256": digest.hexdigest()}
+            files[entry_name] = {"section": section.name, **written}
         manifest = {
             "format": ARCHIVE_FORMAT,
             "formatVersion": ARCHIVE_FORMAT_VERSION,
@@ -84,6 +81,8 @@ def write_archive(
             "counts": {meta["section"]: meta["rows"] for meta in files.values()},
             "files": files,
         }
+        for section in sections:
+            manifest.update(section.manifest(workspace) if section.manifest else {})
         archive.writestr(MANIFEST_NAME, json.dumps(manifest, cls=DjangoJSONEncoder, indent=2))
     return manifest
 

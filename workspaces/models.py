@@ -228,12 +228,16 @@ class ExportJob(models.Model):
 
 
 class PurgedWorkspace(models.Model):
-    """Tombstone of a hard-deleted workspace: what was purged and when. Not linked to deleted rows."""
+    """Tombstone of a hard-deleted workspace: what was purged and when. Not linked to deleted rows.
+
+    It keeps no personal data and nothing that names the customer: ids, dates, counts, and keyed
+    hashes (centrali.personal_data) of the owner's email and of the slug, enough to answer "was this
+    customer here?" for someone who already knows the email (privacy.selectors.purged_workspaces_of).
+    """
 
     workspace_id = models.UUIDField(unique=True)
-    slug = models.SlugField(max_length=63)
-    name = models.CharField(max_length=120)
-    owner_email = models.EmailField(blank=True, default="")
+    owner_email_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    slug_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     restore_deadline = models.DateTimeField(null=True, blank=True)
     purged_at = models.DateTimeField()
@@ -241,7 +245,6 @@ class PurgedWorkspace(models.Model):
 
     class Meta:
         ordering = ["-purged_at"]
-        indexes = [models.Index(fields=["slug"], name="purged_workspace_slug")]
 
     def __str__(self):
-        return f"{self.slug} (purged {self.purged_at:%Y-%m-%d})"
+        return f"{self.workspace_id} (purged {self.purged_at:%Y-%m-%d})"

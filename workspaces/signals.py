@@ -9,3 +9,8 @@ workspace_purging = Signal()
 # they run outside the transaction, so a failing receiver cannot undo the user's change.
 workspace_soft_deleted = Signal()
 workspace_restored = Signal()
+
+# Sent inside the erasure transaction (workspaces.services.erase_account), just before a person's
+# account and memberships are deleted, with `user`, `reason` and `erasure_id` (random, names nobody). Receivers erase what other apps
+# hold of that person (support authorship, the personal fields of audit events); raising aborts it.
+account_erasing = Signal()

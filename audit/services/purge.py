@@ -1,4 +1,5 @@
-"""Deleting a purged workspace's audit log: the only path that may delete audit rows."""
+"""Deleting a purged workspace's audit log. Only it and retention (audit.services.retention) may
+delete audit rows."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
 
-from audit.models import AuditChain, AuditEvent
+from audit.models import AuditChain, AuditCheckpoint, AuditEvent
 
 if TYPE_CHECKING:
     from workspaces.models import Workspace
 
 # The PostgreSQL trigger of migration 0002 (audit.db) lets DELETE through only while this
-# transaction-local setting is on; purge_workspace_events() is the one place that sets it.
+# transaction-local setting is on; purge_workspace_events() and retention set it.
 PURGE_SETTING = "centrali.audit_purge"
 
 
@@ -28,4 +29,5 @@ def purge_workspace_events(*, workspace: Workspace) -> int:
                 cursor.execute("SELECT set_config(%s, 'on', true)", [PURGE_SETTING])
         deleted = AuditEvent.objects.filter(workspace_id=workspace.pk).delete()[0]
         AuditChain.objects.filter(workspace_id=workspace.pk).delete()
+        AuditCheckpoint.objects.filter(workspace_id=workspace.pk).delete()
     return deleted

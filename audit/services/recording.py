@@ -13,10 +13,11 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from audit.chain import entry_hash
+from audit.chain import entry_hash, identifiers_of, seal_personal_data
 from audit.events import EVENT_TYPES, ActorType, is_platform_event_type
 from audit.models import AuditChain, AuditEvent
 from centrali.context import current_context
+from centrali.metrics import AUDIT_EVENTS, bounded
 from workspaces.selectors import lock_workspace_for_append
 
 if TYPE_CHECKING:
@@ -132,8 +133,10 @@ def record(
             created_at=(occurred_at or timezone.now()).astimezone(UTC),
             previous_hash=chain.head_hash,
         )
+        seal_personal_data(event, identifiers=identifiers_of(actor))
         event.entry_hash = entry_hash(event)
         event.save(force_insert=True)
+        AUDIT_EVENTS.labels(bounded(event_type, EVENT_TYPES.keys(), other="platform")).inc()
         chain.head_hash = event.entry_hash
         chain.length += 1
         if is_first_event:

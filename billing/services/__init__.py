@@ -7,7 +7,8 @@
 - stripe_state: what Stripe's events drive (the plan of a subscription, suspension for
   uncollectible invoices);
 - catalogue_sync: the plan catalogue as Stripe products and prices;
-- reconciliation: drift between the local state and Stripe's, repaired.
+- reconciliation: drift between the local state and Stripe's, repaired;
+- erasure: a purged workspace's local copies of its Stripe customer, deleted or scrubbed.
 
 The rule for every change that involves Stripe: check, call Stripe outside any
 transaction (nothing local is written if it fails), sync what Stripe answered into
@@ -27,6 +28,7 @@ outside this service, a renewal aligned with a deletion: the system, whoever loo
 """
 
 from billing.services.catalogue_sync import sync_plan_to_stripe
+from billing.services.erasure import erase_local_stripe_copies, event_stub
 from billing.services.overage import UNSET, update_overage
 from billing.services.overage_charging import charge_overage
 from billing.services.payment_methods import (
@@ -56,6 +58,8 @@ __all__ = [
     "create_setup_session",
     "delete_payment_method",
     "ensure_customer",
+    "erase_local_stripe_copies",
+    "event_stub",
     "lift_suspension_for_paid_invoice",
     "reconcile_workspace",
     "refresh_payment_methods",

@@ -119,12 +119,12 @@ def test_a_cursor_walk_has_no_duplicates_and_no_gaps_while_events_arrive(owner_c
     assert pages == 4
 
 
-def test_reading_a_page_takes_three_queries(owner_client, workspace, other_workspace, django_assert_num_queries):
+def test_reading_a_page_takes_two_queries(owner_client, workspace, other_workspace, django_assert_num_queries):
     for _ in range(5):
         add_event(workspace)
 
-    # the user (JWT), the membership with workspace and plan, the page
-    with django_assert_num_queries(3):
+    # the membership with its user (the JWT's), workspace and plan, the page
+    with django_assert_num_queries(2):
         response = _activity(owner_client, workspace, limit=2, type="workspace.updated", search="settings")
     assert len(response.json()["entries"]) == 2
 

@@ -1,4 +1,5 @@
-"""The database itself refuses to rewrite history (PostgreSQL trigger of migration 0002).
+"""The database itself refuses to rewrite history (PostgreSQL trigger of migrations 0002 and 0005):
+only the purge and retention paths delete, only the erasure path updates, and then only to erase.
 
 The test database is built without migrations, so each test installs the same trigger
 (audit.db) that the migration installs, and drops it afterwards.
@@ -12,9 +13,10 @@ from django.utils import timezone
 
 from audit.db import drop_append_only_trigger, install_append_only_trigger
 from audit.models import AuditEvent
-from audit.services import purge_workspace_events
+from audit.selectors import verify_chain
+from audit.services import ERASURE_SETTING, apply_audit_retention, erase_personal_data, purge_workspace_events
 from tests.audit.helpers import add_event
-from tests.factories import WorkspaceFactory
+from tests.factories import UserFactory, WorkspaceFactory
 from workspaces.services import purge_workspace
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -110,3 +112,59 @@ def test_truncating_the_table_is_refused(workspace):
         cursor.execute("TRUNCATE audit_auditevent")
 
     assert AuditEvent.objects.count() == 1
+
+
+def _allow_erasure():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, 'on', true)", [ERASURE_SETTING])
+
+
+def test_the_erasure_path_passes_the_trigger(workspace):
+    person = UserFactory.create()
+    event = add_event(workspace, actor=person, ip_address="203.0.113.7", summary=f"{person.username} joined as owner")
+
+    assert erase_personal_data(actor_ids=[str(person.pk)], emails=[person.email], reason="request") == 1
+
+    event.refresh_from_db()
+    assert (event.actor_id, event.ip_address, event.summary) == ("erased", None, "[erased user] joined as owner")
+    assert verify_chain(workspace_id=workspace.pk) is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"type": "member.removed"},
+        {"summary": "rewritten"},
+        {"metadata": {"forged": True}},
+        {"entry_hash": "0" * 64},
+        {"personal_digest": "0" * 64},
+        {"actor_id": "someone-else"},
+        {"ip_address": "192.0.2.1"},
+    ],
+)
+def test_the_erasure_permission_lets_nothing_but_an_erasure_through(workspace, change):
+    event = add_event(workspace, actor=UserFactory.create(), ip_address="203.0.113.7", summary="original")
+
+    with pytest.raises(DatabaseError, match="append-only: UPDATE refused"), transaction.atomic():
+        _allow_erasure()
+        AuditEvent.objects.filter(pk=event.pk).update(**change)
+
+
+def test_the_erasure_permission_ends_with_its_transaction(workspace):
+    event = add_event(workspace, actor=UserFactory.create(), ip_address="203.0.113.7")
+    with transaction.atomic():
+        _allow_erasure()
+
+    with pytest.raises(DatabaseError, match="append-only: UPDATE refused"), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(ip_address=None)
+
+
+def test_the_retention_path_passes_the_trigger(workspace):
+    now = timezone.now()
+    add_event(workspace, occurred_at=now - timedelta(days=100))
+    kept = add_event(workspace)
+
+    assert apply_audit_retention(now=now) == {str(workspace.pk): 1}
+
+    assert list(AuditEvent.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert verify_chain(workspace_id=workspace.pk) is None

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from centrali.personal_data import email_hash, slug_hash
 from tests.factories import UserFactory, WorkspaceFactory
 from workspaces.models import ExportJob, PurgedWorkspace, ServiceProvisioning
 
@@ -63,15 +64,25 @@ def test_export_jobs_are_listed_and_filterable_by_status(staff_client):
     assert str(failed.pk) in html and "is-queued" not in html
 
 
-def test_tombstones_are_searchable_and_read_only(staff_client):
+def test_tombstones_are_found_by_the_owners_email_and_read_only(staff_client):
     tombstone = PurgedWorkspace.objects.create(
-        workspace_id="7a1d5bb8-5a4f-4a43-9b0c-0b0f8a3b8f10", slug="gone-corp", name="Gone", purged_at=timezone.now()
+        workspace_id="7a1d5bb8-5a4f-4a43-9b0c-0b0f8a3b8f10",
+        owner_email_hash=email_hash("ada@gone.test"),
+        slug_hash=slug_hash("gone-corp"),
+        purged_at=timezone.now(),
+    )
+    PurgedWorkspace.objects.create(
+        workspace_id="11111111-2222-4333-8444-555555555555",
+        owner_email_hash=email_hash("bob@other.test"),
+        purged_at=timezone.now(),
     )
 
-    html = staff_client.get("/admin/workspaces/purgedworkspace/", {"q": "gone"}).content.decode()
+    by_email = staff_client.get("/admin/workspaces/purgedworkspace/", {"q": " Ada@Gone.test"}).content.decode()
+    by_slug = staff_client.get("/admin/workspaces/purgedworkspace/", {"q": "gone-corp"}).content.decode()
     change = staff_client.get(f"/admin/workspaces/purgedworkspace/{tombstone.pk}/change/")
 
-    assert "gone-corp" in html
+    assert "7a1d5bb8-5a4f-4a43-9b0c-0b0f8a3b8f10" in by_email and "11111111-2222" not in by_email
+    assert "7a1d5bb8-5a4f-4a43-9b0c-0b0f8a3b8f10" in by_slug and "11111111-2222" not in by_slug
     assert change.status_code == 200 and 'name="_save"' not in change.content.decode()
 
 

@@ -9,10 +9,11 @@ from freezegun import freeze_time
 
 from audit.models import AuditEvent
 from audit.services import record
+from centrali.personal_data import email_hash, slug_hash
 from tests.command_helpers import run_command
-from tests.factories import MembershipFactory, WorkspaceFactory
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 from workspaces import services, tasks
-from workspaces.models import ExportJob, Membership, PurgedWorkspace, ServiceProvisioning, Workspace
+from workspaces.models import ExportJob, Membership, PurgedWorkspace, ServiceProvisioning, User, Workspace
 from workspaces.signals import workspace_purging
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +73,6 @@ def test_keeps_a_tombstone_with_what_was_deleted(due):
     purge()
 
     tombstone = PurgedWorkspace.objects.get(workspace_id=due.pk)
-    assert (tombstone.slug, tombstone.name, tombstone.owner_email) == (due.slug, due.name, due.owner.email)
     assert tombstone.restore_deadline == due.restore_deadline
     assert tombstone.counts == {
         "members": 2,
@@ -80,7 +80,59 @@ def test_keeps_a_tombstone_with_what_was_deleted(due):
         "provisioned_services": 1,
         "export_files": 2,
         "audit_events": 1,
+        "accounts_erased": 2,
     }
+
+
+def test_the_tombstone_keeps_keyed_hashes_never_the_email_or_slug(due):
+    owner_email = due.owner.email
+
+    purge()
+
+    tombstone = PurgedWorkspace.objects.get(workspace_id=due.pk)
+    assert tombstone.owner_email_hash == email_hash(f"  {owner_email.upper()} ")
+    assert tombstone.slug_hash == slug_hash(due.slug)
+    assert owner_email not in tombstone.owner_email_hash and due.slug not in str(tombstone.counts)
+
+
+def test_the_hash_depends_on_the_privacy_key(settings):
+    before = email_hash("ada@acme.test")
+    settings.PRIVACY_HASH_KEY = "another-key"
+
+    assert email_hash("ada@acme.test") != before
+
+
+def test_erases_the_accounts_the_purge_leaves_in_no_workspace(due):
+    member = Membership.objects.filter(workspace=due).exclude(user=due.owner).get().user
+
+    purge()
+
+    assert not User.objects.filter(pk__in=[due.owner_id, member.pk]).exists()
+
+
+def test_keeps_accounts_that_still_belong_to_another_workspace_and_staff(due):
+    elsewhere = Membership.objects.filter(workspace=due).exclude(user=due.owner).get().user
+    MembershipFactory.create(user=elsewhere)
+    staff = UserFactory.create(is_staff=True)
+    MembershipFactory.create(workspace=due, user=staff)
+
+    purge()
+
+    assert set(User.objects.filter(pk__in=[elsewhere.pk, staff.pk, due.owner_id]).values_list("pk", flat=True)) == {
+        elsewhere.pk,
+        staff.pk,
+    }
+
+
+def test_the_owner_of_another_workspace_keeps_the_account():
+    owner = UserFactory.create()
+    WorkspaceFactory.create(owner=owner)
+    due_owned = cancelled(deadline_days_ago=1, owner=owner)
+
+    purge()
+
+    assert not Workspace.objects.filter(pk=due_owned.pk).exists()
+    assert User.objects.filter(pk=owner.pk).exists()
 
 
 def test_deletes_the_workspaces_files(due, workspace_files):

@@ -5,11 +5,21 @@ side effects (signals, tasks) happen after commit.
 - provisioning: the platform services set up for each workspace, retries and the sweeper
 - exports: the full-data export job, from request to retention
 - purge: the hard delete after the grace period
+- erasure: erasing a person's account (on request, or when a purge leaves it in no workspace)
 
 Callers use this package (`from workspaces import services`); the modules are how it is organised.
 Tasks are published by name (centrali.tasks): no module here imports workspaces.tasks or the exporter.
 """
 
+from workspaces.services.erasure import (
+    ERASED_NAME,
+    PersonOwnsWorkspace,
+    accounts_left_without_membership,
+    discard_export_archives,
+    erase_account,
+    owned_workspace_slugs,
+    refuse_if_owner,
+)
 from workspaces.services.exports import (
     ExportAbandoned,
     claim_export_job,
@@ -44,22 +54,29 @@ from workspaces.services.provisioning import (
 from workspaces.services.purge import NotDueForPurge, purge_due_workspaces, purge_workspace
 
 __all__ = [
+    "ERASED_NAME",
     "ExportAbandoned",
     "NotDueForPurge",
+    "PersonOwnsWorkspace",
+    "accounts_left_without_membership",
     "claim_export_job",
     "complete_export_job",
     "create_workspace",
+    "discard_export_archives",
+    "erase_account",
     "expire_export_files",
     "extend_restore_deadline",
     "fail_export_job",
     "mark_service_failed",
     "mark_service_ready",
     "mark_service_retrying",
+    "owned_workspace_slugs",
     "provision_missing_services",
     "purge_due_workspaces",
     "purge_workspace",
     "record_export_download",
     "record_export_progress",
+    "refuse_if_owner",
     "request_export",
     "restore_workspace",
     "retry_provisioning",

@@ -1,4 +1,10 @@
-"""Purge: the hard delete of a workspace after its grace period, keeping a tombstone."""
+"""Purge: the hard delete of a workspace after its grace period, keeping a tombstone.
+
+What goes: the workspace's files, its rows (everything cascades from the workspace), its audit log,
+and the accounts of its members (owner included) that the purge leaves in no workspace at all
+(workspaces.services.erasure.erase_account, so other apps erase what they hold of them too). What
+stays: the tombstone, with ids, dates, counts and keyed hashes of the owner's email and the slug.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +18,11 @@ from django.utils import timezone
 
 from audit.services import purge_workspace_events
 from centrali.errors import Conflict
+from centrali.personal_data import email_hash, slug_hash
 from workspaces import storage as workspace_storage
 from workspaces.models import PurgedWorkspace, Workspace, WorkspaceStatus
 from workspaces.selectors import workspaces_due_for_purge
+from workspaces.services.erasure import accounts_left_without_membership, erase_account
 from workspaces.signals import workspace_purging
 
 logger = structlog.get_logger(__name__)
@@ -39,7 +47,8 @@ def purge_workspace(*, workspace: Workspace, now: datetime) -> PurgedWorkspace:
 
     Files go first (deleting them again is harmless if the transaction then fails); then, in one
     transaction: the workspace_purging signal (billing cancels its Stripe records), the audit
-    events, the tombstone, and the workspace with everything that cascades from it.
+    events, the tombstone, the workspace with everything that cascades from it, and the accounts
+    it leaves without any membership.
     """
     if not _is_due_for_purge(workspace, now):
         raise NotDueForPurge(f"Workspace '{workspace.slug}' is not due for purge.")
@@ -54,19 +63,24 @@ def purge_workspace(*, workspace: Workspace, now: datetime) -> PurgedWorkspace:
             "provisioned_services": workspace.provisioned_services.count(),
             "export_files": files_deleted,
         }
+        people = {workspace.owner_id, *workspace.memberships.values_list("user_id", flat=True)}
         workspace_purging.send(sender=Workspace, workspace=workspace)
         counts["audit_events"] = purge_workspace_events(workspace=workspace)
-        tombstone = PurgedWorkspace.objects.create(
+        tombstone = PurgedWorkspace(
             workspace_id=workspace.pk,
-            slug=workspace.slug,
-            name=workspace.name,
-            owner_email=workspace.owner.email,
+            owner_email_hash=email_hash(workspace.owner.email),
+            slug_hash=slug_hash(workspace.slug),
             deleted_at=workspace.deleted_at,
             restore_deadline=workspace.restore_deadline,
             purged_at=timezone.now(),
             counts=counts,
         )
         workspace.delete()
+        orphans = accounts_left_without_membership(user_ids=people)
+        for account in orphans:
+            erase_account(user=account, reason="Their last workspace was purged.")
+        counts["accounts_erased"] = len(orphans)
+        tombstone.save(force_insert=True)
     return tombstone
 
 
@@ -74,11 +88,12 @@ def purge_due_workspaces(
     *,
     now: datetime,
     batch_size: int,
-    on_purged: Callable[[PurgedWorkspace], object] | None = None,
+    on_purged: Callable[[Workspace, PurgedWorkspace], object] | None = None,
     on_error: Callable[[Workspace, Exception], object] | None = None,
 ) -> tuple[int, int]:
     """Purge every workspace due at `now`, `batch_size` at a time; returns (purged, failed) counts.
-    A workspace that fails is reported through on_error and skipped, never retried in this run."""
+    A workspace that fails is reported through on_error and skipped, never retried in this run;
+    on_purged gets the workspace as it was (its slug is for the operator's eyes, not the tombstone)."""
     failed_ids: set[UUID] = set()
     purged = 0
     while batch := list(workspaces_due_for_purge(now=now).exclude(pk__in=failed_ids)[:batch_size]):
@@ -93,5 +108,5 @@ def purge_due_workspaces(
                 continue
             purged += 1
             if on_purged:
-                on_purged(tombstone)
+                on_purged(workspace, tombstone)
     return purged, len(failed_ids)

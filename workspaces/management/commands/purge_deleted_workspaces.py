@@ -47,10 +47,10 @@ class Command(OperatorCommand):
         failed: list[dict[str, str]] = []
         with self.progress(total=selectors.workspaces_due_for_purge(now=now).count(), desc="purging") as bar:
 
-            def on_purged(tombstone: PurgedWorkspace) -> None:
+            def on_purged(workspace: Workspace, tombstone: PurgedWorkspace) -> None:
                 bar.update(1)
-                purged.append({"workspace": tombstone.slug, "id": str(tombstone.workspace_id)})
-                self.line(f"purged {tombstone.slug} ({tombstone.workspace_id})")
+                purged.append({"workspace": workspace.slug, "id": str(tombstone.workspace_id)})
+                self.line(f"purged {workspace.slug} ({tombstone.workspace_id})")
 
             def on_error(workspace: Workspace, exc: Exception) -> None:
                 bar.update(1)
