@@ -17,7 +17,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Model, Prefetch, Q, QuerySet
+from django.db.models import Model, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -26,7 +26,7 @@ from django.utils.html import format_html, format_html_join
 from djstripe.models import Customer
 
 from billing import console as billing_console
-from billing import gateway, selectors, services
+from billing import gateway, selectors, services, webhooks
 from billing.formats import card_label
 from billing.models import OverageCharge, Plan, StripeWebhookEvent, StripeWebhookFailure, WorkspaceBilling
 from centrali import console
@@ -452,19 +452,39 @@ class PaymentFailureFilter(admin.SimpleListFilter):
 
 @admin.register(StripeWebhookEvent)
 class StripeWebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("stripe_event_id", "type", "workspace", "stripe_created_at", "processed_at")
-    list_filter = (PaymentFailureFilter, "type")
+    list_display = ("stripe_event_id", "type", "status", "attempts", "workspace", "processed_at", "applied_at")
+    list_filter = (PaymentFailureFilter, "status", "type")
     search_fields = ("stripe_event_id", "workspace__slug")
     list_select_related = ("workspace",)
+    exclude = ("payload",)
+    actions = ["retry_failed"]
+
+    @admin.action(description="Retry the selected failed events")
+    def retry_failed(self, request: HttpRequest, queryset: QuerySet[StripeWebhookEvent]) -> None:
+        ids = list(queryset.filter(status=StripeWebhookEvent.Status.FAILED).values_list("stripe_event_id", flat=True))
+        queued = webhooks.retry_failed(stripe_event_ids=ids)
+        self.message_user(request, f"{queued} failed event(s) queued for a new round of attempts.", messages.SUCCESS)
 
 
 @admin.register(StripeWebhookFailure)
 class StripeWebhookFailureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Events Stripe keeps redelivering because their processing fails; gone once one applies."""
+    """Events whose apply by the worker fails (retried with backoff, then kept as failed); gone once one applies.
 
-    list_display = ("stripe_event_id", "type", "error", "attempts", "first_failed_at", "last_failed_at")
+    A failed event is retried from the webhook events list (its action) or by resending it from Stripe.
+    """
+
+    list_display = ("stripe_event_id", "type", "event_status", "error", "attempts", "first_failed_at", "last_failed_at")
     list_filter = ("type",)
     search_fields = ("stripe_event_id",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StripeWebhookFailure]:
+        events = StripeWebhookEvent.objects.filter(stripe_event_id=OuterRef("stripe_event_id"))
+        return super().get_queryset(request).annotate(status_of_event=Subquery(events.values("status")[:1]))
+
+    @admin.display(description="Event status")
+    def event_status(self, failure: StripeWebhookFailure) -> str:
+        status = getattr(failure, "status_of_event", None)
+        return {"received": "retrying", "failed": "given up"}.get(status or "", status or "—")
 
 
 @admin.register(OverageCharge)

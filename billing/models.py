@@ -43,6 +43,14 @@ class Plan(models.Model):
     overage_rate_storage_per_gb = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
     overage_rate_blob_storage_per_gb = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
 
+    # Audit events older than this are dropped nightly (audit.services.apply_audit_retention); null = kept.
+    audit_retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Days the audit log keeps events; empty: forever.",
+    )
+
     # Feature flags behind /capabilities, shaped like its `capabilities` object.
     features = models.JSONField(default=dict, blank=True)
 
@@ -125,11 +133,12 @@ class OverageSettings(models.Model):
 
 
 class StripeWebhookFailure(models.Model):
-    """A Stripe event whose processing failed, kept while Stripe redelivers it.
+    """A Stripe event whose processing failed and has not applied since: what staff watch.
 
-    Written outside the rolled-back transaction of the attempt, so staff see it; deleted in the
-    transaction that finally applies the event. `error` names the error's class and code only
-    (never its message: it may quote Stripe's answer).
+    Written by the worker after each failed attempt (outside the rolled-back transaction of the
+    attempt), deleted in the transaction that finally applies the event; the event itself
+    (StripeWebhookEvent) says whether it is still retried (`received`) or given up (`failed`).
+    `error` names the error's class and code only (never its message: it may quote Stripe's answer).
     """
 
     stripe_event_id = models.CharField(max_length=255, unique=True)
@@ -147,11 +156,18 @@ class StripeWebhookFailure(models.Model):
 
 
 class StripeWebhookEvent(models.Model):
-    """A Stripe event this service has applied. The unique id is what makes redelivery harmless.
+    """A Stripe event this service acknowledged. The unique id is what makes redelivery harmless.
 
-    The row is written in the same transaction as the event's effects, so it exists
-    exactly when those effects were committed.
+    POST /webhooks/stripe records the verified event (`received`) and a worker applies it
+    (billing.webhooks.apply_event): the row turns `applied` in the same transaction as the
+    event's effects, so it says `applied` exactly when those effects were committed. An event
+    whose attempts ran out is `failed` (its last error is its StripeWebhookFailure row).
     """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received"
+        APPLIED = "applied"
+        FAILED = "failed"
 
     stripe_event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=250)
@@ -160,10 +176,20 @@ class StripeWebhookEvent(models.Model):
         "workspaces.Workspace", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     stripe_created_at = models.DateTimeField(null=True, blank=True)
-    processed_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(auto_now_add=True, help_text="When the event was first received.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    payload = models.JSONField(default=dict, blank=True, help_text="The verified event, as Stripe signed it.")
+    attempts = models.PositiveIntegerField(default=0, help_text="Attempts to apply it started (this round).")
+    applied_at = models.DateTimeField(null=True, blank=True)
+    sweep_after = models.DateTimeField(
+        null=True, blank=True, help_text="A `received` event still unapplied then is queued again by the sweep."
+    )
 
     class Meta:
         ordering = ["-processed_at"]
+        indexes = [
+            models.Index(fields=["sweep_after"], name="billing_webhook_pending", condition=Q(status="received")),
+        ]
 
     def __str__(self):
         return f"{self.type} ({self.stripe_event_id})"

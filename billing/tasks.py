@@ -6,12 +6,13 @@ Each task runs as the system (centrali.celery.ContextTask); others publish them 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import structlog
 from celery import shared_task
 from django.utils import timezone
 
-from billing import gateway, selectors, services
+from billing import gateway, selectors, services, webhooks
 from billing.gateway import StripeUnavailable, StripeUpstreamError
 from centrali.errors import DomainError
 from workspaces import selectors as workspace_selectors
@@ -68,3 +69,24 @@ def align_subscription_renewal(workspace_id: str) -> bool:
     if workspace is None or not gateway.is_configured():
         return False
     return services.align_renewal_with_deletion(workspace=workspace)
+
+
+@shared_task(name="billing.apply_stripe_event", bind=True, max_retries=None)
+def apply_stripe_event(self: Any, stripe_event_id: str) -> Any:
+    """Apply a Stripe event POST /webhooks/stripe recorded (billing.webhooks.apply_event), once.
+
+    A failed attempt is retried with exponential backoff; the attempts are counted on the
+    event's row (so a worker lost mid-apply counts too), which bounds them, not Celery.
+    """
+    attempt = webhooks.apply_event(stripe_event_id=stripe_event_id)
+    if attempt.retry_in is not None:
+        # Queues the retry and ends this run; run eagerly (tests), apply() runs the retry at once.
+        return self.retry(countdown=attempt.retry_in, throw=False)
+    return attempt.outcome
+
+
+@shared_task(name="billing.sweep_stripe_events")
+def sweep_stripe_events() -> int:
+    """Every minute: queue again the recorded Stripe events nobody applied in time (the broker
+    was down when they arrived, a worker was lost, a retry could not be queued)."""
+    return webhooks.sweep()

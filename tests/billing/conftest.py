@@ -42,16 +42,18 @@ def stripe_unreachable(stripe_sandbox, settings):
 
 
 @pytest.fixture
-def deliver(api_client):
-    """deliver(event) -> the response of POST /webhooks/stripe with a valid signature."""
+def deliver(api_client, django_capture_on_commit_callbacks):
+    """deliver(event) -> the response of POST /webhooks/stripe with a valid signature, once the
+    worker's task it queued on commit has run (eagerly, in-process, like every task of `make test`)."""
 
     def post(event, *, signature=None, payload=None):
         payload = payload if payload is not None else json.dumps(event)
-        return api_client.post(
-            "/workspace/api/v1/webhooks/stripe",
-            data=payload,
-            content_type="application/json",
-            HTTP_STRIPE_SIGNATURE=signature if signature is not None else sign(payload),
-        )
+        with django_capture_on_commit_callbacks(execute=True):
+            return api_client.post(
+                "/workspace/api/v1/webhooks/stripe",
+                data=payload,
+                content_type="application/json",
+                HTTP_STRIPE_SIGNATURE=signature if signature is not None else sign(payload),
+            )
 
     return post
