@@ -88,3 +88,22 @@ class WorkerProcess(_Process):
             "--without-gossip", "--without-mingle",
         ]  # fmt: skip
         super().__init__(command, env, log_path)
+
+
+class StripeSandboxProcess(_Process):
+    """The local Stripe (devtools.stripe_sandbox) on 127.0.0.1:<port>, delivering its webhooks to `webhook_url`."""
+
+    def __init__(self, env, *, port, log_path, webhook_url="", webhook_secret=""):
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", "devtools.stripe_sandbox", "--port", str(port)]
+        if webhook_url and webhook_secret:
+            command += ["--webhook-url", webhook_url, "--webhook-secret", webhook_secret]
+        super().__init__(command, env, log_path)
+
+    def wait_until_ready(self):
+        from devtools.stripe_sandbox import wait_until_listening
+
+        if not wait_until_listening(self.port, timeout=READY_TIMEOUT_SECONDS):
+            raise RuntimeError(f"the Stripe sandbox on {self.port} did not listen:\n{self.output()}")
+        return self

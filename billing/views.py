@@ -25,7 +25,7 @@ from billing.serializers import (
 )
 from centrali.api.filters import FilterSet
 from centrali.api.pagination import parse_page_params, set_page_headers
-from centrali.api.schema import error_response, request_example, response_example
+from centrali.api.schema import error_response, limit_parameter, page_parameter, request_example, response_example
 from centrali.errors import InvalidInput, NotFound
 from centrali.paging import paginate
 from workspaces.tenancy import ANY_MEMBER, BILLING_MANAGERS, WorkspaceAPIView
@@ -391,8 +391,8 @@ class OverageView(BillingAPIView):
 class InvoiceListView(BillingAPIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("page", int, default=1),
-            OpenApiParameter("limit", int, default=20),
+            page_parameter(),
+            limit_parameter(default=20),
             OpenApiParameter("status", str, enum=INVOICE_STATUSES),
         ],
         summary="List invoices",
@@ -447,9 +447,19 @@ class StripeWebhookView(APIView):
         summary="Stripe webhook receiver",
         description=(
             "Stripe's signed events (subscriptions, invoices, payment methods). The `Stripe-Signature` header is "
-            "the credential; an event already applied answers `duplicate: true`."
+            "the credential. The event is recorded and acknowledged at once, then applied by a worker; an event "
+            "already recorded answers `duplicate: true`."
         ),
         request=None,
+        parameters=[
+            OpenApiParameter(
+                "Stripe-Signature",
+                {"type": "string", "minLength": 1, "maxLength": 4096},
+                OpenApiParameter.HEADER,
+                required=True,
+                description="Stripe's signature of the payload (`t=<timestamp>,v1=<HMAC-SHA256>`); without it, 400",
+            )
+        ],
         responses={
             200: OpenApiResponse(
                 {
@@ -465,5 +475,5 @@ class StripeWebhookView(APIView):
     )
     def post(self, request):
         event = webhooks.verify(payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
-        applied = webhooks.process(event)
-        return Response({"received": True, "duplicate": not applied}, status=http_status.HTTP_200_OK)
+        known = webhooks.receive(event)
+        return Response({"received": True, "duplicate": known}, status=http_status.HTTP_200_OK)

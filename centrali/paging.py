@@ -12,6 +12,8 @@ from django.db.models import Model, QuerySet
 
 # Far beyond any real list; keeps OFFSET within what databases accept.
 MAX_PAGE = 1_000_000
+# The most items one page or cursor step of a list may hold.
+MAX_LIMIT = 100
 
 _Row = TypeVar("_Row", bound=Model)
 

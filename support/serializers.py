@@ -14,6 +14,8 @@ class SupportIssueCreateSerializer(serializers.Serializer):
 
 
 class SupportIssueUpdateSerializer(serializers.Serializer):
+    at_least_one_of = ("title", "description", "status", "priority")  # in the schema too
+
     title = fields.CharField(max_length=200, required=False)
     description = fields.CharField(max_length=10000, required=False)
     status = fields.ChoiceField(choices=IssueStatus.choices, required=False)
@@ -22,7 +24,7 @@ class SupportIssueUpdateSerializer(serializers.Serializer):
     def validate(self, attrs):
         if not attrs:
             raise serializers.ValidationError(
-                {"non_field_errors": ["Provide at least one of: title, description, status, priority."]}
+                {"non_field_errors": [f"Provide at least one of: {', '.join(self.at_least_one_of)}."]}
             )
         return attrs
 

@@ -6,7 +6,14 @@ from rest_framework.response import Response
 from centrali.api import conditional
 from centrali.api.filters import FilterSet
 from centrali.api.pagination import page_envelope, parse_cursor_params, parse_page_params
-from centrali.api.schema import ETAG_HEADER, error_response, request_example, response_example
+from centrali.api.schema import (
+    ETAG_HEADER,
+    error_response,
+    limit_parameter,
+    page_parameter,
+    request_example,
+    response_example,
+)
 from centrali.errors import PermissionDenied
 from centrali.paging import paginate
 from support import selectors, services
@@ -27,6 +34,7 @@ TAGS = ["Support"]
 ISSUE_ID = OpenApiParameter("id", str, OpenApiParameter.PATH)
 COMMENT_ID = OpenApiParameter("commentId", str, OpenApiParameter.PATH)
 _COMMENT_ID_FIELD = Comment._meta.get_field("id")
+CATEGORY_MAX_LENGTH = SupportIssue._meta.get_field("category").max_length
 
 _ISSUE = {
     "id": 1042,
@@ -61,7 +69,7 @@ class SupportIssueFilter(FilterSet):
     status = django_filters.ChoiceFilter(choices=IssueStatus.choices)
     priority = django_filters.ChoiceFilter(choices=IssuePriority.choices)
     type = django_filters.ChoiceFilter(choices=IssueType.choices)
-    category = django_filters.CharFilter(max_length=SupportIssue._meta.get_field("category").max_length)
+    category = django_filters.CharFilter(max_length=CATEGORY_MAX_LENGTH)
 
     class Meta:
         model = SupportIssue
@@ -82,12 +90,14 @@ class SupportAPIView(WorkspaceAPIView):
 class SupportIssueListView(SupportAPIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("page", int, default=1),
-            OpenApiParameter("limit", int, default=20, description="1..100"),
+            page_parameter(),
+            limit_parameter(default=20),
             OpenApiParameter("status", str, enum=IssueStatus.values),
             OpenApiParameter("priority", str, enum=IssuePriority.values),
             OpenApiParameter("type", str, enum=IssueType.values),
-            OpenApiParameter("category", str, description="Exact category"),
+            OpenApiParameter(
+                "category", {"type": "string", "maxLength": CATEGORY_MAX_LENGTH}, description="Exact category"
+            ),
         ],
         summary="List support issues",
         description=(
@@ -206,7 +216,7 @@ class CommentListView(SupportAPIView):
         parameters=[
             ISSUE_ID,
             OpenApiParameter("cursor", str),
-            OpenApiParameter("limit", int, default=20, description="1..100"),
+            limit_parameter(default=20),
         ],
         responses={
             200: CommentPageSerializer,

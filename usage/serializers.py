@@ -29,8 +29,10 @@ def cents_to_amount(cents):
 
 class UsageEventBatchSerializer(serializers.Serializer):
     # Each event is validated by the ingest service, which rejects a bad one with a reason
-    # instead of failing the whole batch.
-    events = serializers.ListField(child=serializers.JSONField(), max_length=MAX_BATCH_SIZE, allow_empty=True)
+    # instead of failing the whole batch (a null one too: "An event must be an object").
+    events = serializers.ListField(
+        child=serializers.JSONField(allow_null=True), max_length=MAX_BATCH_SIZE, allow_empty=True
+    )
 
 
 class RejectedEventSerializer(serializers.Serializer):

@@ -3,14 +3,13 @@ from datetime import date, timedelta
 from typing import cast
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing.selectors import current_billing_period
 from centrali.api.authentication import PlatformService
-from centrali.api.schema import error_response, request_example, response_example
+from centrali.api.schema import DATE_QUERY_SCHEMA, error_response, request_example, response_example
 from centrali.api.views import PlatformServiceAPIView
 from centrali.errors import InvalidInput, NotFound
 from usage import selectors, services
@@ -130,8 +129,10 @@ class HistoricalUsageView(WorkspaceAPIView):
             f"{HISTORICAL_DEFAULT_BUCKETS['month']} months. At most {HISTORICAL_MAX_BUCKETS} buckets."
         ),
         parameters=[
-            OpenApiParameter("startDate", OpenApiTypes.DATE, description="First day (YYYY-MM-DD), inclusive."),
-            OpenApiParameter("endDate", OpenApiTypes.DATE, description="Last day (YYYY-MM-DD), inclusive."),
+            OpenApiParameter("startDate", DATE_QUERY_SCHEMA, description="First day (YYYY-MM-DD), inclusive."),
+            OpenApiParameter(
+                "endDate", DATE_QUERY_SCHEMA, description="Last day (YYYY-MM-DD), inclusive; not before `startDate`."
+            ),
             OpenApiParameter("granularity", str, enum=list(HISTORICAL_DEFAULT_BUCKETS), description="Default: day."),
         ],
         responses={
@@ -140,7 +141,8 @@ class HistoricalUsageView(WorkspaceAPIView):
         },
     )
     def get(self, request: Request, slug: str) -> Response:
-        query = HistoricalQuerySerializer(data=request.query_params)
+        # A plain dict: DRF reads an empty value in a QueryDict as no value, and this one is malformed.
+        query = HistoricalQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         granularity = query.validated_data["granularity"]
         end = query.validated_data.get("endDate") or _today()
@@ -196,7 +198,12 @@ class PeriodUsageView(WorkspaceAPIView):
             "value. 400 for a malformed period; 404 for a month before the workspace existed or in the future."
         ),
         parameters=[
-            OpenApiParameter("billingPeriod", str, OpenApiParameter.PATH, description="Billing period (e.g., 2024-01)")
+            OpenApiParameter(
+                "billingPeriod",
+                {"type": "string", "pattern": BILLING_PERIOD.pattern},
+                OpenApiParameter.PATH,
+                description="Billing period (e.g., 2024-01)",
+            )
         ],
         responses={
             200: PeriodUsageSerializer,
@@ -336,7 +343,7 @@ class WorkspaceQuotaView(PlatformServiceAPIView):
         },
     )
     def get(self, request: Request, slug: str) -> Response:
-        query = QuotaQuerySerializer(data=request.query_params)
+        query = QuotaQuerySerializer(data=request.query_params.dict())  # `?metric=` is not a metric
         query.is_valid(raise_exception=True)
         workspace = get_workspace_by_ref(slug)
         if workspace is None:

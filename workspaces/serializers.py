@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
@@ -7,6 +9,7 @@ from centrali.api import fields
 from centrali.api.validators import single_line_text
 from workspaces import storage as workspace_storage
 from workspaces.models import User
+from workspaces.provisioning import registered_services
 
 
 class WorkspaceCreateSerializer(serializers.Serializer):
@@ -37,12 +40,16 @@ class WorkspaceCreateSerializer(serializers.Serializer):
 
 
 class WorkspaceUpdateSerializer(serializers.Serializer):
+    at_least_one_of = ("name", "description")  # in the schema too (centrali.api.schema.AutoSchema)
+
     name = fields.CharField(max_length=120, required=False, validators=[single_line_text])
     description = fields.CharField(max_length=2000, required=False, allow_blank=True)
 
     def validate(self, attrs):
         if not attrs:
-            raise serializers.ValidationError({"non_field_errors": ["Provide at least one of: name, description."]})
+            raise serializers.ValidationError(
+                {"non_field_errors": [f"Provide at least one of: {', '.join(self.at_least_one_of)}."]}
+            )
         return attrs
 
 
@@ -150,7 +157,13 @@ class ProvisionStatusSerializer(serializers.Serializer):
 
 
 class ProvisionRetryRequestSerializer(serializers.Serializer):
-    service = fields.CharField(max_length=32, help_text="Service name to retry")
+    service = fields.ChoiceField(choices=[], help_text="Service name to retry")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The services of this deployment (settings), read when the request (or the schema) is made.
+        service = cast(fields.ChoiceField, self.fields["service"])
+        service.choices = registered_services()
 
 
 class ProvisionRetryResponseSerializer(serializers.Serializer):

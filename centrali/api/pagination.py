@@ -20,7 +20,7 @@ from django.db.models import Field
 from django.http import HttpRequest, HttpResponseBase, QueryDict
 
 from centrali.errors import InvalidInput
-from centrali.paging import MAX_PAGE, CursorParams, PageParams, decode_cursor
+from centrali.paging import MAX_LIMIT, MAX_PAGE, CursorParams, PageParams, decode_cursor
 
 _Response = TypeVar("_Response", bound=HttpResponseBase)
 
@@ -39,7 +39,7 @@ def _positive_int(query_params: QueryDict, name: str, *, default: int, maximum: 
     return value
 
 
-def parse_page_params(query_params: QueryDict, *, default_limit: int = 20, max_limit: int = 100) -> PageParams:
+def parse_page_params(query_params: QueryDict, *, default_limit: int = 20, max_limit: int = MAX_LIMIT) -> PageParams:
     return PageParams(
         page=_positive_int(query_params, "page", default=1, maximum=MAX_PAGE),
         limit=_positive_int(query_params, "limit", default=default_limit, maximum=max_limit),
@@ -86,7 +86,7 @@ def parse_cursor_params(
     *,
     model_field: Field,
     default_limit: int = 50,
-    max_limit: int = 100,
+    max_limit: int = MAX_LIMIT,
     cursor_param: str = "cursor",
 ) -> CursorParams:
     """Parse `limit` and an opaque `cursor`; `model_field` validates the decoded key."""

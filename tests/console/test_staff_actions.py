@@ -40,7 +40,7 @@ def test_a_staff_suspension_tells_the_customer_its_reason(root, superuser, works
     assert response.status_code == 302
     event = _staff_event(workspace, "workspace.suspended", superuser)
     assert event.summary == "Workspace suspended: Abuse report #42 under review"
-    answer = client_for(workspace.owner).patch(f"{API}/{workspace.slug}", {"name": "New"}, format="json")
+    answer = client_for(workspace.owner).put(f"{API}/{workspace.slug}", {"name": "New"}, format="json")
     body = assert_error(answer, status=403, code="WORKSPACE_SUSPENDED")
     assert body["message"] == "This workspace is suspended by Centrali staff: Abuse report #42 under review"
 
@@ -48,7 +48,7 @@ def test_a_staff_suspension_tells_the_customer_its_reason(root, superuser, works
 def test_a_billing_suspension_keeps_its_own_message(workspace):
     services.suspend_workspace(workspace=workspace, reason="invoice in_1 is uncollectible")
 
-    answer = client_for(workspace.owner).patch(f"{API}/{workspace.slug}", {"name": "New"}, format="json")
+    answer = client_for(workspace.owner).put(f"{API}/{workspace.slug}", {"name": "New"}, format="json")
 
     body = assert_error(answer, status=403, code="WORKSPACE_SUSPENDED")
     assert body["message"] == "This workspace is suspended; settle billing or contact support to reactivate it."

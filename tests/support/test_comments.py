@@ -131,11 +131,11 @@ def test_bad_thread_paging_is_a_400(issue, owner_client, params, code):
     assert_error(owner_client.get(_comments(issue), params), status=400, code=code)
 
 
-def test_reading_a_thread_page_takes_four_queries(issue, owner_client, django_assert_num_queries):
+def test_reading_a_thread_page_takes_three_queries(issue, owner_client, django_assert_num_queries):
     CommentFactory.create_batch(3, issue=issue)
 
-    # the user (JWT), the membership, the issue, the page
-    with django_assert_num_queries(4):
+    # the membership with its user (the JWT's), the issue, the page
+    with django_assert_num_queries(3):
         owner_client.get(_comments(issue))
 
 

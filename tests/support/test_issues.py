@@ -144,11 +144,11 @@ def test_invalid_list_parameters_are_a_400(workspace, owner_client, params, code
     assert list(body["details"]) == list(params)
 
 
-def test_listing_takes_four_queries(workspace, other_workspace, owner_client, django_assert_num_queries):
+def test_listing_takes_three_queries(workspace, other_workspace, owner_client, django_assert_num_queries):
     SupportIssueFactory.create_batch(3, workspace=workspace)
 
-    # the user (JWT), the membership, the count, the page (with the workspace joined)
-    with django_assert_num_queries(4):
+    # the membership with its user (the JWT's), the count, the page (with the workspace joined)
+    with django_assert_num_queries(3):
         owner_client.get(_issues(workspace))
 
 
@@ -289,11 +289,11 @@ def test_nobody_is_emailed_about_their_own_status_change(
     assert mail.outbox == []
 
 
-def test_reading_an_issue_takes_three_queries(workspace, other_workspace, owner_client, django_assert_num_queries):
+def test_reading_an_issue_takes_two_queries(workspace, other_workspace, owner_client, django_assert_num_queries):
     issue = SupportIssueFactory.create(workspace=workspace)
 
-    # the user (JWT), the membership, the issue (with its workspace)
-    with django_assert_num_queries(3):
+    # the membership with its user (the JWT's), the issue (with its workspace)
+    with django_assert_num_queries(2):
         owner_client.get(_issue(issue))
 
 

@@ -225,7 +225,7 @@ def test_status_is_one_query_after_authorization(workspace, owner_client, django
     for service in ("storage", "compute", "search"):
         ServiceProvisioning.objects.create(workspace=workspace, service=service)
 
-    with django_assert_num_queries(3):  # the user, the membership (with workspace and plan), the services
+    with django_assert_num_queries(2):  # the membership (with its user, workspace and plan), the services
         response = owner_client.get(f"{API}/{workspace.slug}/provision-status")
 
     assert response.status_code == 200
@@ -259,9 +259,20 @@ def test_retry_requeues_a_failed_service_which_then_succeeds(
     assert event.resource_id == "compute" and event.metadata["previous_attempts"] == 3
 
 
-def test_retry_of_an_unknown_service_is_a_400(workspace, owner_client):
+def test_retry_of_a_service_this_deployment_lacks_is_a_validation_error(workspace, owner_client):
     response = owner_client.post(
         f"{API}/{workspace.slug}/provision-status/retry", {"service": "teleport"}, format="json"
+    )
+
+    body = assert_error(response, status=400, code="VALIDATION_ERROR")
+    assert body["details"]["service"] == ['"teleport" is not a valid choice; valid: storage.']
+
+
+def test_retry_of_a_service_the_workspace_never_got_is_a_400(workspace, owner_client, settings):
+    settings.WORKSPACE_PROVISIONERS = {**settings.WORKSPACE_PROVISIONERS, "compute": {"class": "x.Registered"}}
+
+    response = owner_client.post(
+        f"{API}/{workspace.slug}/provision-status/retry", {"service": "compute"}, format="json"
     )
 
     body = assert_error(response, status=400, code="UNKNOWN_SERVICE")
@@ -287,7 +298,8 @@ def test_retry_without_a_service_is_a_validation_error(workspace, owner_client):
     assert "service" in body["details"]
 
 
-def test_retry_of_another_workspaces_service_is_unknown_here(workspace, owner_client, other_workspace):
+def test_retry_of_another_workspaces_service_is_unknown_here(workspace, owner_client, other_workspace, settings):
+    settings.WORKSPACE_PROVISIONERS = {**settings.WORKSPACE_PROVISIONERS, "compute": {"class": "x.Registered"}}
     ServiceProvisioning.objects.create(workspace=other_workspace, service="compute", status="failed")
 
     response = owner_client.post(
