@@ -67,7 +67,8 @@ def capabilities_for_plan(plan: Plan) -> dict[str, dict[str, Any]]:
 
 def get_overage_settings(*, workspace: Workspace) -> OverageSettings:
     """The workspace's overage settings; an unsaved default (off, no cap) when none were ever set."""
-    return OverageSettings.objects.filter(workspace=workspace).first() or OverageSettings(workspace=workspace)
+    saved = next(iter(OverageSettings.objects.filter(workspace=workspace).order_by()[:1]), None)  # one per workspace
+    return saved or OverageSettings(workspace=workspace)
 
 
 # --- billing periods

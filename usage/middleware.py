@@ -4,7 +4,8 @@ The workspace is the one the view resolved and authorized (`request.workspace`),
 id: a slug can change hands between the call and the flush, an id cannot. A call that resolved
 no workspace (unknown slug, not authenticated, not a member) is not counted.
 
-A request only increments a counter in the shared cache (Redis; usually one INCR), per
+A request only increments a counter in the shared cache (Redis; one round trip of INCR and
+EXPIRE NX, plus the slot registration on the workspace's first call of the minute), per
 workspace and minute; it never writes to the database. The beat task `usage.flush_api_calls`
 (usage.services.flush_api_call_counts) turns each closed minute into usage events whose ids
 are derived from the minute and the workspace, so a flush that runs twice counts once.
@@ -20,7 +21,8 @@ from datetime import datetime
 from uuid import UUID
 
 import structlog
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -55,16 +57,43 @@ def count_api_call(workspace_id: UUID | str, now: datetime) -> None:
     workspace_id = str(workspace_id)
     minute = minute_of(now)
     key = count_key(minute, workspace_id)
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache):
+        first_call = _incr_in_one_round_trip(backend, key) == 1
+    else:
+        first_call = _incr_through_cache_api(key)
+    if first_call:
+        cache.add(slot_count_key(minute), 0, KEY_TIMEOUT_SECONDS)
+        cache.set(slot_key(minute, cache.incr(slot_count_key(minute))), workspace_id, KEY_TIMEOUT_SECONDS)
+
+
+def _incr_in_one_round_trip(backend: RedisCache, key: str) -> int:
+    """INCR creates the counter at 1 when absent, so its answer alone says whether this is the
+    minute's first call; EXPIRE NX (Redis 7, as in docker-compose.yml) gives a new counter its
+    timeout without pushing back an existing one's. RedisCache.incr would cost EXISTS then INCR
+    and its API has no pipeline, so the raw client comes from its private `_cache` (a
+    django.core.cache.backends.redis.RedisCacheClient), the one RedisCache itself uses. Django
+    stores ints unpickled, so cache.get / get_many (the flush) read this counter as an int."""
+    full_key = backend.make_and_validate_key(key)
+    client = backend._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]  # not in the stubs
+    pipeline = client.pipeline(transaction=False)
+    pipeline.incr(full_key)
+    pipeline.expire(full_key, KEY_TIMEOUT_SECONDS, nx=True)
+    count, _ = pipeline.execute()
+    return int(count)
+
+
+def _incr_through_cache_api(key: str) -> bool:
+    """Count with any cache backend; True when this call created the counter."""
     try:
         cache.incr(key)
-        return
+        return False
     except ValueError:
         pass  # the workspace's first call in this minute
     if not cache.add(key, 1, KEY_TIMEOUT_SECONDS):
         cache.incr(key)  # a concurrent request registered it first
-        return
-    cache.add(slot_count_key(minute), 0, KEY_TIMEOUT_SECONDS)
-    cache.set(slot_key(minute, cache.incr(slot_count_key(minute))), workspace_id, KEY_TIMEOUT_SECONDS)
+        return False
+    return True
 
 
 class ApiCallMeteringMiddleware:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Field, Q, QuerySet
 
+from centrali.compiled import CompiledQuery
 from centrali.formats import parse_uuid
 from workspaces.models import (
     ExportJob,
@@ -30,6 +31,32 @@ def get_membership(*, slug: str, user: User) -> Membership | None:
     )
 
 
+def _membership_of_user_id(*, slug: str, user_id: UUID | str) -> QuerySet[Membership]:
+    # At most one row (unique per workspace and user): no ORDER BY to compile or sort.
+    return (
+        Membership.objects.select_related("user", "workspace", "workspace__plan")
+        .filter(workspace__slug=slug, user_id=user_id)
+        .order_by()[:1]
+    )
+
+
+# Read on every /{slug}/ request: compiled once (centrali.compiled), run with each caller's values.
+_MEMBERSHIP_OF_USER_ID = CompiledQuery(
+    _membership_of_user_id,
+    placeholders={
+        "slug": (cast("Field[Any, Any]", Workspace._meta.get_field("slug")), "\0slug"),
+        "user_id": (cast("Field[Any, Any]", User._meta.get_field("id")), UUID(int=0)),
+    },
+)
+
+
+def get_membership_of_user_id(*, slug: str, user_id: UUID | str) -> Membership | None:
+    """The membership of user `user_id` in workspace `slug`, with its user, workspace and plan, in one
+    query; or None. Authentication of a `/{slug}/` request loads the caller this way."""
+    rows = _MEMBERSHIP_OF_USER_ID.fetch(slug=slug, user_id=user_id, limit=1)
+    return rows[0] if rows else None
+
+
 def get_workspace(*, workspace_id: UUID | str) -> Workspace | None:
     """The workspace with its plan and owner, or None."""
     return workspaces_with_plans().filter(pk=workspace_id).first()
@@ -45,11 +72,12 @@ def workspace_exists(*, slug: str) -> bool:
 
 
 def get_workspace_by_ref(ref: UUID | str) -> Workspace | None:
-    """A workspace named by slug or uuid (platform services use either); None when unknown."""
+    """A workspace named by slug or uuid (platform services use either), with its plan; None when unknown."""
     workspace_id = parse_uuid(ref)
+    workspaces = Workspace.objects.select_related("plan")
     if workspace_id is not None:
-        return Workspace.objects.filter(pk=workspace_id).first()
-    return Workspace.objects.filter(slug=str(ref)).first()
+        return workspaces.filter(pk=workspace_id).first()
+    return workspaces.filter(slug=str(ref)).first()
 
 
 def workspace_status_counts() -> dict[str, int]:

@@ -1,44 +1,79 @@
 """Tenancy at the API edge: who may call a `/{slug}/...` endpoint, resolved once per request.
 
 Every app's workspace endpoints derive from `WorkspaceAPIView`. A view lists the roles allowed
-per HTTP method in `required_roles`; the permission loads the workspace and the caller's
-membership in one query and leaves them on the request (`request.workspace`,
+per HTTP method in `required_roles`. Authentication loads the caller together with their
+membership, its workspace and plan, in one query (a non-member costs one more, to tell 403
+from 404); the permission checks them and leaves them on the request (`request.workspace`,
 `request.membership`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from centrali.api.authentication import BearerJWTAuthentication
 from centrali.errors import InvalidInput, NotFound, PermissionDenied
 from workspaces import selectors
 from workspaces.models import ANY_MEMBER, BILLING_MANAGERS, WORKSPACE_ADMINS, Membership, User, Workspace
 
-__all__ = ["ANY_MEMBER", "BILLING_MANAGERS", "WORKSPACE_ADMINS", "IsWorkspaceMember", "WorkspaceAPIView"]
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+__all__ = [
+    "ANY_MEMBER",
+    "BILLING_MANAGERS",
+    "WORKSPACE_ADMINS",
+    "IsWorkspaceMember",
+    "WorkspaceAPIView",
+    "WorkspaceMemberAuthentication",
+]
+
+
+class WorkspaceMemberAuthentication(BearerJWTAuthentication):
+    """The bearer JWT of a `/{slug}/` request: the caller comes with their membership of that
+    workspace (and its workspace and plan) in one query, which IsWorkspaceMember then checks.
+    Nothing is kept between requests: each one reads the membership as it is now."""
+
+    def find_user(self, user_id: Any) -> AbstractBaseUser | None:
+        kwargs = (getattr(self.request, "parser_context", None) or {}).get("kwargs") or {}
+        slug = kwargs.get("slug")
+        if not slug:
+            return super().find_user(user_id)
+        membership = selectors.get_membership_of_user_id(slug=slug, user_id=user_id)
+        self.request._request.authenticated_membership = membership  # type: ignore[attr-defined]
+        if membership is None:  # not a member (or no such workspace): the user alone decides 401 or 403/404
+            return super().find_user(user_id)
+        return membership.user
 
 
 class IsWorkspaceMember(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         slug = view.kwargs["slug"]
         user = request.user
-        membership = selectors.get_membership(slug=slug, user=user) if isinstance(user, User) else None
+        membership: Membership | None
+        if hasattr(request._request, "authenticated_membership"):  # looked up with the user, this request
+            membership = request._request.authenticated_membership
+        else:
+            membership = selectors.get_membership(slug=slug, user=user) if isinstance(user, User) else None
         if membership is None:
             if not selectors.workspace_exists(slug=slug):
                 raise NotFound(f"Workspace '{slug}' not found.", code="WORKSPACE_NOT_FOUND")
             raise PermissionDenied("You are not a member of this workspace.", code="NOT_A_MEMBER")
 
+        # A method the view lacks answers 405 (DRF, after this check) to any member, whatever the state.
+        handled = _handles(view, request.method or "")
         allowed = view.required_roles.get(request.method, view.required_roles.get("*", WORKSPACE_ADMINS))
-        if membership.role not in allowed:
+        if handled and membership.role not in allowed:
             raise PermissionDenied(
                 f"Your role '{membership.role}' may not do this; it needs one of: {', '.join(sorted(allowed))}.",
                 code="INSUFFICIENT_ROLE",
             )
         workspace = membership.workspace
-        if request.method not in SAFE_METHODS:
+        if handled and request.method not in SAFE_METHODS:
             if workspace.is_pending_deletion and request.method not in view.allowed_when_pending_deletion:
                 raise InvalidInput(
                     "This workspace is pending deletion; restore it first.", code="WORKSPACE_PENDING_DELETION"
@@ -50,6 +85,12 @@ class IsWorkspaceMember(BasePermission):
         request._request.workspace = workspace  # type: ignore[attr-defined]
         request._request.membership = membership  # type: ignore[attr-defined]
         return True
+
+
+def _handles(view: Any, method: str) -> bool:
+    """Whether `view` answers `method` (else DRF answers 405 METHOD_NOT_ALLOWED)."""
+    name = method.lower()
+    return name in view.http_method_names and hasattr(view, name)
 
 
 def _suspended_message(workspace: Workspace) -> str:
@@ -70,6 +111,7 @@ class WorkspaceAPIView(APIView):
     a restore would return the workspace to active and so lift the suspension.
     """
 
+    authentication_classes = [WorkspaceMemberAuthentication]
     permission_classes = [IsAuthenticated, IsWorkspaceMember]
     required_roles: dict[str, frozenset[str]] = {
         "GET": ANY_MEMBER,

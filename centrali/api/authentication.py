@@ -5,9 +5,13 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from centrali import context
 from centrali.context import ActorType
@@ -35,13 +39,35 @@ class BearerJWTAuthentication(JWTAuthentication):
         except (OverflowError, ValueError, TypeError) as exc:
             raise exceptions.AuthenticationFailed("Token claims are malformed.") from exc
 
-    # simplejwt types get_user's result as a TypeVar its arguments do not bind.
+    # simplejwt types the user as a TypeVar its arguments do not bind.
+    def authenticate(self, request: Request) -> tuple[AbstractBaseUser, Token] | None:  # type: ignore[override]
+        self.request = request  # DRF makes one authenticator per request
+        return super().authenticate(request)
+
+    # simplejwt's own checks around a lookup subclasses may widen (find_user); its TypeVar again.
     def get_user(self, validated_token: Token) -> AbstractBaseUser:  # type: ignore[override]
         try:
-            user: AbstractBaseUser = super().get_user(validated_token)
+            user_id = validated_token[jwt_settings.USER_ID_CLAIM]
+        except KeyError as exc:
+            raise InvalidToken(str(_("Token contained no recognizable user identification"))) from exc
+        try:
+            user = self.find_user(user_id)
         except (DjangoValidationError, ValueError, TypeError) as exc:
             raise exceptions.AuthenticationFailed("Token subject is not a valid user id.") from exc
+        if user is None:
+            raise exceptions.AuthenticationFailed(_("User not found"), code="user_not_found")
+        if jwt_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
+            raise exceptions.AuthenticationFailed(_("User is inactive"), code="user_inactive")
+        if jwt_settings.CHECK_REVOKE_TOKEN and validated_token.get(
+            jwt_settings.REVOKE_TOKEN_CLAIM
+        ) != get_md5_hash_password(user.password):
+            raise exceptions.AuthenticationFailed(_("The user's password has been changed."), code="password_changed")
         context.bind(actor=user, actor_type=ActorType.USER)
+        return user
+
+    def find_user(self, user_id: object) -> AbstractBaseUser | None:
+        """The token's user (one query), or None."""
+        user: AbstractBaseUser | None = self.user_model.objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
         return user
 
 

@@ -65,7 +65,7 @@ def test_invalid_parameters_are_refused(stripe_sandbox, workspace, owner_client,
 
 def test_list_query_count_is_fixed(stripe_sandbox, workspace, owner_client, django_assert_num_queries):
     subscribe(owner_client, workspace, stripe_sandbox, plan="starter")
-    with django_assert_num_queries(4):  # user, membership, count, page (with customers)
+    with django_assert_num_queries(3):  # membership with its user, count, page (with customers)
         owner_client.get(f"{API}/{workspace.slug}/invoices")
 
 
@@ -83,6 +83,6 @@ def test_another_workspaces_invoice_is_not_found(stripe_sandbox, workspace, othe
 def test_invoice_detail_query_count_is_fixed(stripe_sandbox, workspace, owner_client, django_assert_num_queries):
     subscribe(owner_client, workspace, stripe_sandbox, plan="starter")
     [invoice] = owner_client.get(f"{API}/{workspace.slug}/invoices").json()
-    with django_assert_num_queries(3):  # user, membership, the invoice with its customer
+    with django_assert_num_queries(2):  # membership with its user, the invoice with its customer
         response = owner_client.get(f"{API}/{workspace.slug}/invoice/{invoice['id']}")
     assert response.json()["id"] == invoice["id"]

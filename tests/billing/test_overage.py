@@ -10,7 +10,7 @@ from tests.helpers import API, assert_error
 def test_overage_starts_off_with_the_plans_rates(stripe_sandbox, workspace, owner_client, django_assert_num_queries):
     subscribe(owner_client, workspace, stripe_sandbox, plan="pro")
 
-    with django_assert_num_queries(4):  # user, membership+workspace+plan, overage settings, customer
+    with django_assert_num_queries(3):  # membership+user+workspace+plan, overage settings, customer
         response = owner_client.get(f"{API}/{workspace.slug}/overage")
 
     assert response.json() == {

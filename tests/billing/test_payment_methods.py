@@ -33,7 +33,7 @@ def test_billing_role_may_manage_cards(stripe_sandbox, workspace, member_of):
 
 
 def test_list_is_empty_before_any_card(stripe_sandbox, workspace, owner_client, django_assert_num_queries):
-    with django_assert_num_queries(3):  # user, membership, customer
+    with django_assert_num_queries(2):  # membership with its user, customer
         response = owner_client.get(f"{API}/{workspace.slug}/payment-methods")
     assert response.json() == {"data": [], "defaultPaymentMethodId": None, "stale": False}
 
@@ -147,7 +147,7 @@ def test_public_key_is_the_publishable_key(stripe_sandbox, workspace, member_of)
 
 def test_default_card_read_is_local(stripe_sandbox, workspace, owner_client, django_assert_num_queries):
     add_card(owner_client, workspace, stripe_sandbox)
-    with django_assert_num_queries(3):  # user, membership, customer with its default card
+    with django_assert_num_queries(2):  # membership with its user, customer with its default card
         response = owner_client.get(f"{API}/{workspace.slug}/payment-methods/default")
     assert response.json()["defaultPaymentMethod"]["last4"] == "4242"
 

@@ -18,7 +18,7 @@ def test_plan_shows_the_current_plan_quota_and_the_offer(
     stripe_sandbox, workspace, member_of, django_assert_num_queries
 ):
     client = member_of(workspace, "member")
-    with django_assert_num_queries(4):  # user, membership+workspace+plan, subscription, available plans
+    with django_assert_num_queries(3):  # membership+user+workspace+plan, subscription, available plans
         response = client.get(f"{API}/{workspace.slug}/plan")
 
     body = response.json()
@@ -249,7 +249,7 @@ def test_plan_lists_the_catalogue_with_prices_limits_and_features(
     stripe_sandbox, workspace, member_of, django_assert_num_queries
 ):
     client = member_of(workspace, "member")
-    with django_assert_num_queries(4):  # the same reads as before: the catalogue is the available plans
+    with django_assert_num_queries(3):  # the same reads as before: the catalogue is the available plans
         body = client.get(f"{API}/{workspace.slug}/plan").json()
 
     assert [plan["code"] for plan in body["catalogue"]] == body["availablePlans"]

@@ -144,8 +144,8 @@ def test_reading_it_takes_a_fixed_number_of_queries(owner_client, workspace, rep
     report(workspace, "records", 10, utc(2026, 3, 5))
     report(workspace, "api_calls", 10, utc(2026, 3, 5))
 
-    # user, membership, billing period, counters, gauges, overage settings, the rate window's counters and gauges
-    with django_assert_num_queries(8):
+    # the membership with its user, billing period, counters and gauges, overage settings, the rate window's counters and gauges
+    with django_assert_num_queries(5):
         owner_client.get(f"{API}/{workspace.slug}/usage/current")
 
 

@@ -103,8 +103,8 @@ def test_it_takes_a_handful_of_queries(owner_client, workspace, report, django_a
     report(workspace, "records", 1, NOW)
     report(workspace, "records_created", 1, NOW)
 
-    # user, membership, counters, newest gauges, active actors, member counts, recent activity
-    with django_assert_num_queries(7):
+    # the membership with its user, counters, newest gauges, active actors, member counts, recent activity
+    with django_assert_num_queries(6):
         owner_client.get(f"{API}/{workspace.slug}/overview")
 
 

@@ -315,15 +315,15 @@ def test_malformed_job_id_is_not_found(workspace, owner_client):
     assert_error(owner_client.get(f"{API}/{workspace.slug}/export/not-a-uuid"), status=404, code="EXPORT_NOT_FOUND")
 
 
-def test_reading_a_job_takes_three_queries(exported, workspace, owner_client, django_assert_num_queries):
-    with django_assert_num_queries(3):  # the user, the membership (workspace, plan), the job
+def test_reading_a_job_takes_two_queries(exported, workspace, owner_client, django_assert_num_queries):
+    with django_assert_num_queries(2):  # the membership with its user, workspace and plan, the job
         response = owner_client.get(f"{API}/{workspace.slug}/export/{exported.pk}")
 
     assert response.status_code == 200
 
 
-def test_reading_the_latest_job_takes_three_queries(exported, workspace, owner_client, django_assert_num_queries):
-    with django_assert_num_queries(3):
+def test_reading_the_latest_job_takes_two_queries(exported, workspace, owner_client, django_assert_num_queries):
+    with django_assert_num_queries(2):
         response = owner_client.get(f"{API}/{workspace.slug}/export")
 
     assert response.status_code == 200

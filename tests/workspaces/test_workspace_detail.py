@@ -28,9 +28,9 @@ def test_any_member_reads_and_sees_their_role(workspace, other_workspace, member
     assert response.json()["role"] == "billing"
 
 
-def test_read_takes_two_queries(owner_client, workspace, django_assert_num_queries):
-    # the user (JWT) and the membership with workspace and plan
-    with django_assert_num_queries(2):
+def test_read_takes_one_query(owner_client, workspace, django_assert_num_queries):
+    # the membership with its user (the JWT's), workspace and plan
+    with django_assert_num_queries(1):
         owner_client.get(f"{API}/{workspace.slug}")
 
 

@@ -32,7 +32,7 @@ Bucket = tuple[date, date, dict[str, Decimal]]
 
 def usage_totals(*, workspace: Workspace, start_day: date, end_day: date) -> dict[str, Decimal]:
     """{metric: value} over the days [start_day, end_day): counters summed, gauges at their last
-    value reported before `end_day` (a level persists until reported again). Two queries."""
+    value reported before `end_day` (a level persists until reported again). One query."""
     totals = dict.fromkeys(METRICS, ZERO)
     counter_sums = (
         DailyUsage.objects.filter(workspace=workspace, metric__in=COUNTERS, day__gte=start_day, day__lt=end_day)
@@ -40,18 +40,22 @@ def usage_totals(*, workspace: Workspace, start_day: date, end_day: date) -> dic
         .annotate(total=Sum("value"))
         .order_by()
     )
-    totals.update(dict(counter_sums))
-    totals.update(latest_gauges(workspace=workspace, before=end_day))
+    # Counters and gauges are distinct metrics, so one UNION ALL answers both.
+    totals.update(dict(counter_sums.union(_latest_gauge_rows(workspace=workspace, before=end_day), all=True)))
     return totals
 
 
 def latest_gauges(*, workspace: Workspace, before: date | None = None) -> dict[str, Decimal]:
     """{gauge metric: its newest daily value (before the day `before`)} for the gauges ever reported."""
+    return dict(_latest_gauge_rows(workspace=workspace, before=before))
+
+
+def _latest_gauge_rows(*, workspace: Workspace, before: date | None) -> QuerySet[DailyUsage, tuple[str, Decimal]]:
     rows = DailyUsage.objects.filter(workspace=workspace, metric__in=GAUGES)
     if before is not None:
         rows = rows.filter(day__lt=before)
     newest_day = rows.filter(metric=OuterRef("metric")).order_by("-day").values("day")[:1]
-    return dict(rows.filter(day=Subquery(newest_day)).values_list("metric", "value"))
+    return rows.filter(day=Subquery(newest_day)).values_list("metric", "value").order_by()
 
 
 def period_days(period: BillingPeriod) -> tuple[date, date]:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from audit.services import record
 from centrali.errors import Conflict, Unavailable
+from centrali.metrics import observe_export
 from centrali.tasks import publish, publish_on_commit
 from workspaces import storage as workspace_storage
 from workspaces.models import ACTIVE_EXPORT_STATUSES, ExportJob, ExportStatus, User, Workspace
@@ -131,6 +132,7 @@ def complete_export_job(
             metadata={"job_id": str(job.pk), "rows": rows, "bytes": file_size, "sha256": checksum_sha256},
         )
     job.refresh_from_db()
+    observe_export(outcome="completed", started_at=job.started_at, rows=rows)
     return job
 
 
@@ -149,6 +151,8 @@ def fail_export_job(*, job: ExportJob, message: str) -> bool:
                 summary="Full data export failed",
                 metadata={"job_id": str(job.pk), "error": message},
             )
+    if failed:
+        observe_export(outcome="failed", started_at=job.started_at)
     return bool(failed)
 
 
