@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/centrali
 PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 REDIS_CI_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-postgres test-browser migrations-check lint format ci bench clean
+.PHONY: run test test-postgres test-browser migrations-check lint format ci bench clean fuzz bench-http
 
 $(DEPS): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -44,6 +44,15 @@ migrations-check: $(DEPS)
 	psql "$(PG_ADMIN_URL)" -v ON_ERROR_STOP=1 -q -c "DROP DATABASE IF EXISTS centrali_migrate" -c "CREATE DATABASE centrali_migrate"
 	DATABASE_URL=$(PG_URL)_migrate $(PY) manage.py migrate --noinput
 
+## fuzz: schemathesis against the live stack (gunicorn, a worker, localstripe) on PostgreSQL + Redis: devtools/fuzz.py
+fuzz: $(DEPS)
+	DATABASE_URL=$(PG_URL)_fuzz REDIS_URL=$(REDIS_CI_URL) $(PY) -m devtools.fuzz
+
+## bench-http: the hot read paths under gunicorn (the Dockerfile's settings) on PostgreSQL, driven by wrk (installed when missing; needs root or sudo), as ratios to a constant-JSON floor: bench/RESULTS.md
+bench-http: $(DEPS)
+	command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+	BENCH_HTTP_DATABASE_URL=$(PG_URL)_bench_http REDIS_URL=$(REDIS_CI_URL) $(PY) -m bench.http $(BENCH_HTTP_ARGS)
+
 ## lint: ruff (lint and format check), mypy, and the import contracts between the apps
 lint: $(DEPS)
 	$(VENV)/bin/ruff check .
@@ -56,7 +65,7 @@ format: $(DEPS)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-ci: lint test migrations-check test-postgres test-browser
+ci: lint test migrations-check test-postgres fuzz test-browser
 
 clean:
 	rm -rf $(VENV) var staticfiles

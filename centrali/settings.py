@@ -5,6 +5,7 @@ a safe local default so that `make run` works on a bare machine. DESIGN.md lists
 the variable names.
 """
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import structlog
 from celery.schedules import crontab
 
 import centrali
+import centrali.log_context
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -22,6 +24,11 @@ env = environ.Env()
 # The default is for `make run` only: it is public, so `check --deploy` flags it (W009) and
 # every token signed with it (JWTs default to this key) could be forged.
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="django-insecure-local-development-key-change-me-0123456789")
+# Keys the HMAC of personal data kept after erasure (a purged workspace's owner email) and in the audit
+# chain; changing it makes old hashes unmatchable. The default derives from SECRET_KEY (local runs only).
+PRIVACY_HASH_KEY = env(
+    "PRIVACY_HASH_KEY", default=hashlib.sha256(b"centrali.privacy-hash:" + SECRET_KEY.encode()).hexdigest()
+)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -47,6 +54,7 @@ INSTALLED_APPS = [
     "usage",
     "support",
     "audit",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -171,6 +179,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.charge_overage_for_ended_periods",
         "schedule": crontab(minute=30),
     },
+    "billing.sweep-stripe-events": {"task": "billing.sweep_stripe_events", "schedule": timedelta(minutes=1)},
     # -- usage
     "usage.prune-raw-events": {"task": "usage.prune_raw_events", "schedule": timedelta(hours=6)},
     "usage.maintain-raw-event-partitions": {
@@ -191,6 +200,10 @@ CELERY_BEAT_SCHEDULE = {
     "audit.verify-audit-chains": {
         "task": "audit.verify_audit_chains",
         "schedule": crontab(minute=0, hour=env.int("AUDIT_VERIFY_HOUR_UTC", default=4)),
+    },
+    "audit.apply-audit-retention": {
+        "task": "audit.apply_audit_retention",
+        "schedule": crontab(minute=30, hour=env.int("AUDIT_RETENTION_HOUR_UTC", default=4)),
     },
 }
 
@@ -238,6 +251,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "centrali.api.schema.add_error_responses",
+        "centrali.api.schema.add_request_headers_and_links",
     ],
     "SCHEMA_PATH_PREFIX": r"/workspace/api/v1",
     "SCHEMA_PATH_PREFIX_TRIM": True,
@@ -301,6 +315,10 @@ STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300  # Stripe's own libraries' default
+# Webhook events are applied by the worker (billing.tasks.apply_stripe_event): a failed attempt is retried
+# after this delay, doubling (at most an hour), up to this many attempts; then the event is kept as failed.
+STRIPE_WEBHOOK_RETRY_BASE_SECONDS = env.float("STRIPE_WEBHOOK_RETRY_BASE_SECONDS", default=30)
+STRIPE_WEBHOOK_MAX_ATTEMPTS = env.int("STRIPE_WEBHOOK_MAX_ATTEMPTS", default=12)
 # dj-stripe reads the mode and the per-mode keys; they all derive from STRIPE_SECRET_KEY.
 STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
 STRIPE_TEST_SECRET_KEY = "" if STRIPE_LIVE_MODE else STRIPE_SECRET_KEY
@@ -390,6 +408,17 @@ USAGE_RAW_EVENT_RETENTION_DAYS = env.int("USAGE_RAW_EVENT_RETENTION_DAYS", defau
 # How far in the future (clock skew) an event's timestamp may be.
 USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS = env.int("USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS", default=300)
 
+# --- audit: the keys of the log's keyed hashes (audit.chain). AUDIT_PERSONAL_DATA_KEY commits the
+# events' personal fields (HMAC digests, so they can be erased), AUDIT_CHECKPOINT_KEY signs the
+# retention checkpoints. Unset, each derives from PRIVACY_HASH_KEY (so one secret serves); set
+# them to split the keys. Keep them: events and checkpoints written under one key do not verify
+# under another.
+AUDIT_PERSONAL_DATA_KEY = env("AUDIT_PERSONAL_DATA_KEY", default="") or f"{PRIVACY_HASH_KEY}:audit-personal-data"
+AUDIT_CHECKPOINT_KEY = env("AUDIT_CHECKPOINT_KEY", default="") or f"{PRIVACY_HASH_KEY}:audit-checkpoint"
+# Events older than their workspace's plan retention (Plan.audit_retention_days) are dropped in
+# batches of this many per transaction.
+AUDIT_RETENTION_BATCH_SIZE = env.int("AUDIT_RETENTION_BATCH_SIZE", default=5000)
+
 # --- support
 # Where staff open an issue from a notification email (the admin's support queue).
 SUPPORT_CONSOLE_URL = env("SUPPORT_CONSOLE_URL", default="http://127.0.0.1:8000/admin/support/supportissue/")
@@ -409,6 +438,7 @@ if not DEBUG:
 
 _shared_log_processors: list[structlog.typing.Processor] = [
     structlog.contextvars.merge_contextvars,
+    centrali.log_context.add_trace_ids,  # trace_id/span_id when tracing is on
     structlog.stdlib.add_logger_name,
     structlog.processors.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
