@@ -37,14 +37,17 @@ def erase_people(
     if form.is_bound and form.is_valid():
         erased = 0
         for user in list(queryset):
-            label = str(user.pk)
+            # A refusal names the account as staff know it; an erased one only by its former id.
+            username, user_id = user.get_username(), str(user.pk)
             try:
                 erasure = services.erase_person(user=user, reason=form.cleaned_data["reason"])
             except DomainError as exc:
-                model_admin.message_user(request, f"{label}: {exc.message}", messages.ERROR)
+                model_admin.message_user(request, f"{username}: {exc.message}", messages.ERROR)
             else:
                 erased += 1
-                model_admin.message_user(request, f"{label}: erased (erasure {erasure.erasure_id}).", messages.SUCCESS)
+                model_admin.message_user(
+                    request, f"{user_id}: erased (erasure {erasure.erasure_id}).", messages.SUCCESS
+                )
         model_admin.message_user(
             request, f"Erased {erased} person(s).", messages.SUCCESS if erased else messages.WARNING
         )
