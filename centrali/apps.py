@@ -8,6 +8,7 @@ class CentraliConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
+        from centrali import checks  # noqa: F401  registers the system checks
         from centrali.api import schema  # noqa: F401  registers the OpenAPI extensions
         from centrali.api.metrics import register_scrape_time_collector
         from centrali.celery import app

@@ -26,9 +26,11 @@ env = environ.Env()
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="django-insecure-local-development-key-change-me-0123456789")
 # Keys the HMAC of personal data kept after erasure (a purged workspace's owner email) and in the audit
 # chain; changing it makes old hashes unmatchable. The default derives from SECRET_KEY (local runs only).
-PRIVACY_HASH_KEY = env(
-    "PRIVACY_HASH_KEY", default=hashlib.sha256(b"centrali.privacy-hash:" + SECRET_KEY.encode()).hexdigest()
-)
+PRIVACY_HASH_KEY = env("PRIVACY_HASH_KEY", default="")
+# Derived, rotating DJANGO_SECRET_KEY would fail every audit event's verification: check --deploy
+# warns (centrali.checks).
+PRIVACY_HASH_KEY_IS_DERIVED = not PRIVACY_HASH_KEY
+PRIVACY_HASH_KEY = PRIVACY_HASH_KEY or hashlib.sha256(b"centrali.privacy-hash:" + SECRET_KEY.encode()).hexdigest()
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -12,11 +12,12 @@ PRODUCTION_LIKE = {
     "ALLOWED_HOSTS": "api.centrali.io",
     "SECURE_HSTS_SECONDS": "31536000",
     "SECURE_SSL_REDIRECT": "true",
+    "PRIVACY_HASH_KEY": "p" * 40 + "-its-own-random-key",
 }
 
 
 def _check_deploy(env):
-    environment = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
+    environment = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SECRET_KEY", "PRIVACY_HASH_KEY")}
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
@@ -38,3 +39,10 @@ def test_check_deploy_fails_on_the_public_local_secret_key():
 
     assert result.returncode != 0
     assert "security.W009" in result.stdout + result.stderr
+
+
+def test_check_deploy_warns_when_the_privacy_key_is_derived_from_the_secret_key():
+    result = _check_deploy({k: v for k, v in PRODUCTION_LIKE.items() if k != "PRIVACY_HASH_KEY"})
+
+    assert result.returncode != 0
+    assert "centrali.W001" in result.stdout + result.stderr
