@@ -16,8 +16,10 @@ are metered only with Redis configured.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import structlog
@@ -75,12 +77,25 @@ def _incr_in_one_round_trip(backend: RedisCache, key: str) -> int:
     django.core.cache.backends.redis.RedisCacheClient), the one RedisCache itself uses. Django
     stores ints unpickled, so cache.get / get_many (the flush) read this counter as an int."""
     full_key = backend.make_and_validate_key(key)
-    client = backend._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]  # not in the stubs
-    pipeline = client.pipeline(transaction=False)
+    pipeline = _write_client(backend).pipeline(transaction=False)
     pipeline.incr(full_key)
     pipeline.expire(full_key, KEY_TIMEOUT_SECONDS, nx=True)
     count, _ = pipeline.execute()
     return int(count)
+
+
+_thread = threading.local()
+
+
+def _write_client(backend: RedisCache) -> Any:
+    """The backend's write client, made once per thread: RedisCacheClient.get_client builds a new
+    redis.Redis object on every call, a third of the metering's cost (the pool underneath is shared;
+    Django gives each thread its own backend, and a new backend, as in tests, gets a new client)."""
+    cached = getattr(_thread, "redis_write_client", None)
+    if cached is None or cached[0] is not backend:
+        client = backend._cache.get_client(write=True)  # type: ignore[attr-defined]  # not in the stubs
+        cached = _thread.redis_write_client = (backend, client)
+    return cached[1]
 
 
 def _incr_through_cache_api(key: str) -> bool:
