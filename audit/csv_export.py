@@ -43,22 +43,8 @@ HEADER = [
     "request_id",
     "entry_hash",
 ]
-# The model field of each column, in HEADER's order.
-_FIELDS = [
-    "id",
-    "created_at",
-    "type",
-    "resource_type",
-    "resource_id",
-    "actor_type",
-    "actor_id",
-    "summary",
-    "metadata",
-    "ip_address",
-    "user_agent",
-    "request_id",
-    "entry_hash",
-]
+# Each column is the model field of its name.
+_FIELDS = HEADER
 # Free-text columns: neutralised (the others are numbers, times, JSON objects and addresses).
 _TEXT_FIELDS = frozenset(
     {

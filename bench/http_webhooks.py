@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -44,30 +43,16 @@ DRAIN_TIMEOUT_SECONDS = 300
 HANDLED_TYPES = ("invoice.paid", "invoice.payment_failed", "customer.subscription.updated", "payment_method.detached")
 
 
-def _signature(payload: str, secret: str) -> str:
-    timestamp = int(time.time())
-    digest = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
 def _event(number: int, customer_id: str | None) -> dict:
+    from tests.billing.helpers import stripe_event  # after django.setup(): it imports DRF
+
     if customer_id is not None and number % 2 == 0:
         event_type, obj = "customer.updated", {"id": customer_id, "object": "customer"}
     else:
         event_type = HANDLED_TYPES[number % len(HANDLED_TYPES)]
         kind = event_type.split(".")[-2] if event_type.startswith("customer.") else event_type.split(".")[0]
         obj = {"id": f"bench_{number}", "object": kind, "customer": f"cus_bench_{secrets.token_hex(4)}"}
-    return {
-        "id": "evt_bench_" + secrets.token_hex(12),
-        "object": "event",
-        "api_version": "2024-06-20",
-        "created": int(time.time()),
-        "livemode": False,
-        "pending_webhooks": 1,
-        "request": {"id": None, "idempotency_key": None},
-        "type": event_type,
-        "data": {"object": obj},
-    }
+    return stripe_event(event_type, obj)
 
 
 def _applied(event_ids: list[str]) -> tuple[int, int]:
@@ -88,6 +73,8 @@ def measure(base_url: str, *, seconds: float, webhook_secret: str, customer_id: 
     Needs Django set up on the service's database (to read which events are applied). Raises
     when an answer is not the expected 200, or when not every event sent is applied once.
     """
+    from tests.billing.helpers import sign  # after django.setup(): it imports DRF
+
     url = f"{base_url}/webhooks/stripe"
     deadline = time.monotonic() + seconds
     sent: list[str] = []
@@ -110,7 +97,7 @@ def measure(base_url: str, *, seconds: float, webhook_secret: str, customer_id: 
                     data=payload,
                     headers={
                         "Content-Type": "application/json",
-                        "Stripe-Signature": _signature(payload, webhook_secret),
+                        "Stripe-Signature": sign(payload, secret=webhook_secret),
                     },
                     timeout=30,
                 )
