@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypedDict
 
@@ -10,7 +10,7 @@ from billing.selectors import get_overage_settings
 from usage.metrics import LIMIT_OF_METRIC, METRICS, OVERAGE_RATES, ZERO
 from usage.selectors.limits import limit_statuses, quotas
 from usage.selectors.pricing import UNIT_PLACES, overage_estimate, overage_metric_units
-from usage.selectors.rollups import period_days, start_of_day, usage_totals
+from usage.selectors.rollups import period_days, start_of_day, usage_totals_with_recent
 
 if TYPE_CHECKING:
     from billing.selectors import BillingPeriod
@@ -47,7 +47,10 @@ class CurrentUsage(TypedDict):
 def current_usage(*, workspace: Workspace, period: BillingPeriod, now: datetime) -> CurrentUsage:
     """The current billing period: per metric used, limit, percent, quota, overage and projection."""
     start_day, end_day = period_days(period)
-    totals = usage_totals(workspace=workspace, start_day=start_day, end_day=end_day)
+    window_start_day = rate_window_start(workspace=workspace, period=period, now=now)
+    totals, recent = usage_totals_with_recent(
+        workspace=workspace, start_day=start_day, end_day=end_day, recent_from=window_start_day
+    )
     plan = workspace.plan
     overage = get_overage_settings(workspace=workspace)
     statuses = {s.name: s for s in limit_statuses(workspace=workspace, plan=plan, period=period, totals=totals)}
@@ -60,7 +63,7 @@ def current_usage(*, workspace: Workspace, period: BillingPeriod, now: datetime)
     )
     cost_by_metric = {line.metric: line.amount_cents for line in lines}
 
-    projected = projection(workspace=workspace, period=period, now=now, totals=totals)
+    projected = projection(period=period, now=now, totals=totals, recent=recent, window_start_day=window_start_day)
     projected_lines = (
         overage_estimate(plan=plan, totals=projected, spending_cap_cents=overage.spending_cap_cents)
         if overage.enabled
@@ -96,29 +99,31 @@ def current_usage(*, workspace: Workspace, period: BillingPeriod, now: datetime)
     }
 
 
+def rate_window_start(*, workspace: Workspace, period: BillingPeriod, now: datetime) -> date:
+    """The first UTC day of the window the projection measures counters' rate over: the trailing
+    RATE_WINDOW_DAYS before today, or the period's or the workspace's first day when more recent."""
+    today = now.astimezone(UTC).date()
+    period_start_day, _ = period_days(period)
+    return max(today - timedelta(days=RATE_WINDOW_DAYS), period_start_day, workspace.created_at.astimezone(UTC).date())
+
+
 def projection(
-    *, workspace: Workspace, period: BillingPeriod, now: datetime, totals: dict[str, Decimal]
+    *,
+    period: BillingPeriod,
+    now: datetime,
+    totals: dict[str, Decimal],
+    recent: dict[str, Decimal],
+    window_start_day: date,
 ) -> dict[str, Decimal]:
     """{metric: its value at the period's end} if usage goes on at the workspace's recent rate.
 
-    A counter's daily rate is measured over the trailing RATE_WINDOW_DAYS (the whole UTC days
-    before today, and today so far), or since the period or the workspace began when that is
-    more recent; a window shorter than a day counts as one day, so a busy first hour is read
-    as a busy day, not as a month of busy hours. Projected = used so far + rate x time left,
-    never below what is used. Gauges stay at their level.
+    `recent` holds each counter summed from `window_start_day` (see `rate_window_start`) to now.
+    A window shorter than a day counts as one day, so a busy first hour is read as a busy day,
+    not as a month of busy hours. Projected = used so far + rate x time left, never below what
+    is used. Gauges stay at their level.
     """
     if now >= period.end:
         return dict(totals)
-    today = now.astimezone(UTC).date()
-    period_start_day, _ = period_days(period)
-    window_start_day = max(
-        today - timedelta(days=RATE_WINDOW_DAYS), period_start_day, workspace.created_at.astimezone(UTC).date()
-    )
-    recent = (
-        totals
-        if window_start_day == period_start_day
-        else usage_totals(workspace=workspace, start_day=window_start_day, end_day=today + timedelta(days=1))
-    )
     window = max(now - start_of_day(window_start_day), timedelta(days=1))
     time_left = Decimal((period.end - now) / window)  # in windows
     projected = {}

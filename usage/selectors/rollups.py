@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal, TypedDict
 
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 
 from billing.selectors import calendar_month_period
 from usage.metrics import COUNTERS, GAUGES, METRICS, ZERO
@@ -43,6 +43,29 @@ def usage_totals(*, workspace: Workspace, start_day: date, end_day: date) -> dic
     # Counters and gauges are distinct metrics, so one UNION ALL answers both.
     totals.update(dict(counter_sums.union(_latest_gauge_rows(workspace=workspace, before=end_day), all=True)))
     return totals
+
+
+def usage_totals_with_recent(
+    *, workspace: Workspace, start_day: date, end_day: date, recent_from: date
+) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """`usage_totals` over [start_day, end_day), and beside it each counter summed over the days
+    [recent_from, end_day) only (gauges there as in the totals). One query, the same one whatever
+    `recent_from` is, so a page that shows both costs what `usage_totals` does."""
+    totals = dict.fromkeys(METRICS, ZERO)
+    recent = dict.fromkeys(METRICS, ZERO)
+    counter_sums = (
+        DailyUsage.objects.filter(workspace=workspace, metric__in=COUNTERS, day__gte=start_day, day__lt=end_day)
+        .values_list("metric")
+        .annotate(total=Sum("value"), recent=Sum("value", filter=Q(day__gte=recent_from)))
+        .order_by()
+    )
+    gauge_rows = _latest_gauge_rows(workspace=workspace, before=end_day).annotate(
+        recent=Value(ZERO, output_field=DecimalField())
+    )
+    for metric, total, recent_total in counter_sums.union(gauge_rows, all=True):
+        totals[metric] = total
+        recent[metric] = total if metric in GAUGES else (recent_total or ZERO)
+    return totals, recent
 
 
 def latest_gauges(*, workspace: Workspace, before: date | None = None) -> dict[str, Decimal]:
