@@ -546,6 +546,10 @@ def main():
     parser.add_argument("--quick", action="store_true", help="3 rounds of 3 s (under three minutes in all)")
     parser.add_argument("--profile", action="store_true", help="profile each endpoint in-process instead")
     parser.add_argument("--no-write", action="store_true", help="print the section, leave RESULTS.md alone")
+    parser.add_argument(
+        "--only", metavar="TEXT", action="append", default=[],
+        help="measure only the endpoints whose name ends with TEXT (repeatable), beside the floor; no webhooks, no write",
+    )  # fmt: skip
     options = parser.parse_args()
     rounds = int(os.environ.get("BENCH_HTTP_ROUNDS", 3 if options.quick else 5))
     seconds = float(os.environ.get("BENCH_HTTP_SECONDS", 3 if options.quick else 10))
@@ -572,9 +576,14 @@ def main():
         server = Server({**SERVER_ENV, **image_env}, port=port, log_path=work / "gunicorn.log", arguments=arguments)
         server.wait_until_ready()
         targets = endpoints(token)
+        if options.only:
+            targets = targets[:1] + [t for t in targets[1:] if any(t[0].endswith(text) for text in options.only)]
+            options.no_write = True
         check_answers(server.base_url, targets)
         figures = measure(server.base_url, targets, rounds=rounds, seconds=seconds)
-        webhooks = webhook_figures(server.base_url, seconds=seconds, env=SERVER_ENV, work=work)
+        webhooks = (
+            None if options.only else webhook_figures(server.base_url, seconds=seconds, env=SERVER_ENV, work=work)
+        )
         section = report(figures, info=machine(), arguments=arguments, rounds=rounds, seconds=seconds,
                          quick=options.quick, webhooks=webhooks)  # fmt: skip
         print(section)
