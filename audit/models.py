@@ -58,6 +58,7 @@ class AuditEvent(models.Model):
             models.Index(fields=["workspace", "type", "-id"], name="audit_ws_type"),
             models.Index(fields=["workspace", "actor_id", "-id"], name="audit_ws_actor"),
             models.Index(fields=["workspace", "created_at"], name="audit_ws_created"),
+            models.Index(fields=["workspace", "actor_id", "created_at"], name="audit_ws_actor_created"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(actor_type__in=ActorType.values), name="audit_actor_type_valid"),

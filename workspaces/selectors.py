@@ -171,17 +171,6 @@ def workspaces_due_for_purge(*, now: datetime) -> QuerySet[Workspace]:
     )
 
 
-def member_counts(*, workspace: Workspace, active_user_ids: Iterable[object]) -> tuple[int, int]:
-    """(members, members whose user id is among `active_user_ids`) of the workspace, in one query.
-
-    Ids that are no UUID (service or system actors) name no member and are ignored."""
-    valid_ids = [user_id for user_id in map(parse_uuid, active_user_ids) if user_id is not None]
-    counts = Membership.objects.filter(workspace=workspace).aggregate(
-        total=Count("id"), active=Count("id", filter=Q(user_id__in=valid_ids))
-    )
-    return counts["total"], counts["active"]
-
-
 # --- Locking reads: call them inside a transaction.
 
 

@@ -79,7 +79,7 @@ MEMBER_READS = [
     ("/audit/activity", 2),  # the membership, the page
     ("/usage/current", 4),  # the membership, the subscription, counters and gauges, overage settings
     ("/invoices", 3),  # the membership, the count, the page (with customers)
-    ("/overview", 6),  # the membership, active actors, member counts, counters, gauges, recent activity
+    ("/overview", 5),  # the membership, members and those active this week, counters, gauges, recent activity
 ]
 
 

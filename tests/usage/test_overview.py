@@ -85,6 +85,14 @@ def test_users_are_the_members_and_those_active_in_the_audit_log_this_week(owner
     assert _overview(owner_client, workspace)["users"] == {"total": 4, "activeThisWeek": 1}
 
 
+def test_a_member_active_only_in_another_workspace_is_not_active_here(owner_client, workspace, other_workspace):
+    elsewhere = MembershipFactory(workspace=workspace).user
+    MembershipFactory(workspace=other_workspace, user=elsewhere)
+    _activity(other_workspace, elsewhere, at=NOW - timedelta(days=1))
+
+    assert _overview(owner_client, workspace)["users"] == {"total": 2, "activeThisWeek": 0}
+
+
 def test_recent_activity_is_the_newest_audit_events_in_the_spec_shape(owner_client, workspace, other_workspace):
     for n in range(12):
         _activity(workspace, workspace.owner, summary=f"change {n}")
@@ -103,8 +111,8 @@ def test_it_takes_a_handful_of_queries(owner_client, workspace, report, django_a
     report(workspace, "records", 1, NOW)
     report(workspace, "records_created", 1, NOW)
 
-    # the membership with its user, counters, newest gauges, active actors, member counts, recent activity
-    with django_assert_num_queries(6):
+    # the membership with its user, counters, newest gauges, members and those active this week, recent activity
+    with django_assert_num_queries(5):
         owner_client.get(f"{API}/{workspace.slug}/overview")
 
 
