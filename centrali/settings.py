@@ -102,6 +102,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 # A persistent connection is checked before a request reuses it: one PostgreSQL dropped (a restart,
 # a failover) is replaced instead of failing the request (centrali.api.db_faults).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "centrali.db.postgresql"  # its health check is a poll(), not a query
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # WAL lets the API and the local worker read while the other writes.

@@ -1,7 +1,8 @@
 """A database that goes away costs a retry, never a 500.
 
 - Before a request: persistent connections are health-checked before reuse
-  (settings CONN_HEALTH_CHECKS), so the first request after a PostgreSQL restart reconnects.
+  (settings CONN_HEALTH_CHECKS; centrali.db.postgresql makes the check a poll() of the socket, not a
+  query), so the first request after a PostgreSQL restart reconnects.
 - During a request: a connection lost or refused mid-way raises OperationalError/InterfaceError.
   Every write of a request runs in one transaction (the services' `transaction.atomic()`), which
   PostgreSQL rolls back when its connection dies, so nothing of the request is kept; the client is

@@ -42,17 +42,22 @@ def _postgres():
     assert connection.vendor == "postgresql", "run with DATABASE_URL=postgres://..."
 
 
-def terminate(pid):
-    """pg_terminate_backend(pid) from a connection of its own, waiting until the backend is gone."""
+def admin_connection():
+    """A connection of the test's own to the test database, beside Django's."""
     db = connection.settings_dict
-    with psycopg.connect(
+    return psycopg.connect(
         dbname=db["NAME"],
         user=db["USER"],
         password=db["PASSWORD"] or None,
         host=db["HOST"] or "127.0.0.1",
         port=db["PORT"] or 5432,
         autocommit=True,
-    ) as admin:
+    )
+
+
+def terminate(pid):
+    """pg_terminate_backend(pid) from a connection of its own, waiting until the backend is gone."""
+    with admin_connection() as admin:
         [(terminated,)] = admin.execute("SELECT pg_terminate_backend(%s, 5000)", [pid]).fetchall()
         assert terminated, f"backend {pid} was not terminated"
 
@@ -207,3 +212,28 @@ def test_a_support_issue_whose_connection_drops_before_its_audit_entry_writes_no
     assert_error(response, status=503, code="DATABASE_UNAVAILABLE")
     assert response["Retry-After"] == "5"
     assert not SupportIssue.objects.filter(workspace=workspace).exists()
+
+
+def _last_statement_of(pid):
+    with admin_connection() as admin:
+        [(query,)] = admin.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid]).fetchall()
+        return query
+
+
+def test_the_health_check_of_an_idle_connection_sends_nothing_to_the_server():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'the last statement'")
+    pid = connection.connection.info.backend_pid
+
+    assert connection.is_usable()
+    assert _last_statement_of(pid) == "SELECT 'the last statement'"
+
+
+def test_the_health_check_finds_a_terminated_connection_unusable():
+    connection.ensure_connection()
+    terminate(connection.connection.info.backend_pid)
+
+    try:
+        assert not connection.is_usable()
+    finally:
+        connection.close()  # what Django does with an unusable connection; the teardown opens a new one
