@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from djstripe.models import Customer, Invoice, PaymentMethod, Subscription
 from djstripe.utils import convert_tstamp
 
@@ -18,11 +18,10 @@ from billing import gateway
 from billing.models import OverageSettings, Plan
 from centrali.formats import parse_uuid
 from workspaces import selectors as workspace_selectors
+from workspaces.models import Workspace
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
-
-    from workspaces.models import Workspace
 
 # Subscription states in which the workspace is being billed for its plan.
 LIVE_SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due", "unpaid", "incomplete")
@@ -93,13 +92,48 @@ def current_billing_period(*, workspace: Workspace, now: datetime) -> BillingPer
     current period start); otherwise the calendar month (UTC).
     """
     subscription = live_subscription(workspace=workspace)
-    anchor = subscription_period(subscription)[0] if subscription is not None else None
+    return _period_containing(now, subscription_data=subscription.stripe_data if subscription else None)
+
+
+def _period_containing(now: datetime, *, subscription_data: Mapping[str, Any] | None) -> BillingPeriod:
+    anchor = subscription_period(subscription_data)[0] if subscription_data is not None else None
     if anchor is None:
         return calendar_month_period(now)
     months = (now.year - anchor.year) * 12 + (now.month - anchor.month)
     if anchor + relativedelta(months=months) > now:
         months -= 1
     return BillingPeriod(start=anchor + relativedelta(months=months), end=anchor + relativedelta(months=months + 1))
+
+
+@dataclass(frozen=True)
+class BillingTerms:
+    """What the usage reads need of billing: the current period and the overage settings."""
+
+    period: BillingPeriod
+    overage: OverageSettings
+
+
+_OVERAGE_COLUMNS = [field.attname for field in OverageSettings._meta.concrete_fields]
+
+
+def billing_terms(*, workspace: Workspace, now: datetime) -> BillingTerms:
+    """`current_billing_period` and `get_overage_settings` of the workspace, in one query: the
+    live subscription's Stripe JSON as a subquery, the overage settings by a left join."""
+    subscription_data = Subquery(
+        _live_subscriptions().filter(customer__subscriber=OuterRef("pk")).values("stripe_data")[:1]
+    )
+    rows = (
+        Workspace.objects.filter(pk=workspace.pk)
+        .annotate(live_subscription_data=subscription_data)
+        .values_list("live_subscription_data", *(f"overage_settings__{column}" for column in _OVERAGE_COLUMNS))
+    )
+    subscription, *overage_values = rows.get()
+    if overage_values[0] is None:  # never set: the unsaved default, as get_overage_settings answers
+        overage = OverageSettings(workspace=workspace)
+    else:
+        overage = OverageSettings.from_db(rows.db, _OVERAGE_COLUMNS, overage_values)
+        overage.workspace = workspace
+    return BillingTerms(period=_period_containing(now, subscription_data=subscription), overage=overage)
 
 
 def previous_billing_period(*, workspace: Workspace, now: datetime) -> BillingPeriod:
@@ -132,12 +166,17 @@ def workspace_for_customer(*, customer_id: str) -> Workspace | None:
 
 def live_subscription(*, workspace: Workspace) -> Subscription | None:
     """The subscription that bills the workspace's paid plan, or None (free plan)."""
-    return (
-        Subscription.objects.filter(customer__subscriber=workspace, livemode=gateway.livemode())
+    return _live_subscriptions().filter(customer__subscriber=workspace).first()
+
+
+def _live_subscriptions() -> QuerySet[Subscription]:
+    """Subscriptions in this Stripe mode that bill their plan, newest first."""
+    subscriptions: QuerySet[Subscription] = (
+        Subscription.objects.filter(livemode=gateway.livemode())
         .filter(stripe_data__status__in=LIVE_SUBSCRIPTION_STATUSES)
         .order_by("-created")
-        .first()
     )
+    return subscriptions
 
 
 def plan_for_price(price_id: str | None) -> Plan | None:

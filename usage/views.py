@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing.selectors import current_billing_period
+from billing.selectors import billing_terms
 from centrali.api.authentication import PlatformService
 from centrali.api.schema import DATE_QUERY_SCHEMA, error_response, request_example, response_example
 from centrali.api.views import PlatformServiceAPIView
@@ -95,8 +95,9 @@ class CurrentUsageView(WorkspaceAPIView):
     )
     def get(self, request: Request, slug: str) -> Response:
         now = timezone.now()
-        period = current_billing_period(workspace=self.workspace, now=now)
-        usage = selectors.current_usage(workspace=self.workspace, period=period, now=now)
+        terms = billing_terms(workspace=self.workspace, now=now)
+        usage = selectors.current_usage(workspace=self.workspace, terms=terms, now=now)
+        period = terms.period
         return Response(
             CurrentUsageSerializer(
                 {**usage, "workspace": self.workspace, "period_start": period.start, "period_end": period.end}
@@ -348,6 +349,6 @@ class WorkspaceQuotaView(PlatformServiceAPIView):
         workspace = get_workspace_by_ref(slug)
         if workspace is None:
             raise NotFound(f"Workspace '{slug}' not found.", code="WORKSPACE_NOT_FOUND")
-        period = current_billing_period(workspace=workspace, now=timezone.now())
-        report = selectors.quota_report(workspace=workspace, period=period, metric=query.validated_data.get("metric"))
+        terms = billing_terms(workspace=workspace, now=timezone.now())
+        report = selectors.quota_report(workspace=workspace, terms=terms, metric=query.validated_data.get("metric"))
         return Response(QuotaResponseSerializer(report).data)

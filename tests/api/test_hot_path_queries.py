@@ -77,7 +77,7 @@ MEMBER_READS = [
     ("", 1),  # the membership with its user, workspace and plan
     ("/support-issues", 3),  # the membership, the count, the page
     ("/audit/activity", 2),  # the membership, the page
-    ("/usage/current", 4),  # the membership, the subscription, counters and gauges, overage settings
+    ("/usage/current", 3),  # the membership, the billing terms (subscription and overage), counters and gauges
     ("/invoices", 3),  # the membership, the count, the page (with customers)
     ("/overview", 5),  # the membership, members and those active this week, counters, gauges, recent activity
 ]
@@ -97,8 +97,8 @@ def test_a_members_read_takes_a_fixed_number_of_queries(tenant, path, queries, d
 def test_the_quota_check_takes_a_fixed_number_of_queries(tenant, django_assert_num_queries):
     client = _service_client()
 
-    # the workspace with its plan, the subscription, overage settings, counters and gauges
-    with django_assert_num_queries(4):
+    # the workspace with its plan, the billing terms (subscription and overage settings), counters and gauges
+    with django_assert_num_queries(3):
         response = client.get(f"{API}/internal/workspaces/{tenant.slug}/quota")
 
     assert response.status_code == 200, response.content

@@ -6,14 +6,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypedDict
 
-from billing.selectors import get_overage_settings
 from usage.metrics import LIMIT_OF_METRIC, METRICS, OVERAGE_RATES, ZERO
 from usage.selectors.limits import limit_statuses, quotas
 from usage.selectors.pricing import UNIT_PLACES, overage_estimate, overage_metric_units
 from usage.selectors.rollups import period_days, start_of_day, usage_totals_with_recent
 
 if TYPE_CHECKING:
-    from billing.selectors import BillingPeriod
+    from billing.selectors import BillingPeriod, BillingTerms
     from workspaces.models import Workspace
 
 # The projection extends the counters' daily rate over this many trailing days (see `projection`).
@@ -44,15 +43,15 @@ class CurrentUsage(TypedDict):
     currency: str
 
 
-def current_usage(*, workspace: Workspace, period: BillingPeriod, now: datetime) -> CurrentUsage:
+def current_usage(*, workspace: Workspace, terms: BillingTerms, now: datetime) -> CurrentUsage:
     """The current billing period: per metric used, limit, percent, quota, overage and projection."""
+    period, overage = terms.period, terms.overage
     start_day, end_day = period_days(period)
     window_start_day = rate_window_start(workspace=workspace, period=period, now=now)
     totals, recent = usage_totals_with_recent(
         workspace=workspace, start_day=start_day, end_day=end_day, recent_from=window_start_day
     )
     plan = workspace.plan
-    overage = get_overage_settings(workspace=workspace)
     statuses = {s.name: s for s in limit_statuses(workspace=workspace, plan=plan, period=period, totals=totals)}
     quota_by_metric = {q.metric: q for q in quotas(workspace=workspace, period=period, totals=totals, overage=overage)}
     over_units = overage_metric_units(plan, totals)

@@ -17,7 +17,7 @@ from usage.selectors.rollups import period_days, usage_totals
 
 if TYPE_CHECKING:
     from billing.models import OverageSettings, Plan
-    from billing.selectors import BillingPeriod
+    from billing.selectors import BillingPeriod, BillingTerms
     from workspaces.models import Workspace
 
 
@@ -139,9 +139,9 @@ class QuotaReport(TypedDict):
     metrics: dict[str, dict[str, Any]]  # {metric: the fields of its Quota}
 
 
-def quota_report(*, workspace: Workspace, period: BillingPeriod, metric: str | None = None) -> QuotaReport:
+def quota_report(*, workspace: Workspace, terms: BillingTerms, metric: str | None = None) -> QuotaReport:
     """The internal quota endpoint's answer for the workspace (every metric, or just `metric`)."""
-    overage = get_overage_settings(workspace=workspace)
+    period, overage = terms.period, terms.overage
     answers = quotas(workspace=workspace, period=period, metrics=[metric] if metric else None, overage=overage)
     return {
         "workspace": workspace.slug,
