@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import TypeVar
 
-from django.db.models import Model, QuerySet
+from django.db.models import Count, Model, QuerySet, Window
 
 # Far beyond any real list; keeps OFFSET within what databases accept.
 MAX_PAGE = 1_000_000
@@ -29,10 +29,14 @@ class PageParams:
 
 
 def paginate(queryset: QuerySet[_Row], params: PageParams) -> tuple[list[_Row], int]:
-    """(items of the page, total count): two queries."""
-    total = queryset.count()
-    items = list(queryset[params.offset : params.offset + params.limit]) if total else []
-    return items, total
+    """(items of the page, total count): one query, each row carrying the count of all rows
+    (COUNT(*) OVER ()); a second, the plain count, only for a page past the end, which has no row
+    to carry it."""
+    window = params.offset + params.limit
+    items = list(queryset.annotate(_paging_total=Window(Count("pk")))[params.offset : window])
+    if items:
+        return items, items[0]._paging_total
+    return items, (queryset.count() if params.offset else 0)
 
 
 @dataclass(frozen=True)

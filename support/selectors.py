@@ -25,8 +25,9 @@ def _pk(raw: str) -> int | None:
 
 
 def issues_of(*, workspace: Workspace) -> QuerySet[SupportIssue]:
-    """The workspace's issues, newest first (the list endpoint filters them further)."""
-    return SupportIssue.objects.filter(workspace=workspace).select_related("workspace").order_by("-created_at", "-id")
+    """The workspace's issues, newest first (the list endpoint filters them further). Read through
+    the workspace's related manager, each issue's `workspace` is that instance: no join, no copies."""
+    return workspace.support_issues.order_by("-created_at", "-id")
 
 
 def get_issue(*, workspace: Workspace, issue_id: str) -> SupportIssue:

@@ -75,10 +75,10 @@ def _service_client():
 # (path under /{slug}, queries): each comment says what they are.
 MEMBER_READS = [
     ("", 1),  # the membership with its user, workspace and plan
-    ("/support-issues", 3),  # the membership, the count, the page
+    ("/support-issues", 2),  # the membership, the page with its total
     ("/audit/activity", 2),  # the membership, the page
     ("/usage/current", 3),  # the membership, the billing terms (subscription and overage), counters and gauges
-    ("/invoices", 3),  # the membership, the count, the page (with customers)
+    ("/invoices", 2),  # the membership, the page (with customers) with its total
     ("/overview", 5),  # the membership, members and those active this week, counters, gauges, recent activity
 ]
 
