@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+from uuid import UUID
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -16,12 +17,13 @@ from djstripe.utils import convert_tstamp
 
 from billing import gateway
 from billing.models import OverageSettings, Plan
+from centrali.compiled import CompiledQuery
 from centrali.formats import parse_uuid
 from workspaces import selectors as workspace_selectors
 from workspaces.models import Workspace
 
 if TYPE_CHECKING:
-    from django.db.models import QuerySet
+    from django.db.models import Field, QuerySet
 
 # Subscription states in which the workspace is being billed for its plan.
 LIVE_SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due", "unpaid", "incomplete")
@@ -116,22 +118,30 @@ class BillingTerms:
 _OVERAGE_COLUMNS = [field.attname for field in OverageSettings._meta.concrete_fields]
 
 
+def _billing_terms_rows(*, workspace_id: UUID, variant: bool) -> QuerySet[Workspace, tuple[Any, ...]]:
+    live = _live_subscriptions(livemode=variant).filter(customer__subscriber=OuterRef("pk")).values("stripe_data")[:1]
+    return (
+        Workspace.objects.filter(pk=workspace_id)
+        .annotate(live_subscription_data=Subquery(live))
+        .values_list("live_subscription_data", *(f"overage_settings__{column}" for column in _OVERAGE_COLUMNS))
+    )
+
+
+# Read by every usage and quota read: compiled once (centrali.compiled); the Stripe mode is its variant.
+_BILLING_TERMS = CompiledQuery(
+    _billing_terms_rows,
+    placeholders={"workspace_id": (cast("Field[Any, Any]", Workspace._meta.get_field("id")), UUID(int=0))},
+)
+
+
 def billing_terms(*, workspace: Workspace, now: datetime) -> BillingTerms:
     """`current_billing_period` and `get_overage_settings` of the workspace, in one query: the
     live subscription's Stripe JSON as a subquery, the overage settings by a left join."""
-    subscription_data = Subquery(
-        _live_subscriptions().filter(customer__subscriber=OuterRef("pk")).values("stripe_data")[:1]
-    )
-    rows = (
-        Workspace.objects.filter(pk=workspace.pk)
-        .annotate(live_subscription_data=subscription_data)
-        .values_list("live_subscription_data", *(f"overage_settings__{column}" for column in _OVERAGE_COLUMNS))
-    )
-    subscription, *overage_values = rows.get()
+    [(subscription, *overage_values)] = _BILLING_TERMS.fetch_rows(workspace_id=workspace.pk, variant=gateway.livemode())
     if overage_values[0] is None:  # never set: the unsaved default, as get_overage_settings answers
         overage = OverageSettings(workspace=workspace)
     else:
-        overage = OverageSettings.from_db(rows.db, _OVERAGE_COLUMNS, overage_values)
+        overage = OverageSettings.from_db("default", _OVERAGE_COLUMNS, overage_values)
         overage.workspace = workspace
     return BillingTerms(period=_period_containing(now, subscription_data=subscription), overage=overage)
 
@@ -166,13 +176,13 @@ def workspace_for_customer(*, customer_id: str) -> Workspace | None:
 
 def live_subscription(*, workspace: Workspace) -> Subscription | None:
     """The subscription that bills the workspace's paid plan, or None (free plan)."""
-    return _live_subscriptions().filter(customer__subscriber=workspace).first()
+    return _live_subscriptions(livemode=gateway.livemode()).filter(customer__subscriber=workspace).first()
 
 
-def _live_subscriptions() -> QuerySet[Subscription]:
-    """Subscriptions in this Stripe mode that bill their plan, newest first."""
+def _live_subscriptions(*, livemode: bool) -> QuerySet[Subscription]:
+    """Subscriptions in that Stripe mode that bill their plan, newest first."""
     subscriptions: QuerySet[Subscription] = (
-        Subscription.objects.filter(livemode=gateway.livemode())
+        Subscription.objects.filter(livemode=livemode)
         .filter(stripe_data__status__in=LIVE_SUBSCRIPTION_STATUSES)
         .order_by("-created")
     )

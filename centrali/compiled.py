@@ -1,20 +1,24 @@
 """A queryset compiled to SQL once and run again with other values: for the very hottest reads.
 
-Django compiles a queryset to SQL on every evaluation. For the caller's membership (with its user,
-workspace and plan), read on every `/{slug}/` request, compiling costs several times what PostgreSQL
-spends answering (issue 12, bench/RESULTS.md). `CompiledQuery` builds the queryset once per database
-connection with placeholder values, keeps the compiled SQL and the compiler's row layout, and on each
-call substitutes the real values, prepared as the fields prepare them, and builds the model instances
-(select_related ones included) the way Django's own model iterable does.
+Django compiles a queryset to SQL on every evaluation. For the hot reads (the caller's membership,
+read on every `/{slug}/` request; the billing terms and usage totals behind the usage and quota
+reads) compiling costs several times what PostgreSQL spends answering (issue 12, bench/RESULTS.md).
+`CompiledQuery` builds the queryset once per thread and database with placeholder values, keeps
+the compiled SQL and the compiler's row layout, and on each call substitutes the real values,
+prepared as the fields prepare them. `fetch` builds model instances (select_related ones included)
+the way Django's own model iterable does; `fetch_rows` answers a values_list queryset's tuples,
+through the same converters.
 
 Only the values change between calls, never the shape of the query, so the SQL is the one Django
-would have compiled: the same query, the same plan, the same instances.
+would have compiled: the same query, the same plan, the same results. A query whose shape depends
+on something other than the values (a setting, say) passes it as `variant`: each variant is built
+and compiled once, with `build(variant=...)`.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
 from django.db import connections
@@ -23,43 +27,61 @@ from django.db.models.query import get_related_populators  # type: ignore[attr-d
 
 _M = TypeVar("_M", bound=Model)
 
+# (compiler, sql, parameters with the placeholders, {value name: its positions among the parameters})
+_Compiled = tuple[Any, str, list[Any], dict[str, list[int]]]
+
 
 class CompiledQuery(Generic[_M]):
     """`build(**values)` makes the queryset; `placeholders` maps each value's name to the field that
-    prepares it and a placeholder value that occurs once among the query's parameters."""
+    prepares it and a placeholder value that no other parameter of the query equals (it may occur
+    several times: every occurrence takes the value)."""
 
-    def __init__(self, build: Callable[..., QuerySet[_M]], *, placeholders: dict[str, tuple[Field[Any, Any], Any]]):
+    def __init__(
+        self, build: Callable[..., QuerySet[_M, Any]], *, placeholders: dict[str, tuple[Field[Any, Any], Any]]
+    ):
         self.build = build
         self.placeholders = placeholders
         self._local = threading.local()  # a compiler holds its thread's connection: one per thread
 
-    def _compiled(self, alias: str) -> tuple[Any, str, list[Any], dict[str, int]]:
-        cache: dict[str, tuple[Any, str, list[Any], dict[str, int]]] = self._local.__dict__.setdefault("cache", {})
-        if alias not in cache:
+    def _compiled(self, alias: str, variant: Hashable) -> _Compiled:
+        cache: dict[tuple[str, Hashable], _Compiled] = self._local.__dict__.setdefault("cache", {})
+        key = (alias, variant)
+        if key not in cache:
             connection = connections[alias]
-            queryset = self.build(**{name: value for name, (_, value) in self.placeholders.items()})
+            values = {name: value for name, (_, value) in self.placeholders.items()}
+            queryset = self.build(**values) if variant is None else self.build(variant=variant, **values)
             compiler = queryset.query.get_compiler(using=alias)
             sql, params = compiler.as_sql()
             positions = {}
             for name, (field, value) in self.placeholders.items():
                 prepared = field.get_db_prep_value(value, connection, prepared=False)
                 found = [index for index, param in enumerate(params) if param == prepared]
-                if len(found) != 1:
-                    raise ValueError(f"the placeholder {name!r} occurs {len(found)} times in the parameters")
-                positions[name] = found[0]
-            cache[alias] = (compiler, sql, list(params), positions)
-        return cache[alias]
+                if not found:
+                    raise ValueError(f"the placeholder {name!r} is not among the query's parameters")
+                positions[name] = found
+            cache[key] = (compiler, sql, list(params), positions)
+        return cache[key]
 
-    def fetch(self, *, using: str = "default", limit: int | None = None, **values: Any) -> list[_M]:
-        """The instances the queryset built with `values` yields (the first `limit` rows)."""
-        compiler, sql, params, positions = self._compiled(using)
+    def _execute(
+        self, using: str, variant: Hashable, limit: int | None, values: dict[str, Any]
+    ) -> tuple[Any, list[Any]]:
+        compiler, sql, params, positions = self._compiled(using, variant)
         connection = connections[using]
         params = params.copy()
         for name, value in values.items():
-            params[positions[name]] = self.placeholders[name][0].get_db_prep_value(value, connection, prepared=False)
+            prepared = self.placeholders[name][0].get_db_prep_value(value, connection, prepared=False)
+            for position in positions[name]:
+                params[position] = prepared
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
+        return compiler, rows
+
+    def fetch(
+        self, *, using: str = "default", limit: int | None = None, variant: Hashable = None, **values: Any
+    ) -> list[_M]:
+        """The instances the queryset built with `values` yields (the first `limit` rows)."""
+        compiler, rows = self._execute(using, variant, limit, values)
         klass_info, select = compiler.klass_info, compiler.select
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         init_list = [column[0].target.attname for column in select[start:end]]
@@ -71,3 +93,8 @@ class CompiledQuery(Generic[_M]):
                 populator.populate(row, instance)
             instances.append(instance)
         return instances
+
+    def fetch_rows(self, *, using: str = "default", variant: Hashable = None, **values: Any) -> list[tuple[Any, ...]]:
+        """The tuples the values_list queryset built with `values` yields."""
+        compiler, rows = self._execute(using, variant, None, values)
+        return list(compiler.results_iter([rows], tuple_expected=True))

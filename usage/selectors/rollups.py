@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
+from uuid import UUID
 
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 
 from billing.selectors import calendar_month_period
+from centrali.compiled import CompiledQuery
 from usage.metrics import COUNTERS, GAUGES, METRICS, ZERO
 from usage.models import DailyUsage
 
 if TYPE_CHECKING:
+    from django.db.models import Field
+
     from billing.selectors import BillingPeriod
     from workspaces.models import Workspace
 
@@ -30,19 +34,41 @@ class MonthUsage(TypedDict):
 Bucket = tuple[date, date, dict[str, Decimal]]
 
 
+def _totals_rows(
+    *, workspace_id: UUID, start_day: date, end_day: date, recent_from: date
+) -> QuerySet[DailyUsage, tuple[str, Decimal, Decimal | None]]:
+    # (metric, total over [start_day, end_day), total over [recent_from, end_day)); gauges carry
+    # their latest value as the total. Counters and gauges are distinct metrics, so one UNION ALL.
+    counter_sums = (
+        DailyUsage.objects.filter(
+            workspace_id=workspace_id, metric__in=sorted(COUNTERS), day__gte=start_day, day__lt=end_day
+        )
+        .values_list("metric")
+        .annotate(total=Sum("value"), recent=Sum("value", filter=Q(day__gte=recent_from)))
+        .order_by()
+    )
+    gauge_rows = _latest_gauge_rows(workspace_id=workspace_id, before=end_day).annotate(
+        recent=Value(ZERO, output_field=DecimalField())
+    )
+    return counter_sums.union(gauge_rows, all=True)
+
+
+# Behind every usage and quota read: compiled once (centrali.compiled).
+_TOTALS = CompiledQuery(
+    _totals_rows,
+    placeholders={
+        "workspace_id": (cast("Field[Any, Any]", DailyUsage._meta.get_field("workspace")), UUID(int=0)),
+        "start_day": (cast("Field[Any, Any]", DailyUsage._meta.get_field("day")), date(1, 1, 1)),
+        "end_day": (cast("Field[Any, Any]", DailyUsage._meta.get_field("day")), date(1, 1, 2)),
+        "recent_from": (cast("Field[Any, Any]", DailyUsage._meta.get_field("day")), date(1, 1, 3)),
+    },
+)
+
+
 def usage_totals(*, workspace: Workspace, start_day: date, end_day: date) -> dict[str, Decimal]:
     """{metric: value} over the days [start_day, end_day): counters summed, gauges at their last
     value reported before `end_day` (a level persists until reported again). One query."""
-    totals = dict.fromkeys(METRICS, ZERO)
-    counter_sums = (
-        DailyUsage.objects.filter(workspace=workspace, metric__in=COUNTERS, day__gte=start_day, day__lt=end_day)
-        .values_list("metric")
-        .annotate(total=Sum("value"))
-        .order_by()
-    )
-    # Counters and gauges are distinct metrics, so one UNION ALL answers both.
-    totals.update(dict(counter_sums.union(_latest_gauge_rows(workspace=workspace, before=end_day), all=True)))
-    return totals
+    return usage_totals_with_recent(workspace=workspace, start_day=start_day, end_day=end_day, recent_from=end_day)[0]
 
 
 def usage_totals_with_recent(
@@ -53,16 +79,8 @@ def usage_totals_with_recent(
     `recent_from` is, so a page that shows both costs what `usage_totals` does."""
     totals = dict.fromkeys(METRICS, ZERO)
     recent = dict.fromkeys(METRICS, ZERO)
-    counter_sums = (
-        DailyUsage.objects.filter(workspace=workspace, metric__in=COUNTERS, day__gte=start_day, day__lt=end_day)
-        .values_list("metric")
-        .annotate(total=Sum("value"), recent=Sum("value", filter=Q(day__gte=recent_from)))
-        .order_by()
-    )
-    gauge_rows = _latest_gauge_rows(workspace=workspace, before=end_day).annotate(
-        recent=Value(ZERO, output_field=DecimalField())
-    )
-    for metric, total, recent_total in counter_sums.union(gauge_rows, all=True):
+    rows = _TOTALS.fetch_rows(workspace_id=workspace.pk, start_day=start_day, end_day=end_day, recent_from=recent_from)
+    for metric, total, recent_total in rows:
         totals[metric] = total
         recent[metric] = total if metric in GAUGES else (recent_total or ZERO)
     return totals, recent
@@ -70,11 +88,11 @@ def usage_totals_with_recent(
 
 def latest_gauges(*, workspace: Workspace, before: date | None = None) -> dict[str, Decimal]:
     """{gauge metric: its newest daily value (before the day `before`)} for the gauges ever reported."""
-    return dict(_latest_gauge_rows(workspace=workspace, before=before))
+    return dict(_latest_gauge_rows(workspace_id=workspace.pk, before=before))
 
 
-def _latest_gauge_rows(*, workspace: Workspace, before: date | None) -> QuerySet[DailyUsage, tuple[str, Decimal]]:
-    rows = DailyUsage.objects.filter(workspace=workspace, metric__in=GAUGES)
+def _latest_gauge_rows(*, workspace_id: UUID, before: date | None) -> QuerySet[DailyUsage, tuple[str, Decimal]]:
+    rows = DailyUsage.objects.filter(workspace_id=workspace_id, metric__in=sorted(GAUGES))
     if before is not None:
         rows = rows.filter(day__lt=before)
     newest_day = rows.filter(metric=OuterRef("metric")).order_by("-day").values("day")[:1]

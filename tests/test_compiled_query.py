@@ -1,0 +1,86 @@
+"""centrali.compiled.CompiledQuery answers what the queryset it compiles answers, with each call's
+values in every place the placeholder held, and one compilation per variant."""
+
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from centrali.compiled import CompiledQuery
+from tests.factories import MembershipFactory, WorkspaceFactory
+from workspaces.models import Membership, Role, Workspace
+
+pytestmark = pytest.mark.django_db
+
+WORKSPACE_ID = Workspace._meta.get_field("id")
+SLUG = Workspace._meta.get_field("slug")
+
+
+def _members_of(*, workspace_id: UUID) -> Any:
+    # The placeholder occurs twice: in the filter and in the exclusion's join.
+    return (
+        Membership.objects.filter(workspace_id=workspace_id)
+        .exclude(user__memberships__workspace_id=workspace_id, role=Role.OWNER)
+        .values_list("user__username")
+        .order_by("user__username")
+    )
+
+
+def _workspace_by_slug(*, slug: str, variant: str) -> Any:
+    return Workspace.objects.filter(slug=slug).select_related("plan").order_by(variant)
+
+
+def test_rows_are_what_the_queryset_answers_for_each_calls_values():
+    query = CompiledQuery(_members_of, placeholders={"workspace_id": (WORKSPACE_ID, UUID(int=0))})
+    first, second = WorkspaceFactory(), WorkspaceFactory()
+    MembershipFactory.create_batch(2, workspace=first)
+    MembershipFactory.create_batch(3, workspace=second)
+
+    for workspace in (first, second, first):
+        assert query.fetch_rows(workspace_id=workspace.pk) == list(_members_of(workspace_id=workspace.pk))
+    assert len(query.fetch_rows(workspace_id=second.pk)) == 3
+
+
+def test_instances_come_with_their_select_related_rows():
+    query = CompiledQuery(_workspace_by_slug, placeholders={"slug": (SLUG, "\0slug")})
+    workspace = WorkspaceFactory()
+    WorkspaceFactory()  # another, never answered
+
+    [found] = query.fetch(slug=workspace.slug, variant="id")
+
+    assert (found.pk, found.name, found.plan.code) == (workspace.pk, workspace.name, workspace.plan.code)
+    assert query.fetch(slug="no-such-workspace", variant="id") == []
+
+
+def test_each_variant_is_compiled_once_and_kept_apart():
+    built = []
+
+    def build(*, slug, variant):
+        built.append(variant)
+        return _workspace_by_slug(slug=slug, variant=variant)
+
+    query = CompiledQuery(build, placeholders={"slug": (SLUG, "\0slug")})
+    workspace = WorkspaceFactory()
+    for variant in ("id", "-id", "id", "-id"):
+        assert [w.pk for w in query.fetch(slug=workspace.slug, variant=variant)] == [workspace.pk]
+
+    assert built == ["id", "-id"]
+
+
+def test_a_placeholder_missing_from_the_parameters_is_refused():
+    def build(*, workspace_id):
+        return Membership.objects.values_list("id")  # the value never reaches the SQL
+
+    query = CompiledQuery(build, placeholders={"workspace_id": (WORKSPACE_ID, UUID(int=0))})
+
+    with pytest.raises(ValueError, match="workspace_id"):
+        query._compiled("default", None)
+
+
+def test_it_runs_one_query(django_assert_num_queries):
+    query = CompiledQuery(_members_of, placeholders={"workspace_id": (WORKSPACE_ID, UUID(int=0))})
+    workspace = WorkspaceFactory()
+    query.fetch_rows(workspace_id=workspace.pk)
+
+    with django_assert_num_queries(1):
+        query.fetch_rows(workspace_id=workspace.pk)
