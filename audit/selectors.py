@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db.models import CharField, Count, Exists, Func, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
@@ -14,11 +14,14 @@ from django.db.models.functions import Cast
 from audit.chain import ChainBreak, find_break
 from audit.events import STAFF_ONLY_EVENT_TYPES
 from audit.models import AuditChain, AuditCheckpoint, AuditEvent
+from centrali.compiled import CompiledQuery
 from centrali.formats import iso_utc
 from centrali.paging import CursorParams, keyset_page
 from workspaces.models import Membership
 
 if TYPE_CHECKING:
+    from django.db.models import Field
+
     from workspaces.models import Workspace
 
 # (events, next_cursor, has_more)
@@ -37,7 +40,11 @@ class ActivityFilters:
 
 def workspace_visible_events(*, workspace: Workspace) -> QuerySet[AuditEvent]:
     """The events a workspace's members may read: all of its log but the staff-only types."""
-    return AuditEvent.objects.filter(workspace=workspace).exclude(type__in=STAFF_ONLY_EVENT_TYPES)
+    return _visible_events(workspace_id=workspace.pk)
+
+
+def _visible_events(*, workspace_id: uuid.UUID) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(workspace_id=workspace_id).exclude(type__in=sorted(STAFF_ONLY_EVENT_TYPES))
 
 
 class _UuidText(Func):
@@ -57,23 +64,51 @@ class _UuidText(Func):
 _UUID_GROUPS = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
 
 
+def _member_activity_rows(*, workspace_id: uuid.UUID, since: datetime) -> QuerySet[Membership, tuple[int, int]]:
+    acted = _visible_events(workspace_id=workspace_id).filter(
+        actor_id=_UuidText(OuterRef("user_id")), created_at__gte=since
+    )
+    return (
+        Membership.objects.filter(workspace_id=workspace_id)
+        .values_list("workspace_id")
+        .annotate(total=Count("id"), active=Count("id", filter=Exists(acted)))
+        .values_list("total", "active")
+        .order_by()
+    )
+
+
+# The overview reads these on every request: compiled once (centrali.compiled).
+_MEMBER_ACTIVITY = CompiledQuery(
+    _member_activity_rows,
+    placeholders={
+        "workspace_id": (cast("Field[Any, Any]", Membership._meta.get_field("workspace")), uuid.UUID(int=0)),
+        "since": (cast("Field[Any, Any]", AuditEvent._meta.get_field("created_at")), datetime(1, 1, 1, tzinfo=UTC)),
+    },
+)
+
+
 def member_activity_counts(*, workspace: Workspace, since: datetime) -> tuple[int, int]:
     """(members, members who acted in the workspace's visible log since `since`), in one query.
 
     Each member is one index probe (audit_ws_actor_created) that stops at its first event since
     then, so the cost follows the number of members, not the number of events."""
-    acted = workspace_visible_events(workspace=workspace).filter(
-        actor_id=_UuidText(OuterRef("user_id")), created_at__gte=since
-    )
-    counts = Membership.objects.filter(workspace=workspace).aggregate(
-        total=Count("id"), active=Count("id", filter=Exists(acted))
-    )
-    return counts["total"], counts["active"]
+    rows = _MEMBER_ACTIVITY.fetch_rows(workspace_id=workspace.pk, since=since)
+    return rows[0] if rows else (0, 0)
+
+
+def _newest_events(*, workspace_id: uuid.UUID, variant: int) -> QuerySet[AuditEvent]:
+    return _visible_events(workspace_id=workspace_id).order_by("-id")[:variant]
+
+
+_NEWEST_EVENTS = CompiledQuery(
+    _newest_events,
+    placeholders={"workspace_id": (cast("Field[Any, Any]", AuditEvent._meta.get_field("workspace")), uuid.UUID(int=0))},
+)
 
 
 def recent_activity(*, workspace: Workspace, limit: int = 10) -> list[AuditEvent]:
-    """The workspace's newest audit events, newest first."""
-    return list(workspace_visible_events(workspace=workspace).order_by("-id")[:limit])
+    """The workspace's newest audit events, newest first (compiled once per `limit`)."""
+    return _NEWEST_EVENTS.fetch(workspace_id=workspace.pk, variant=limit)
 
 
 def filtered_events(*, workspace: Workspace, filters: ActivityFilters) -> QuerySet[AuditEvent]:

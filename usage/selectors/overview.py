@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, cast
+from uuid import UUID
 
 from django.db.models import Q, Sum
 
 from audit.selectors import member_activity_counts, recent_activity
+from centrali.compiled import CompiledQuery
 from usage.metrics import ZERO
 from usage.models import DailyUsage
 from usage.selectors.rollups import latest_gauges
 
 if TYPE_CHECKING:
+    from django.db.models import Field, QuerySet
+
     from audit.models import AuditEvent
     from workspaces.models import Workspace
 
@@ -48,20 +52,38 @@ class Overview(OverviewUsage):
     recent_activity: list[AuditEvent]
 
 
+def _day_and_week_sums(
+    *, workspace_id: UUID, today: date, week_start: date
+) -> QuerySet[DailyUsage, tuple[str, Decimal | None, Decimal | None]]:
+    # Every metric ever reported, with its sums today and over the last 7 days (read for counters).
+    return (
+        DailyUsage.objects.filter(workspace_id=workspace_id)
+        .values_list("metric")
+        .annotate(today_sum=Sum("value", filter=Q(day=today)), week_sum=Sum("value", filter=Q(day__gte=week_start)))
+        .order_by()
+    )
+
+
+# Read on every overview: compiled once (centrali.compiled).
+_DAY_AND_WEEK_SUMS = CompiledQuery(
+    _day_and_week_sums,
+    placeholders={
+        "workspace_id": (cast("Field[Any, Any]", DailyUsage._meta.get_field("workspace")), UUID(int=0)),
+        "today": (cast("Field[Any, Any]", DailyUsage._meta.get_field("day")), date(1, 1, 1)),
+        "week_start": (cast("Field[Any, Any]", DailyUsage._meta.get_field("day")), date(1, 1, 2)),
+    },
+)
+
+
 def overview_usage(*, workspace: Workspace, today: date) -> OverviewUsage:
     """The overview's usage blocks; a block is None when none of its metrics was ever reported.
     Two queries: counters today/this week (and which metrics were ever reported), newest gauges."""
     week_start = today - timedelta(days=6)
-    # Every metric ever reported, with its sums today and over the last 7 days (read for counters).
     sums: dict[str, tuple[Decimal, Decimal]] = {
         metric: (today_sum or ZERO, week_sum or ZERO)
-        for metric, today_sum, week_sum in DailyUsage.objects.filter(workspace=workspace)
-        .values_list("metric")
-        .annotate(
-            today_sum=Sum("value", filter=Q(day=today)),
-            week_sum=Sum("value", filter=Q(day__gte=week_start)),
+        for metric, today_sum, week_sum in _DAY_AND_WEEK_SUMS.fetch_rows(
+            workspace_id=workspace.pk, today=today, week_start=week_start
         )
-        .order_by()
     }
     gauges = latest_gauges(workspace=workspace)
     reported = set(sums) | set(gauges)

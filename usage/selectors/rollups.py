@@ -88,15 +88,22 @@ def usage_totals_with_recent(
 
 def latest_gauges(*, workspace: Workspace, before: date | None = None) -> dict[str, Decimal]:
     """{gauge metric: its newest daily value (before the day `before`)} for the gauges ever reported."""
-    return dict(_latest_gauge_rows(workspace_id=workspace.pk, before=before))
+    return dict(_LATEST_GAUGES.fetch_rows(workspace_id=workspace.pk, before=before or date.max))
 
 
-def _latest_gauge_rows(*, workspace_id: UUID, before: date | None) -> QuerySet[DailyUsage, tuple[str, Decimal]]:
-    rows = DailyUsage.objects.filter(workspace_id=workspace_id, metric__in=sorted(GAUGES))
-    if before is not None:
-        rows = rows.filter(day__lt=before)
+def _latest_gauge_rows(*, workspace_id: UUID, before: date) -> QuerySet[DailyUsage, tuple[str, Decimal]]:
+    rows = DailyUsage.objects.filter(workspace_id=workspace_id, metric__in=sorted(GAUGES), day__lt=before)
     newest_day = rows.filter(metric=OuterRef("metric")).order_by("-day").values("day")[:1]
     return rows.filter(day=Subquery(newest_day)).values_list("metric", "value").order_by()
+
+
+_LATEST_GAUGES = CompiledQuery(
+    _latest_gauge_rows,
+    placeholders={
+        "workspace_id": (cast("Field[Any, Any]", DailyUsage._meta.get_field("workspace")), UUID(int=0)),
+        "before": (cast("Field[Any, Any]", DailyUsage._meta.get_field("day")), date(1, 1, 2)),
+    },
+)
 
 
 def period_days(period: BillingPeriod) -> tuple[date, date]:
