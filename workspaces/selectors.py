@@ -71,13 +71,30 @@ def workspace_exists(*, slug: str) -> bool:
     return Workspace.objects.filter(slug=slug).exists()
 
 
+def _workspace_with_plan(**lookup: Any) -> QuerySet[Workspace]:
+    # At most one row (id and slug are unique): no ORDER BY to compile or sort.
+    return Workspace.objects.select_related("plan").filter(**lookup).order_by()[:1]
+
+
+# The platform's quota check reads a workspace this way on every call: compiled once (centrali.compiled).
+_WORKSPACE_BY_ID = CompiledQuery(
+    lambda *, id: _workspace_with_plan(pk=id),
+    placeholders={"id": (cast("Field[Any, Any]", Workspace._meta.get_field("id")), UUID(int=0))},
+)
+_WORKSPACE_BY_SLUG = CompiledQuery(
+    lambda *, slug: _workspace_with_plan(slug=slug),
+    placeholders={"slug": (cast("Field[Any, Any]", Workspace._meta.get_field("slug")), "\0slug")},
+)
+
+
 def get_workspace_by_ref(ref: UUID | str) -> Workspace | None:
     """A workspace named by slug or uuid (platform services use either), with its plan; None when unknown."""
     workspace_id = parse_uuid(ref)
-    workspaces = Workspace.objects.select_related("plan")
     if workspace_id is not None:
-        return workspaces.filter(pk=workspace_id).first()
-    return workspaces.filter(slug=str(ref)).first()
+        found = _WORKSPACE_BY_ID.fetch(id=workspace_id, limit=1)
+    else:
+        found = _WORKSPACE_BY_SLUG.fetch(slug=str(ref), limit=1)
+    return found[0] if found else None
 
 
 def workspace_status_counts() -> dict[str, int]:
