@@ -32,7 +32,7 @@ def _workspace_by_slug(*, slug: str, variant: str) -> Any:
 
 def test_rows_are_what_the_queryset_answers_for_each_calls_values():
     query = CompiledQuery(_members_of, placeholders={"workspace_id": (WORKSPACE_ID, UUID(int=0))})
-    first, second = WorkspaceFactory(), WorkspaceFactory()
+    first, second = WorkspaceFactory.create(), WorkspaceFactory.create()
     MembershipFactory.create_batch(2, workspace=first)
     MembershipFactory.create_batch(3, workspace=second)
 
@@ -43,8 +43,8 @@ def test_rows_are_what_the_queryset_answers_for_each_calls_values():
 
 def test_instances_come_with_their_select_related_rows():
     query = CompiledQuery(_workspace_by_slug, placeholders={"slug": (SLUG, "\0slug")})
-    workspace = WorkspaceFactory()
-    WorkspaceFactory()  # another, never answered
+    workspace = WorkspaceFactory.create()
+    WorkspaceFactory.create()  # another, never answered
 
     [found] = query.fetch(slug=workspace.slug, variant="id")
 
@@ -60,7 +60,7 @@ def test_each_variant_is_compiled_once_and_kept_apart():
         return _workspace_by_slug(slug=slug, variant=variant)
 
     query = CompiledQuery(build, placeholders={"slug": (SLUG, "\0slug")})
-    workspace = WorkspaceFactory()
+    workspace = WorkspaceFactory.create()
     for variant in ("id", "-id", "id", "-id"):
         assert [w.pk for w in query.fetch(slug=workspace.slug, variant=variant)] == [workspace.pk]
 
@@ -79,7 +79,7 @@ def test_a_placeholder_missing_from_the_parameters_is_refused():
 
 def test_it_runs_one_query(django_assert_num_queries):
     query = CompiledQuery(_members_of, placeholders={"workspace_id": (WORKSPACE_ID, UUID(int=0))})
-    workspace = WorkspaceFactory()
+    workspace = WorkspaceFactory.create()
     query.fetch_rows(workspace_id=workspace.pk)
 
     with django_assert_num_queries(1):

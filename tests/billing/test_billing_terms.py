@@ -32,8 +32,8 @@ def _subscribe(workspace, *, status="active", anchor=ANCHOR):
 
 @pytest.fixture
 def workspace():
-    WorkspaceFactory()  # a neighbour with no subscription and no overage settings
-    return WorkspaceFactory()
+    WorkspaceFactory.create()  # a neighbour with no subscription and no overage settings
+    return WorkspaceFactory.create()
 
 
 def test_without_a_subscription_the_period_is_the_calendar_month(workspace):
@@ -60,7 +60,7 @@ def test_a_cancelled_subscription_leaves_the_calendar_month(workspace):
 
 
 def test_another_workspaces_subscription_is_not_this_ones(workspace):
-    _subscribe(WorkspaceFactory())
+    _subscribe(WorkspaceFactory.create())
 
     assert billing_terms(workspace=workspace, now=NOW).period.start == datetime(2026, 5, 1, tzinfo=UTC)
 
@@ -73,7 +73,7 @@ def test_overage_never_set_is_the_unsaved_default(workspace):
 
 @freeze_time(NOW)
 def test_saved_overage_settings_are_read_as_saved(workspace):
-    OverageSettings.objects.create(workspace=WorkspaceFactory(), enabled=False)  # the neighbour's
+    OverageSettings.objects.create(workspace=WorkspaceFactory.create(), enabled=False)  # the neighbour's
     OverageSettings.objects.create(workspace=workspace, enabled=True, enabled_at=NOW, spending_cap_cents=5_000)
 
     overage = billing_terms(workspace=workspace, now=NOW).overage
