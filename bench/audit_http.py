@@ -4,47 +4,25 @@ resident-memory sampling of the gunicorn workers (/proc/<pid>/status), for the a
 from __future__ import annotations
 
 import http.client
-import json
 import os
-import re
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.servers import WebProcess
+from bench.servers import WebProcess, dockerfile_gunicorn
 
 REPO = Path(__file__).resolve().parents[1]
 READ_BYTES = 1024 * 1024
-
-
-def dockerfile_gunicorn_arguments() -> list[str]:
-    """The Dockerfile's gunicorn command line (CMD) without its --bind and application."""
-    match = re.search(r"^CMD\s+(\[.*\])\s*$", (REPO / "Dockerfile").read_text(), re.MULTILINE)
-    if not match:
-        raise SystemExit("the Dockerfile has no exec-form CMD to take gunicorn's settings from")
-    command = json.loads(match.group(1))
-    if command[0] != "gunicorn":
-        raise SystemExit(f"the Dockerfile's CMD is not gunicorn: {command}")
-    arguments, skip = [], False
-    for argument in command[1:]:
-        if skip:
-            skip = False
-        elif argument in ("--bind", "-b"):
-            skip = True
-        elif not argument.startswith("--bind=") and not argument.startswith("centrali.wsgi"):
-            arguments.append(argument)
-    return arguments
 
 
 class Gunicorn(WebProcess):
     def __init__(self, env, *, port, log_path):
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}/workspace/api/v1"
-        self.arguments = dockerfile_gunicorn_arguments()
-        command = [sys.executable, "-m", "gunicorn", *self.arguments,
-                   "--bind", f"127.0.0.1:{port}", "centrali.wsgi:application"]  # fmt: skip
+        self.arguments, _ = dockerfile_gunicorn()
+        command = [sys.executable, "-m", "gunicorn", *self.arguments, "--bind", f"127.0.0.1:{port}"]
         super(WebProcess, self).__init__(command, env, log_path)
 
     def worker_pids(self) -> list[int]:

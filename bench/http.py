@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.util
-import json
 import os
 import platform
 import re
@@ -92,7 +91,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from bench.servers import WebProcess, WorkerProcess, free_port  # noqa: E402
+from bench.servers import WebProcess, WorkerProcess, dockerfile_gunicorn, free_port  # noqa: E402
 
 
 def _psql(sql):
@@ -298,27 +297,6 @@ def seed():
 
 
 # --- measuring
-
-
-def dockerfile_settings():
-    """(gunicorn's arguments, environment) of the Dockerfile: its CMD without `gunicorn` and `--bind`,
-    and its ENV (a multiprocess metrics directory of the image becomes one of this run's)."""
-    dockerfile = (REPO / "Dockerfile").read_text()
-    match = re.search(r"^CMD\s+(\[.*\])\s*$", dockerfile, re.MULTILINE)
-    if not match or json.loads(match.group(1))[0] != "gunicorn":
-        raise SystemExit("bench.http: the Dockerfile has no exec-form gunicorn CMD to take the settings from")
-    arguments, skip = [], False
-    for argument in json.loads(match.group(1))[1:]:
-        if skip:
-            skip = False
-        elif argument in ("--bind", "-b"):
-            skip = True
-        elif not argument.startswith("--bind="):
-            arguments.append(argument)
-    env: dict[str, str] = {}
-    for block in re.findall(r"^ENV\s+((?:.*\\\n)*.*)$", dockerfile, re.MULTILINE):
-        env.update(re.findall(r"([A-Z_][A-Z0-9_]*)=(\S+)", block))
-    return arguments, env
 
 
 class Server(WebProcess):
@@ -568,7 +546,7 @@ def main():
             profile(endpoints(token), requests_per_endpoint=200)
             return
         connections.close_all()
-        arguments, image_env = dockerfile_settings()
+        arguments, image_env = dockerfile_gunicorn()
         if "PROMETHEUS_MULTIPROC_DIR" in image_env:
             image_env["PROMETHEUS_MULTIPROC_DIR"] = str(work / "metrics")
             (work / "metrics").mkdir()

@@ -180,32 +180,12 @@ def _create_migrated_database(admin_url: str, name: str) -> None:
     _psql(admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
 
 
-def _gunicorn_arguments() -> list[str]:
-    """The Dockerfile's gunicorn command line (its CMD) after `gunicorn`, without --bind."""
-    import re
-
-    dockerfile = (Path(__file__).resolve().parents[1] / "Dockerfile").read_text()
-    match = re.search(r"^CMD\s+(\[.*\])\s*$", dockerfile, re.MULTILINE)
-    command = json.loads(match.group(1)) if match else ["gunicorn", "centrali.wsgi:application"]
-    if command[0] != "gunicorn":
-        raise SystemExit(f"bench.http_webhooks: the Dockerfile's CMD is not gunicorn: {command}")
-    arguments, skip = [], False
-    for argument in command[1:]:
-        if skip:
-            skip = False
-        elif argument in ("--bind", "-b"):
-            skip = True
-        elif not argument.startswith("--bind="):
-            arguments.append(argument)
-    return arguments
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     options = parser.parse_args()
 
-    from bench.servers import StripeSandboxProcess, WebProcess, WorkerProcess, free_port
+    from bench.servers import StripeSandboxProcess, WebProcess, WorkerProcess, dockerfile_gunicorn, free_port
 
     database_url = os.environ.get("BENCH_WEBHOOKS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/centrali_a2_bench")
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/2")
@@ -251,7 +231,7 @@ def main() -> None:
             def __init__(self) -> None:
                 self.port = web_port
                 self.base_url = f"http://127.0.0.1:{web_port}/workspace/api/v1"
-                self.command = [sys.executable, "-m", "gunicorn", *_gunicorn_arguments(),
+                self.command = [sys.executable, "-m", "gunicorn", *dockerfile_gunicorn()[0],
                                 "--bind", f"127.0.0.1:{web_port}"]  # fmt: skip
                 super(WebProcess, self).__init__(self.command, env, work / "gunicorn.log")
 

@@ -7,7 +7,9 @@
 Every process runs in its own process group (stop/kill reach its children) and writes to its log file.
 """
 
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,6 +21,27 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 READY_TIMEOUT_SECONDS = 60
+
+
+def dockerfile_gunicorn() -> tuple[list[str], dict[str, str]]:
+    """(gunicorn's arguments, environment) of the Dockerfile: its exec-form CMD after `gunicorn`
+    without `--bind` (the benches bind a port of their own), and its ENV."""
+    dockerfile = (Path(__file__).resolve().parents[1] / "Dockerfile").read_text()
+    match = re.search(r"^CMD\s+(\[.*\])\s*$", dockerfile, re.MULTILINE)
+    if not match or json.loads(match.group(1))[0] != "gunicorn":
+        raise SystemExit("bench: the Dockerfile has no exec-form gunicorn CMD to take the settings from")
+    arguments, skip = [], False
+    for argument in json.loads(match.group(1))[1:]:
+        if skip:
+            skip = False
+        elif argument in ("--bind", "-b"):
+            skip = True
+        elif not argument.startswith("--bind="):
+            arguments.append(argument)
+    env: dict[str, str] = {}
+    for block in re.findall(r"^ENV\s+((?:.*\\\n)*.*)$", dockerfile, re.MULTILINE):
+        env.update(re.findall(r"([A-Z_][A-Z0-9_]*)=(\S+)", block))
+    return arguments, env
 
 
 def free_port():
