@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import CharField, Count, Exists, Func, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
@@ -20,8 +20,6 @@ from centrali.paging import CursorParams, keyset_page
 from workspaces.models import Membership
 
 if TYPE_CHECKING:
-    from django.db.models import Field
-
     from workspaces.models import Workspace
 
 # (events, next_cursor, has_more)
@@ -81,8 +79,8 @@ def _member_activity_rows(*, workspace_id: uuid.UUID, since: datetime) -> QueryS
 _MEMBER_ACTIVITY = CompiledQuery(
     _member_activity_rows,
     placeholders={
-        "workspace_id": (cast("Field[Any, Any]", Membership._meta.get_field("workspace")), uuid.UUID(int=0)),
-        "since": (cast("Field[Any, Any]", AuditEvent._meta.get_field("created_at")), datetime(1, 1, 1, tzinfo=UTC)),
+        "workspace_id": (Membership, "workspace", uuid.UUID(int=0)),
+        "since": (AuditEvent, "created_at", datetime(1, 1, 1, tzinfo=UTC)),
     },
 )
 
@@ -102,7 +100,7 @@ def _newest_events(*, workspace_id: uuid.UUID, variant: int) -> QuerySet[AuditEv
 
 _NEWEST_EVENTS = CompiledQuery(
     _newest_events,
-    placeholders={"workspace_id": (cast("Field[Any, Any]", AuditEvent._meta.get_field("workspace")), uuid.UUID(int=0))},
+    placeholders={"workspace_id": (AuditEvent, "workspace", uuid.UUID(int=0))},
 )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from dateutil.relativedelta import relativedelta
@@ -23,7 +23,7 @@ from workspaces import selectors as workspace_selectors
 from workspaces.models import Workspace
 
 if TYPE_CHECKING:
-    from django.db.models import Field, QuerySet
+    from django.db.models import QuerySet
 
 # Subscription states in which the workspace is being billed for its plan.
 LIVE_SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due", "unpaid", "incomplete")
@@ -130,7 +130,7 @@ def _billing_terms_rows(*, workspace_id: UUID, variant: bool) -> QuerySet[Worksp
 # Read by every usage and quota read: compiled once (centrali.compiled); the Stripe mode is its variant.
 _BILLING_TERMS = CompiledQuery(
     _billing_terms_rows,
-    placeholders={"workspace_id": (cast("Field[Any, Any]", Workspace._meta.get_field("id")), UUID(int=0))},
+    placeholders={"workspace_id": (Workspace, "id", UUID(int=0))},
 )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from django.db import connections
 from django.db.models import Field, Model, QuerySet
@@ -32,15 +32,21 @@ _Compiled = tuple[Any, str, list[Any], dict[str, list[int]]]
 
 
 class CompiledQuery(Generic[_M]):
-    """`build(**values)` makes the queryset; `placeholders` maps each value's name to the field that
-    prepares it and a placeholder value that no other parameter of the query equals (it may occur
-    several times: every occurrence takes the value)."""
+    """`build(**values)` makes the queryset; `placeholders` maps each value's name to the model field
+    that prepares it, as (model, field name), and a placeholder value that no other parameter of the
+    query equals (it may occur several times: every occurrence takes the value)."""
 
     def __init__(
-        self, build: Callable[..., QuerySet[_M, Any]], *, placeholders: dict[str, tuple[Field[Any, Any], Any]]
+        self,
+        build: Callable[..., QuerySet[_M, Any]],
+        *,
+        placeholders: dict[str, tuple[type[Model], str, Any]],
     ):
         self.build = build
-        self.placeholders = placeholders
+        self.placeholders: dict[str, tuple[Field[Any, Any], Any]] = {
+            name: (cast("Field[Any, Any]", model._meta.get_field(field_name)), value)
+            for name, (model, field_name, value) in placeholders.items()
+        }
         self._local = threading.local()  # a compiler holds its thread's connection: one per thread
 
     def _compiled(self, alias: str, variant: Hashable) -> _Compiled:

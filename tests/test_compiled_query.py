@@ -12,8 +12,8 @@ from workspaces.models import Membership, Role, Workspace
 
 pytestmark = pytest.mark.django_db
 
-WORKSPACE_ID = Workspace._meta.get_field("id")
-SLUG = Workspace._meta.get_field("slug")
+WORKSPACE_ID = (Workspace, "id")
+SLUG = (Workspace, "slug")
 
 
 def _members_of(*, workspace_id: UUID) -> Any:
@@ -31,7 +31,7 @@ def _workspace_by_slug(*, slug: str, variant: str) -> Any:
 
 
 def test_rows_are_what_the_queryset_answers_for_each_calls_values():
-    query = CompiledQuery(_members_of, placeholders={"workspace_id": (WORKSPACE_ID, UUID(int=0))})
+    query = CompiledQuery(_members_of, placeholders={"workspace_id": (*WORKSPACE_ID, UUID(int=0))})
     first, second = WorkspaceFactory.create(), WorkspaceFactory.create()
     MembershipFactory.create_batch(2, workspace=first)
     MembershipFactory.create_batch(3, workspace=second)
@@ -42,7 +42,7 @@ def test_rows_are_what_the_queryset_answers_for_each_calls_values():
 
 
 def test_instances_come_with_their_select_related_rows():
-    query = CompiledQuery(_workspace_by_slug, placeholders={"slug": (SLUG, "\0slug")})
+    query = CompiledQuery(_workspace_by_slug, placeholders={"slug": (*SLUG, "\0slug")})
     workspace = WorkspaceFactory.create()
     WorkspaceFactory.create()  # another, never answered
 
@@ -59,7 +59,7 @@ def test_each_variant_is_compiled_once_and_kept_apart():
         built.append(variant)
         return _workspace_by_slug(slug=slug, variant=variant)
 
-    query = CompiledQuery(build, placeholders={"slug": (SLUG, "\0slug")})
+    query = CompiledQuery(build, placeholders={"slug": (*SLUG, "\0slug")})
     workspace = WorkspaceFactory.create()
     for variant in ("id", "-id", "id", "-id"):
         assert [w.pk for w in query.fetch(slug=workspace.slug, variant=variant)] == [workspace.pk]
@@ -71,14 +71,14 @@ def test_a_placeholder_missing_from_the_parameters_is_refused():
     def build(*, workspace_id):
         return Membership.objects.values_list("id")  # the value never reaches the SQL
 
-    query = CompiledQuery(build, placeholders={"workspace_id": (WORKSPACE_ID, UUID(int=0))})
+    query = CompiledQuery(build, placeholders={"workspace_id": (*WORKSPACE_ID, UUID(int=0))})
 
     with pytest.raises(ValueError, match="workspace_id"):
         query._compiled("default", None)
 
 
 def test_it_runs_one_query(django_assert_num_queries):
-    query = CompiledQuery(_members_of, placeholders={"workspace_id": (WORKSPACE_ID, UUID(int=0))})
+    query = CompiledQuery(_members_of, placeholders={"workspace_id": (*WORKSPACE_ID, UUID(int=0))})
     workspace = WorkspaceFactory.create()
     query.fetch_rows(workspace_id=workspace.pk)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
-from django.db.models import Count, Field, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from centrali.compiled import CompiledQuery
 from centrali.formats import parse_uuid
@@ -44,8 +44,8 @@ def _membership_of_user_id(*, slug: str, user_id: UUID | str) -> QuerySet[Member
 _MEMBERSHIP_OF_USER_ID = CompiledQuery(
     _membership_of_user_id,
     placeholders={
-        "slug": (cast("Field[Any, Any]", Workspace._meta.get_field("slug")), "\0slug"),
-        "user_id": (cast("Field[Any, Any]", User._meta.get_field("id")), UUID(int=0)),
+        "slug": (Workspace, "slug", "\0slug"),
+        "user_id": (User, "id", UUID(int=0)),
     },
 )
 
@@ -79,11 +79,11 @@ def _workspace_with_plan(**lookup: Any) -> QuerySet[Workspace]:
 # The platform's quota check reads a workspace this way on every call: compiled once (centrali.compiled).
 _WORKSPACE_BY_ID = CompiledQuery(
     lambda *, id: _workspace_with_plan(pk=id),
-    placeholders={"id": (cast("Field[Any, Any]", Workspace._meta.get_field("id")), UUID(int=0))},
+    placeholders={"id": (Workspace, "id", UUID(int=0))},
 )
 _WORKSPACE_BY_SLUG = CompiledQuery(
     lambda *, slug: _workspace_with_plan(slug=slug),
-    placeholders={"slug": (cast("Field[Any, Any]", Workspace._meta.get_field("slug")), "\0slug")},
+    placeholders={"slug": (Workspace, "slug", "\0slug")},
 )
 
 

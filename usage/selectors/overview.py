@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypedDict, cast
+from typing import TYPE_CHECKING, TypedDict
 from uuid import UUID
 
 from django.db.models import Q, Sum
@@ -16,7 +16,7 @@ from usage.models import DailyUsage
 from usage.selectors.rollups import latest_gauges
 
 if TYPE_CHECKING:
-    from django.db.models import Field, QuerySet
+    from django.db.models import QuerySet
 
     from audit.models import AuditEvent
     from workspaces.models import Workspace
@@ -68,9 +68,9 @@ def _day_and_week_sums(
 _DAY_AND_WEEK_SUMS = CompiledQuery(
     _day_and_week_sums,
     placeholders={
-        "workspace_id": (cast("Field[Any, Any]", DailyUsage._meta.get_field("workspace")), UUID(int=0)),
-        "today": (cast("Field[Any, Any]", DailyUsage._meta.get_field("day")), date(1, 1, 1)),
-        "week_start": (cast("Field[Any, Any]", DailyUsage._meta.get_field("day")), date(1, 1, 2)),
+        "workspace_id": (DailyUsage, "workspace", UUID(int=0)),
+        "today": (DailyUsage, "day", date(1, 1, 1)),
+        "week_start": (DailyUsage, "day", date(1, 1, 2)),
     },
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
+from typing import TYPE_CHECKING, Literal, TypedDict
 from uuid import UUID
 
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
@@ -15,8 +15,6 @@ from usage.metrics import COUNTERS, GAUGES, METRICS, ZERO
 from usage.models import DailyUsage
 
 if TYPE_CHECKING:
-    from django.db.models import Field
-
     from billing.selectors import BillingPeriod
     from workspaces.models import Workspace
 
@@ -57,10 +55,10 @@ def _totals_rows(
 _TOTALS = CompiledQuery(
     _totals_rows,
     placeholders={
-        "workspace_id": (cast("Field[Any, Any]", DailyUsage._meta.get_field("workspace")), UUID(int=0)),
-        "start_day": (cast("Field[Any, Any]", DailyUsage._meta.get_field("day")), date(1, 1, 1)),
-        "end_day": (cast("Field[Any, Any]", DailyUsage._meta.get_field("day")), date(1, 1, 2)),
-        "recent_from": (cast("Field[Any, Any]", DailyUsage._meta.get_field("day")), date(1, 1, 3)),
+        "workspace_id": (DailyUsage, "workspace", UUID(int=0)),
+        "start_day": (DailyUsage, "day", date(1, 1, 1)),
+        "end_day": (DailyUsage, "day", date(1, 1, 2)),
+        "recent_from": (DailyUsage, "day", date(1, 1, 3)),
     },
 )
 
@@ -100,8 +98,8 @@ def _latest_gauge_rows(*, workspace_id: UUID, before: date) -> QuerySet[DailyUsa
 _LATEST_GAUGES = CompiledQuery(
     _latest_gauge_rows,
     placeholders={
-        "workspace_id": (cast("Field[Any, Any]", DailyUsage._meta.get_field("workspace")), UUID(int=0)),
-        "before": (cast("Field[Any, Any]", DailyUsage._meta.get_field("day")), date(1, 1, 2)),
+        "workspace_id": (DailyUsage, "workspace", UUID(int=0)),
+        "before": (DailyUsage, "day", date(1, 1, 2)),
     },
 )
 
