@@ -104,6 +104,15 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "centrali.db.postgresql"  # its health check is a poll(), not a query
+    # PostgreSQL plans a query anew on every run unless it is a prepared statement: planning the
+    # membership join costs four times executing it (bench/RESULTS.md). Server-side binding lets
+    # psycopg prepare a query after DATABASE_PREPARE_THRESHOLD runs on a connection. A pooler in
+    # transaction mode (PgBouncer before 1.21) cannot keep prepared statements: set it to `off`.
+    _prepare_threshold = env("DATABASE_PREPARE_THRESHOLD", default="2")
+    if _prepare_threshold.strip().lower() != "off":
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=int(_prepare_threshold)
+        )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # WAL lets the API and the local worker read while the other writes.
@@ -411,6 +420,9 @@ PURGE_BATCH_SIZE = env.int("PURGE_BATCH_SIZE", default=50)
 USAGE_RAW_EVENT_RETENTION_DAYS = env.int("USAGE_RAW_EVENT_RETENTION_DAYS", default=35)
 # How far in the future (clock skew) an event's timestamp may be.
 USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS = env.int("USAGE_EVENT_MAX_FUTURE_SKEW_SECONDS", default=300)
+# How long a web process keeps its API-call counts before adding them to Redis (usage.middleware);
+# 0 adds each call's count before the call answers.
+API_CALL_METERING_FLUSH_SECONDS = env.float("API_CALL_METERING_FLUSH_SECONDS", default=1.0)
 
 # --- audit: the keys of the log's keyed hashes (audit.chain). AUDIT_PERSONAL_DATA_KEY commits the
 # events' personal fields (HMAC digests, so they can be erased), AUDIT_CHECKPOINT_KEY signs the

@@ -43,9 +43,10 @@ def partition(connection, *, now=None):
         first = today - timedelta(days=settings.USAGE_RAW_EVENT_RETENTION_DAYS + 1)
         for offset in range((today - first).days + DAYS_AHEAD + 1):
             day = first + timedelta(days=offset)
+            # Literal bounds: DDL takes no parameters bound server-side (settings DATABASE_PREPARE_THRESHOLD).
+            lower, upper = (f"'{_midnight(d).isoformat()}'::timestamptz" for d in (day, day + timedelta(days=1)))
             cursor.execute(
-                f'CREATE TABLE "{TABLE}_p{day:%Y%m%d}" PARTITION OF "{TABLE}" FOR VALUES FROM (%s) TO (%s)',
-                [_midnight(day), _midnight(day + timedelta(days=1))],
+                f'CREATE TABLE "{TABLE}_p{day:%Y%m%d}" PARTITION OF "{TABLE}" FOR VALUES FROM ({lower}) TO ({upper})'
             )
         cursor.execute(f'INSERT INTO "{TABLE}" SELECT * FROM "{PLAIN}"')  # noqa: S608  constant identifiers
         cursor.execute(f'DROP TABLE "{PLAIN}"')

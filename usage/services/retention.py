@@ -98,7 +98,10 @@ def _create_day_partition(day: date) -> str:
     start = datetime.combine(day, datetime.min.time(), UTC)
     bounds = [start, start + timedelta(days=1)]
     table, partition, default = (connection.ops.quote_name(n) for n in (RAW_EVENT_TABLE, name, DEFAULT_PARTITION))
-    # Identifiers are quoted by the backend and bounds are parameters.
+    # Identifiers are quoted by the backend and the bounds are parameters, but for ATTACH: DDL takes
+    # no parameters when they are bound server-side (settings DATABASE_PREPARE_THRESHOLD), so its
+    # bounds are literals made from these two datetimes.
+    lower, upper = (f"'{moment.isoformat()}'::timestamptz" for moment in bounds)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE {partition} (LIKE {table} INCLUDING DEFAULTS)")
         cursor.execute(
@@ -106,7 +109,7 @@ def _create_day_partition(day: date) -> str:
             f"INSERT INTO {partition} SELECT * FROM moved",
             bounds,
         )
-        cursor.execute(f"ALTER TABLE {table} ATTACH PARTITION {partition} FOR VALUES FROM (%s) TO (%s)", bounds)
+        cursor.execute(f"ALTER TABLE {table} ATTACH PARTITION {partition} FOR VALUES FROM ({lower}) TO ({upper})")
     return name
 
 
