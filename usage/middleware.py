@@ -4,11 +4,20 @@ The workspace is the one the view resolved and authorized (`request.workspace`),
 id: a slug can change hands between the call and the flush, an id cannot. A call that resolved
 no workspace (unknown slug, not authenticated, not a member) is not counted.
 
-A request only increments a counter in the shared cache (Redis; one round trip of INCR and
-EXPIRE NX, plus the slot registration on the workspace's first call of the minute), per
-workspace and minute; it never writes to the database. The beat task `usage.flush_api_calls`
-(usage.services.flush_api_call_counts) turns each closed minute into usage events whose ids
-are derived from the minute and the workspace, so a flush that runs twice counts once.
+A request adds one to this process's pending count of its workspace and minute, in memory; a
+daemon thread adds the pending counts to the shared cache (Redis) every
+API_CALL_METERING_FLUSH_SECONDS (1 s), all of them in one round trip (INCRBY and EXPIRE NX per
+counter, plus the slot registration of counters that are new this minute). A request never waits
+for Redis nor writes to the database. The beat task `usage.flush_api_calls`
+(usage.services.flush_api_call_counts) turns each closed minute into usage events whose ids are
+derived from the minute and the workspace, so a flush that runs twice counts once; it leaves a
+minute of grace, well beyond the second a count may wait here.
+
+What a cache outage costs: nothing, while it lasts under the counters' two days; the pending
+counts stay in memory and go with the next flush that reaches Redis. What a crash costs: the
+last second's counts of the process that died (a process that exits normally, as a gunicorn
+worker does on SIGTERM, flushes first, at exit). With API_CALL_METERING_FLUSH_SECONDS=0 (the tests) each
+request flushes its own count before it answers.
 
 Without REDIS_URL the cache is each process's memory, which the worker cannot read: API calls
 are metered only with Redis configured.
@@ -16,13 +25,17 @@ are metered only with Redis configured.
 
 from __future__ import annotations
 
+import atexit
+import os
 import threading
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import structlog
+from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest, HttpResponse
@@ -54,34 +67,41 @@ def slot_key(minute: int, number: int) -> str:
 
 
 def count_api_call(workspace_id: UUID | str, now: datetime) -> None:
-    """Add one call to the workspace's counter for this minute; the first call of the minute
-    also records the workspace id in the minute's numbered slots, so the flush can find it."""
-    workspace_id = str(workspace_id)
-    minute = minute_of(now)
-    key = count_key(minute, workspace_id)
+    """One call of the workspace in `now`'s minute, pending until this process's next flush."""
+    pending_api_calls.add(workspace_id, minute_of(now))
+
+
+def add_api_call_counts(counts: Mapping[tuple[int, str], int]) -> None:
+    """Add `counts` ({(minute, workspace id): calls}) to the shared counters; a counter this
+    creates also records its workspace id in the minute's numbered slots, so the flush finds it."""
     backend = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(backend, RedisCache):
-        first_call = _incr_in_one_round_trip(backend, key) == 1
+        created = _incr_in_one_round_trip(backend, counts)
     else:
-        first_call = _incr_through_cache_api(key)
-    if first_call:
+        created = [(minute, workspace_id) for (minute, workspace_id), calls in counts.items()
+                   if _incr_through_cache_api(count_key(minute, workspace_id), calls)]  # fmt: skip
+    for minute, workspace_id in created:
         cache.add(slot_count_key(minute), 0, KEY_TIMEOUT_SECONDS)
         cache.set(slot_key(minute, cache.incr(slot_count_key(minute))), workspace_id, KEY_TIMEOUT_SECONDS)
 
 
-def _incr_in_one_round_trip(backend: RedisCache, key: str) -> int:
-    """INCR creates the counter at 1 when absent, so its answer alone says whether this is the
-    minute's first call; EXPIRE NX (Redis 7, as in docker-compose.yml) gives a new counter its
-    timeout without pushing back an existing one's. RedisCache.incr would cost EXISTS then INCR
-    and its API has no pipeline, so the raw client comes from its private `_cache` (a
+def _incr_in_one_round_trip(backend: RedisCache, counts: Mapping[tuple[int, str], int]) -> list[tuple[int, str]]:
+    """The counters of `counts` that this created, after one round trip of INCRBY and EXPIRE NX
+    each, in MULTI/EXEC so that a failure applies none of them (they are retried whole).
+
+    INCRBY creates a counter at its increment when absent, so its answer alone says whether this
+    created it; EXPIRE NX (Redis 7, as in docker-compose.yml) gives a new counter its timeout
+    without pushing back an existing one's. RedisCache.incr would cost EXISTS then INCR and its
+    API has no pipeline, so the raw client comes from its private `_cache` (a
     django.core.cache.backends.redis.RedisCacheClient), the one RedisCache itself uses. Django
-    stores ints unpickled, so cache.get / get_many (the flush) read this counter as an int."""
-    full_key = backend.make_and_validate_key(key)
-    pipeline = _write_client(backend).pipeline(transaction=False)
-    pipeline.incr(full_key)
-    pipeline.expire(full_key, KEY_TIMEOUT_SECONDS, nx=True)
-    count, _ = pipeline.execute()
-    return int(count)
+    stores ints unpickled, so cache.get / get_many (the flush) read these counters as ints."""
+    pipeline = _write_client(backend).pipeline(transaction=True)
+    for (minute, workspace_id), calls in counts.items():
+        full_key = backend.make_and_validate_key(count_key(minute, workspace_id))
+        pipeline.incrby(full_key, calls)
+        pipeline.expire(full_key, KEY_TIMEOUT_SECONDS, nx=True)
+    answers = pipeline.execute()
+    return [key for key, total, calls in zip(counts, answers[::2], counts.values(), strict=True) if total == calls]
 
 
 _thread = threading.local()
@@ -89,8 +109,8 @@ _thread = threading.local()
 
 def _write_client(backend: RedisCache) -> Any:
     """The backend's write client, made once per thread: RedisCacheClient.get_client builds a new
-    redis.Redis object on every call, a third of the metering's cost (the pool underneath is shared;
-    Django gives each thread its own backend, and a new backend, as in tests, gets a new client)."""
+    redis.Redis object on every call (the pool underneath is shared; Django gives each thread its
+    own backend, and a new backend, as in tests, gets a new client)."""
     cached = getattr(_thread, "redis_write_client", None)
     if cached is None or cached[0] is not backend:
         client = backend._cache.get_client(write=True)  # type: ignore[attr-defined]  # not in the stubs
@@ -98,17 +118,84 @@ def _write_client(backend: RedisCache) -> Any:
     return cached[1]
 
 
-def _incr_through_cache_api(key: str) -> bool:
-    """Count with any cache backend; True when this call created the counter."""
+def _incr_through_cache_api(key: str, calls: int) -> bool:
+    """Count with any cache backend; True when this created the counter."""
     try:
-        cache.incr(key)
+        cache.incr(key, calls)
         return False
     except ValueError:
-        pass  # the workspace's first call in this minute
-    if not cache.add(key, 1, KEY_TIMEOUT_SECONDS):
-        cache.incr(key)  # a concurrent request registered it first
+        pass  # the workspace's first calls in this minute
+    if not cache.add(key, calls, KEY_TIMEOUT_SECONDS):
+        cache.incr(key, calls)  # a concurrent flush registered it first
         return False
     return True
+
+
+class PendingApiCalls:
+    """This process's API calls not yet in the shared counters, and the daemon thread that flushes
+    them. A forked process (a gunicorn worker) starts its own thread on its first call."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[int, str]] = Counter()
+        self._flusher_pid: int | None = None
+        self._stop = threading.Event()
+
+    def add(self, workspace_id: UUID | str, minute: int) -> None:
+        interval = settings.API_CALL_METERING_FLUSH_SECONDS
+        with self._lock:
+            self._counts[(minute, str(workspace_id))] += 1
+            if interval > 0 and self._flusher_pid != os.getpid():
+                self._start_flusher(interval)
+        if interval <= 0:
+            self._flush_logging_failure()
+
+    def pending(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+    def flush(self) -> int:
+        """Add every pending count to the shared counters; the number of calls added. When the
+        cache cannot take them they stay pending, whole, and the error is raised."""
+        with self._lock:
+            counts, self._counts = self._counts, Counter()
+        if not counts:
+            return 0
+        try:
+            add_api_call_counts(counts)
+        except Exception:
+            with self._lock:
+                self._counts.update(counts)
+            raise
+        return sum(counts.values())
+
+    def stop(self) -> None:
+        """Stop the flushing thread and flush what is pending (a worker about to exit)."""
+        self._stop.set()
+        self._flush_logging_failure()
+
+    def _start_flusher(self, interval: float) -> None:
+        self._flusher_pid = os.getpid()
+        self._stop = threading.Event()
+        thread = threading.Thread(
+            target=self._flush_every, args=(interval, self._stop), name="api-call-metering", daemon=True
+        )
+        thread.start()
+
+    def _flush_every(self, interval: float, stop: threading.Event) -> None:
+        while not stop.wait(interval):
+            self._flush_logging_failure()
+
+    def _flush_logging_failure(self) -> None:
+        try:
+            self.flush()
+        except Exception:
+            # Metering never fails a request: the counts wait for the cache to come back.
+            logger.warning("usage.api_calls_not_flushed", pending_calls=self.pending(), exc_info=True)
+
+
+pending_api_calls = PendingApiCalls()
+atexit.register(pending_api_calls.stop)
 
 
 class ApiCallMeteringMiddleware:
@@ -124,9 +211,5 @@ class ApiCallMeteringMiddleware:
             and response.status_code not in UNCOUNTED_STATUSES
             and (workspace := getattr(request, "workspace", None)) is not None
         ):
-            try:
-                count_api_call(workspace.pk, timezone.now())
-            except Exception:
-                # Metering never fails a request: a cache outage loses these counts, nothing else.
-                logger.warning("usage.api_call_not_counted", workspace_id=str(workspace.pk), exc_info=True)
+            count_api_call(workspace.pk, timezone.now())
         return response

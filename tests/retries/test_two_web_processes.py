@@ -2,6 +2,7 @@
 limit and one API-call meter: both live in Redis (settings CACHES with REDIS_URL)."""
 
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -21,9 +22,8 @@ REQUESTS_PER_PROCESS = 6
 LIMIT = 10
 
 
-@pytest.fixture
-def two_web_processes(e2e, tmp_path):
-    env = {
+def _web_env():
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "centrali.settings",
         "DATABASE_URL": _database_url(),
@@ -35,6 +35,11 @@ def two_web_processes(e2e, tmp_path):
         "RATE_LIMITS": f"workspace_create={LIMIT}/min",
         "CELERY_TASK_ALWAYS_EAGER": "false",
     }
+
+
+@pytest.fixture
+def two_web_processes(e2e, tmp_path):
+    env = _web_env()
     processes = [WebProcess(env, port=free_port(), log_path=tmp_path / f"web-{n}.log", workers=1) for n in range(2)]
     try:
         yield [process.wait_until_ready() for process in processes]
@@ -83,5 +88,31 @@ def test_api_calls_of_both_processes_are_counted_in_one_meter(two_web_processes,
         )
 
     assert statuses == [200] * len(urls)
-    counted = sum(cache.get(count_key(m, workspace.pk)) or 0 for m in (minute, minute + 1))
+    # Each process adds its counts to Redis within API_CALL_METERING_FLUSH_SECONDS (1 s, the
+    # default) of the call, from its metering thread.
+    deadline = time.monotonic() + 15
+    while (counted := _counted(workspace, minute)) < len(urls) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert counted == len(urls)
+
+
+def test_a_worker_that_exits_flushes_its_pending_counts_first(e2e, tmp_path, workspace):
+    env = {**_web_env(), "API_CALL_METERING_FLUSH_SECONDS": "3600"}  # the thread would not flush in time
+    process = WebProcess(env, port=free_port(), log_path=tmp_path / "web.log", workers=1).wait_until_ready()
+    token = issue_access_token(workspace.owner)
+    minute = minute_of(timezone.now())
+    try:
+        for _ in range(3):
+            response = requests.get(
+                f"{process.base_url}/{workspace.slug}", headers={"Authorization": f"Bearer {token}"}, timeout=30
+            )
+            assert response.status_code == 200
+        assert _counted(workspace, minute) == 0  # pending in the worker
+    finally:
+        process.stop()  # SIGTERM: the worker exits, and flushes them at exit
+
+    assert _counted(workspace, minute) == 3
+
+
+def _counted(workspace, minute):
+    return sum(cache.get(count_key(m, workspace.pk)) or 0 for m in (minute, minute + 1))

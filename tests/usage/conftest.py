@@ -8,6 +8,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.test import APIClient
 
+import usage.middleware
 from tests.usage.helpers import event
 from usage.middleware import KEY_PREFIX as API_CALLS_KEY_PREFIX
 from usage.services import ingest_events
@@ -35,10 +36,11 @@ def service_client(settings):
 
 
 @pytest.fixture(autouse=True)
-def _api_calls_never_counted():
+def _api_calls_never_counted(monkeypatch):
     """Each test meters API calls from scratch: a counter left by another test (or by an earlier
     run with the same frozen clock, when the cache is Redis and outlives runs) would otherwise be
     flushed into this one. Redis also carries the Celery broker, so only the metering keys go."""
+    monkeypatch.setattr(usage.middleware, "pending_api_calls", usage.middleware.PendingApiCalls())
     cache = caches["default"]
     if isinstance(cache, RedisCache):
         client = redis.Redis.from_url(django_settings.CACHES["default"]["LOCATION"])

@@ -1,5 +1,6 @@
 """This service's own API calls count as the workspace's api_calls, through the cache, never a DB write per call."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,8 @@ from structlog.testing import capture_logs
 
 from tests.helpers import API, client_for
 from tests.usage.helpers import utc
-from usage.middleware import count_api_call
+from usage import middleware
+from usage.middleware import count_api_call, count_key, minute_of
 from usage.models import DailyUsage
 from usage.services import API_CALLS_FLUSHED_THROUGH_KEY, flush_api_call_counts
 
@@ -76,7 +78,8 @@ def test_internal_endpoints_are_not_counted(workspace, service_client):
     assert _api_calls(workspace) == 0
 
 
-def test_a_cache_outage_never_fails_the_call(workspace, settings, closed_port):
+def test_a_cache_outage_never_fails_the_call_and_its_count_waits_for_the_cache(workspace, settings, closed_port):
+    cache_that_works = settings.CACHES
     # A real Redis client against a loopback port nothing listens on.
     settings.CACHES = {
         "default": {
@@ -85,13 +88,44 @@ def test_a_cache_outage_never_fails_the_call(workspace, settings, closed_port):
         }
     }
 
-    with capture_logs() as logs:
+    with freeze_time(NOW), capture_logs() as logs:
         response = client_for(workspace.owner).get(f"{API}/{workspace.slug}")
 
     assert response.status_code == 200
-    (lost,) = [entry for entry in logs if entry["event"] == "usage.api_call_not_counted"]
-    assert (lost["log_level"], lost["workspace_id"]) == ("warning", str(workspace.pk))
-    assert lost["exc_info"] is True
+    (waiting,) = [entry for entry in logs if entry["event"] == "usage.api_calls_not_flushed"]
+    assert (waiting["log_level"], waiting["pending_calls"], waiting["exc_info"]) == ("warning", 1, True)
+    settings.CACHES = cache_that_works
+    assert middleware.pending_api_calls.flush() == 1
+    with freeze_time(NOW + timedelta(minutes=2)):
+        flush_api_call_counts()
+    assert _api_calls(workspace) == 1
+
+
+def test_with_a_flush_interval_calls_wait_in_the_process_and_one_flush_adds_them_all(workspace, settings):
+    settings.API_CALL_METERING_FLUSH_SECONDS = 3600  # the process's thread would not flush during the test
+    with freeze_time(NOW):
+        owner = client_for(workspace.owner)
+        for _ in range(4):
+            owner.get(f"{API}/{workspace.slug}")
+        assert cache.get(count_key(minute_of(NOW), workspace.pk)) is None
+
+        assert middleware.pending_api_calls.flush() == 4
+
+        assert cache.get(count_key(minute_of(NOW), workspace.pk)) == 4  # (a locmem entry expires by the frozen clock)
+    assert middleware.pending_api_calls.pending() == 0
+
+
+def test_the_metering_thread_flushes_pending_calls_on_its_own(workspace, settings):
+    settings.API_CALL_METERING_FLUSH_SECONDS = 0.05
+    pending = middleware.PendingApiCalls()
+
+    pending.add(workspace.pk, minute_of(NOW))
+
+    deadline = time.monotonic() + 10
+    while (counted := cache.get(count_key(minute_of(NOW), workspace.pk))) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pending.stop()
+    assert counted == 1
 
 
 def test_calls_stay_with_their_workspace_when_its_slug_passes_to_another_before_the_flush(workspace, other_workspace):

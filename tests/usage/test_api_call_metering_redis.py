@@ -11,6 +11,7 @@ from freezegun import freeze_time
 
 from tests.helpers import API, client_for
 from tests.usage.helpers import utc
+from usage import middleware
 from usage.middleware import KEY_TIMEOUT_SECONDS, count_api_call, count_key, minute_of, slot_count_key
 from usage.models import DailyUsage
 from usage.services import flush_api_call_counts
@@ -37,19 +38,27 @@ def redis_round_trips(monkeypatch):
     return sent
 
 
-def test_a_second_call_in_the_minute_is_counted_in_one_round_trip(e2e, workspace, redis_round_trips):
-    key = cache.make_and_validate_key(count_key(minute_of(NOW), workspace.pk))
+def test_a_call_never_reaches_redis_and_one_round_trip_flushes_many_calls(e2e, settings, workspace, other_workspace,
+                                                                           redis_round_trips):  # fmt: skip
+    settings.API_CALL_METERING_FLUSH_SECONDS = 3600  # the metering thread would not flush during the test
+    keys = [cache.make_and_validate_key(count_key(minute_of(NOW), ws.pk)) for ws in (workspace, other_workspace)]
     with freeze_time(NOW):
-        owner = client_for(workspace.owner)
-        owner.get(f"{API}/{workspace.slug}")
+        for ws in (workspace, other_workspace):
+            client_for(ws.owner).get(f"{API}/{ws.slug}")  # first calls of the minute
+        middleware.pending_api_calls.flush()
+        owner, other_owner = client_for(workspace.owner), client_for(other_workspace.owner)
         redis_round_trips.clear()
+        for _ in range(3):
+            owner.get(f"{API}/{workspace.slug}")
+            other_owner.get(f"{API}/{other_workspace.slug}")
+        assert redis_round_trips == []  # six requests, nothing sent to Redis
 
-        owner.get(f"{API}/{workspace.slug}")
+        middleware.pending_api_calls.flush()
 
-    [payload] = redis_round_trips  # the whole request: nothing else in it reaches Redis
-    assert payload.startswith(b"*3\r\n$6\r\nINCRBY\r\n") and key.encode() in payload
-    assert b"EXPIRE" in payload and b"NX" in payload
-    assert cache.get(count_key(minute_of(NOW), workspace.pk)) == 2
+    [payload] = redis_round_trips
+    assert payload.startswith(b"*1\r\n$5\r\nMULTI\r\n") and all(key.encode() in payload for key in keys)
+    assert payload.count(b"INCRBY") == 2 and payload.count(b"EXPIRE") == 2 and b"NX" in payload
+    assert [cache.get(count_key(minute_of(NOW), ws.pk)) for ws in (workspace, other_workspace)] == [4, 4]
 
 
 def test_a_counter_expires_after_the_time_beat_has_to_flush_it(e2e, settings, workspace):
