@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from audit.events import PLATFORM_EVENT_TYPE_PATTERN, ActorType
 from centrali.api import fields
+from centrali.api.output import OutputSerializer
 
 MAX_METADATA_BYTES = 16_384
 MAX_METADATA_DEPTH = 16
@@ -41,7 +42,7 @@ def _contains_nul(value: Any) -> bool:
     return False
 
 
-class AuditEntrySerializer(serializers.Serializer):
+class AuditEntrySerializer(OutputSerializer):
     id = serializers.CharField()
     type = serializers.CharField()
     resourceType = serializers.CharField(source="resource_type")
@@ -58,7 +59,7 @@ class AuditEntrySerializer(serializers.Serializer):
     previousHash = serializers.CharField(source="previous_hash")
 
 
-class AuditPageSerializer(serializers.Serializer):
+class AuditPageSerializer(OutputSerializer):
     """The spec's audit page: {entries, nextCursor, hasMore}."""
 
     entries = AuditEntrySerializer(many=True)

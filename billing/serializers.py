@@ -7,6 +7,7 @@ from rest_framework import serializers
 from billing.formats import currency_units
 from billing.selectors import BILLING_INTERVALS, capabilities_for_plan, subscription_period
 from centrali.api import fields
+from centrali.api.output import OutputSerializer
 from centrali.formats import iso_utc
 
 
@@ -214,7 +215,7 @@ class OverageUpdatedSerializer(serializers.Serializer):
     overageEnabledAt = serializers.DateTimeField(source="enabled_at", allow_null=True)
 
 
-class InvoiceSerializer(serializers.Serializer):
+class InvoiceSerializer(OutputSerializer):
     """def-3 from a dj-stripe Invoice: amounts in currency units, ids are Stripe's."""
 
     id = serializers.CharField()

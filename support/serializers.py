@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from centrali.api import fields
+from centrali.api.output import OutputSerializer
 from support.models import CommentKind, IssuePriority, IssueStatus, IssueType
 from support.services import claims_to_be_staff
 
@@ -29,7 +30,7 @@ class SupportIssueUpdateSerializer(serializers.Serializer):
         return attrs
 
 
-class SupportIssueSerializer(serializers.Serializer):
+class SupportIssueSerializer(OutputSerializer):
     """The spec's issue: `summary` is the title the issue was created with."""
 
     id = serializers.IntegerField()
@@ -79,7 +80,7 @@ class CommentUpdateSerializer(serializers.Serializer):
     comment = fields.CharField(max_length=10000)
 
 
-class CommentSerializer(serializers.Serializer):
+class CommentSerializer(OutputSerializer):
     """A comment as the workspace sees it: members' comments and staff replies (`type` staff_reply)."""
 
     id = serializers.IntegerField()
@@ -93,7 +94,7 @@ class CommentSerializer(serializers.Serializer):
     editedAt = serializers.DateTimeField(source="edited_at", allow_null=True)
 
 
-class CommentPageSerializer(serializers.Serializer):
+class CommentPageSerializer(OutputSerializer):
     data = CommentSerializer(many=True)  # type: ignore[assignment]  # the spec's name; see SupportIssuePageSerializer
     nextCursor = serializers.CharField(allow_null=True)
     hasMore = serializers.BooleanField()

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from centrali.api import fields
+from centrali.api.output import OutputSerializer
 from usage.metrics import METRICS
 from usage.selectors import GRANULARITIES
 from usage.services import MAX_BATCH_SIZE
@@ -56,7 +57,7 @@ class QuotaQuerySerializer(serializers.Serializer):
     metric = fields.ChoiceField(choices=list(METRICS), required=False)
 
 
-class MetricQuotaSerializer(serializers.Serializer):
+class MetricQuotaSerializer(OutputSerializer):
     allowed = serializers.BooleanField()
     reason = serializers.CharField()
     limit_name = serializers.CharField(allow_null=True)
@@ -64,7 +65,7 @@ class MetricQuotaSerializer(serializers.Serializer):
     limit = QuantityField(allow_null=True)
 
 
-class QuotaResponseSerializer(serializers.Serializer):
+class QuotaResponseSerializer(OutputSerializer):
     workspace = serializers.CharField()
     period_start = serializers.DateTimeField()
     period_end = serializers.DateTimeField()
@@ -75,7 +76,7 @@ class QuotaResponseSerializer(serializers.Serializer):
 # --- Usage reads
 
 
-class UsageTotalsSerializer(serializers.Serializer):
+class UsageTotalsSerializer(OutputSerializer):
     """def-1 Usage: the period and the four headline totals, plus every metric's value."""
 
     workspace_id = serializers.UUIDField(source="workspace.id")
@@ -87,7 +88,7 @@ class UsageTotalsSerializer(serializers.Serializer):
     api_calls = QuantityField(source="totals.api_calls")
 
 
-class MetricUsageSerializer(serializers.Serializer):
+class MetricUsageSerializer(OutputSerializer):
     kind = serializers.CharField()
     unit = serializers.CharField()
     used = QuantityField()
@@ -104,7 +105,7 @@ class MetricUsageSerializer(serializers.Serializer):
         return cents_to_amount(metric["estimated_overage_cents"])
 
 
-class OverageSummarySerializer(serializers.Serializer):
+class OverageSummarySerializer(OutputSerializer):
     enabled = serializers.BooleanField(source="overage_enabled")
     spending_cap_cents = serializers.IntegerField(allow_null=True)
     estimated_cost_cents = serializers.IntegerField(source="estimated_overage_cents")
@@ -165,38 +166,38 @@ HistoricalBucketSerializer = type(
 # --- Overview
 
 
-class StructuresBlockSerializer(serializers.Serializer):
+class StructuresBlockSerializer(OutputSerializer):
     total = QuantityField()
     recentlyCreated = QuantityField()
 
 
-class RecordsBlockSerializer(serializers.Serializer):
+class RecordsBlockSerializer(OutputSerializer):
     total = QuantityField()
     createdToday = QuantityField()
 
 
-class UsersBlockSerializer(serializers.Serializer):
+class UsersBlockSerializer(OutputSerializer):
     total = serializers.IntegerField()
     activeThisWeek = serializers.IntegerField()
 
 
-class StorageBlockSerializer(serializers.Serializer):
+class StorageBlockSerializer(OutputSerializer):
     usedBytes = QuantityField()
     fileCount = QuantityField()
 
 
-class ComputeBlockSerializer(serializers.Serializer):
+class ComputeBlockSerializer(OutputSerializer):
     functionsTotal = QuantityField()
     runsToday = QuantityField()
     failedToday = QuantityField()
 
 
-class SchedulerBlockSerializer(serializers.Serializer):
+class SchedulerBlockSerializer(OutputSerializer):
     activeJobs = QuantityField()
     failedToday = QuantityField()
 
 
-class ActivitySerializer(serializers.Serializer):
+class ActivitySerializer(OutputSerializer):
     id = serializers.CharField()
     type = serializers.CharField()
     resourceType = serializers.CharField(source="resource_type")
@@ -206,7 +207,7 @@ class ActivitySerializer(serializers.Serializer):
     at = serializers.DateTimeField(source="created_at")
 
 
-class OverviewSerializer(serializers.Serializer):
+class OverviewSerializer(OutputSerializer):
     structures = StructuresBlockSerializer(allow_null=True)
     records = RecordsBlockSerializer(allow_null=True)
     users = UsersBlockSerializer(allow_null=True)

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from centrali.api import fields
+from centrali.api.output import OutputSerializer
 from centrali.api.validators import single_line_text
 from workspaces import storage as workspace_storage
 from workspaces.models import User
@@ -53,7 +54,7 @@ class WorkspaceUpdateSerializer(serializers.Serializer):
         return attrs
 
 
-class WorkspaceSerializer(serializers.Serializer):
+class WorkspaceSerializer(OutputSerializer):
     """def-0 Workspace, plus the plan's code, the caller's role and the deletion schedule."""
 
     id = serializers.UUIDField()

@@ -1,0 +1,140 @@
+"""`OutputSerializer`: a DRF serializer for responses that renders a row with a plan made once per class.
+
+DRF renders an object field by field: each of a serializer's fields is deep-copied (re-instantiated)
+for every serializer instance, then asked for its attribute and its representation. For a response
+that is one object, the copies alone cost more than the rest of the view; for a page of twenty, the
+per-field calls do (issue 12, bench/RESULTS.md). An OutputSerializer keeps its declared fields as
+they are — its schema, its validation if any, its `.fields` are DRF's own — and renders with a plan
+built once from the declared (unbound) fields: for each field, the attribute path to read and the
+declared field's own `to_representation` (any field that reads its attribute as DRF's Field does;
+a relation, which reads its own way, is refused) (a method field calls the serializer's method; a nested
+OutputSerializer, single or `many=True`, renders with its own plan).
+
+The plan reads plain attribute paths only. An instance where a path fails (a missing key or
+attribute, a callable on the way) is rendered by DRF's own `to_representation`, so the answer is
+DRF's in every case; tests/api/test_output_serializers.py holds every OutputSerializer to that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar, cast
+
+from django.db.models import Manager
+from django.utils import timezone
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
+
+
+class _Fallback(Exception):
+    """This instance leaves the plan: DRF renders it."""
+
+
+_Step = tuple[str, tuple[str, ...], Callable[[Any, Any], Any]]
+
+
+class OutputSerializer(serializers.Serializer):
+    _plans: ClassVar[dict[type, list[_Step]]] = {}
+
+    def to_representation(self, instance: Any) -> Any:
+        plan = OutputSerializer._plans.get(type(self))
+        if plan is None:
+            plan = OutputSerializer._plans[type(self)] = _plan_of(type(self))
+        try:
+            return {name: render(self, _read(instance, path)) for name, path, render in plan}
+        except _Fallback:
+            return super().to_representation(instance)
+
+    def _nested(self, name: str) -> OutputSerializer:
+        """The nested serializer of field `name`, one per serializer instance (it shares the context)."""
+        nested: dict[str, OutputSerializer] = self.__dict__.setdefault("_nested_serializers", {})
+        if name not in nested:
+            declared = self._declared_fields[name]
+            child = getattr(declared, "child", declared)  # many=True, a DictField's or ListField's child
+            nested[name] = cast("type[OutputSerializer]", type(child))(context=self.context)
+        return nested[name]
+
+
+def _read(instance: Any, path: tuple[str, ...]) -> Any:
+    value = instance
+    for attribute in path:
+        if value is None:
+            raise _Fallback  # a null on the way: DRF's field options decide
+        try:
+            value = value[attribute] if isinstance(value, Mapping) else getattr(value, attribute)
+        except (KeyError, AttributeError) as exc:
+            raise _Fallback from exc
+        if callable(value) and not isinstance(value, type):
+            raise _Fallback
+    return value
+
+
+def _plan_of(serializer_class: type[OutputSerializer]) -> list[_Step]:
+    plan: list[_Step] = []
+    for name, field in serializer_class._declared_fields.items():
+        if field.write_only:
+            continue
+        source = str(field.source or name)
+        path = () if source == "*" else tuple(source.split("."))
+        plan.append((name, path, _renderer(serializer_class, name, field)))
+    return plan
+
+
+def _renderer(
+    serializer_class: type[OutputSerializer], name: str, field: serializers.Field
+) -> Callable[[Any, Any], Any]:
+    if isinstance(field, serializers.SerializerMethodField):
+        method_name = field.method_name or f"get_{name}"
+        if field.source not in (None, "*"):
+            raise TypeError(f"{serializer_class.__name__}.{name}: a method field reads the whole instance")
+        return lambda serializer, instance: getattr(serializer, method_name)(instance)
+    if isinstance(field, serializers.ListSerializer) and isinstance(field.child, OutputSerializer):
+
+        def render_many(serializer: OutputSerializer, value: Any) -> Any:
+            if value is None:
+                return None
+            items = value.all() if isinstance(value, Manager) else value
+            child = serializer._nested(name)
+            return [child.to_representation(item) for item in items]
+
+        return render_many
+    if isinstance(field, serializers.DictField) and isinstance(field.child, OutputSerializer):
+        return lambda serializer, value: (
+            None
+            if value is None
+            else {
+                str(key): None if item is None else serializer._nested(name).to_representation(item)
+                for key, item in value.items()
+            }
+        )
+    if isinstance(field, serializers.ListField) and isinstance(field.child, OutputSerializer):
+        return lambda serializer, value: (
+            None
+            if value is None
+            else [None if item is None else serializer._nested(name).to_representation(item) for item in value]
+        )
+    if isinstance(field, OutputSerializer):
+        return lambda serializer, value: None if value is None else serializer._nested(name).to_representation(value)
+    if isinstance(field, serializers.Serializer | serializers.ListSerializer):
+        raise TypeError(f"{serializer_class.__name__}.{name}: nest an OutputSerializer")
+    if type(field).get_attribute is not serializers.Field.get_attribute:  # relations read their own way
+        raise TypeError(f"{serializer_class.__name__}.{name}: {type(field).__name__} is not a value field")
+    to_representation = field.to_representation
+    if type(field) is serializers.DateTimeField and _iso_8601_in_the_current_zone(field):
+        return lambda serializer, value: _datetime_in_utc(value) or to_representation(value)
+    return lambda serializer, value: None if value is None else to_representation(value)
+
+
+def _iso_8601_in_the_current_zone(field: serializers.DateTimeField) -> bool:
+    fmt = getattr(field, "format", api_settings.DATETIME_FORMAT)
+    return isinstance(fmt, str) and fmt.lower() == ISO_8601 and not hasattr(field, "timezone")
+
+
+def _datetime_in_utc(value: Any) -> str | None:
+    """DRF's ISO 8601 rendering of an aware UTC datetime while the current zone is UTC (the
+    service's: settings.TIME_ZONE), without its conversions; None for anything else."""
+    if type(value) is datetime and value.tzinfo is UTC and str(timezone.get_current_timezone()) == "UTC":
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return None
