@@ -410,8 +410,10 @@ class InvoiceListView(BillingAPIView):
     )
     def get(self, request, slug):
         params = parse_page_params(request.query_params)
-        filters = InvoiceFilter(request.query_params, queryset=selectors.workspace_invoices(workspace=self.workspace))
-        invoices, total = paginate(filters.qs, params)
+        invoices_matching = InvoiceFilter.filter(
+            request.query_params, selectors.workspace_invoices(workspace=self.workspace)
+        )
+        invoices, total = paginate(invoices_matching, params)
         response = Response(InvoiceSerializer(invoices, many=True).data)
         return set_page_headers(response, request, params, total)
 

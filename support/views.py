@@ -117,8 +117,8 @@ class SupportIssueListView(SupportAPIView):
     )
     def get(self, request, slug):
         params = parse_page_params(request.query_params)
-        filters = SupportIssueFilter(request.query_params, queryset=selectors.issues_of(workspace=self.workspace))
-        issues, total = paginate(filters.qs, params)
+        issues_matching = SupportIssueFilter.filter(request.query_params, selectors.issues_of(workspace=self.workspace))
+        issues, total = paginate(issues_matching, params)
         return Response(page_envelope(SupportIssueSerializer(issues, many=True).data, params, total))
 
     @extend_schema(

@@ -1,8 +1,12 @@
 """List filters a consumer expects, refused loudly when malformed; enum errors that list the valid values."""
 
 import pytest
+from django.forms import MultiWidget
 from django.utils import timezone
 
+import billing.views  # noqa: F401  (the views define the FilterSets)
+import support.views  # noqa: F401
+from centrali.api.filters import FilterSet
 from support.models import SupportIssue
 from tests.helpers import API, assert_error
 
@@ -67,3 +71,17 @@ def test_an_invalid_enum_in_a_query_serializer_lists_the_valid_values(owner_clie
 
     body = assert_error(response, status=400, code="VALIDATION_ERROR")
     assert body["details"] == {"granularity": ['"hour" is not a valid choice; valid: day, week, month.']}
+
+
+def _filter_sets(cls=FilterSet):
+    for subclass in cls.__subclasses__():
+        yield subclass
+        yield from _filter_sets(subclass)
+
+
+@pytest.mark.parametrize("filter_set", list(_filter_sets()), ids=lambda cls: cls.__name__)
+def test_each_filter_reads_the_one_query_parameter_it_is_named_after(filter_set):
+    """FilterSet.filter skips building a FilterSet when no parameter names a filter: a filter
+    reading suffixed parameters (a range's `_min`/`_max`) would be skipped wrongly."""
+    for name, filter_ in filter_set.base_filters.items():
+        assert not isinstance(filter_.field.widget, MultiWidget), f"{filter_set.__name__}.{name}"
