@@ -16,7 +16,7 @@ from audit.events import STAFF_ONLY_EVENT_TYPES
 from audit.models import AuditChain, AuditCheckpoint, AuditEvent
 from centrali.compiled import CompiledQuery
 from centrali.formats import iso_utc
-from centrali.paging import CursorParams, keyset_page
+from centrali.paging import CursorParams, keyset_page, keyset_result
 from workspaces.models import Membership
 
 if TYPE_CHECKING:
@@ -127,15 +127,37 @@ def filtered_events(*, workspace: Workspace, filters: ActivityFilters) -> QueryS
     return events
 
 
+def _events_before(*, workspace_id: uuid.UUID, before: int, variant: int) -> QuerySet[AuditEvent]:
+    # Where the workspace holds most of the table, PostgreSQL walks the primary key backwards from
+    # the cursor; on the last page it would walk on through every older event of the other
+    # workspaces. The workspace's first id (min over its index) stops that walk where its log starts.
+    first_id = AuditEvent.objects.filter(workspace_id=workspace_id).order_by("id").values("id")[:1]
+    return (
+        _visible_events(workspace_id=workspace_id)
+        .filter(id__lt=before, id__gte=Subquery(first_id))
+        .order_by("-id")[:variant]
+    )
+
+
+_EVENTS_BEFORE = CompiledQuery(
+    _events_before,
+    placeholders={"workspace_id": (AuditEvent, "workspace", uuid.UUID(int=0)), "before": (AuditEvent, "id", -1)},
+)
+
+
 def activity_page(*, workspace: Workspace, filters: ActivityFilters, cursor: CursorParams) -> EventPage:
-    """One keyset page of the workspace's activity, one query."""
+    """One keyset page of the workspace's activity, one query; unfiltered (the console's log, every
+    step of a walk through it) a compiled one, per page size."""
+    if filters == ActivityFilters():
+        if cursor.after is None:
+            rows = _NEWEST_EVENTS.fetch(workspace_id=workspace.pk, variant=cursor.limit + 1)
+        else:
+            rows = _EVENTS_BEFORE.fetch(workspace_id=workspace.pk, before=cursor.after, variant=cursor.limit + 1)
+        return keyset_result(rows, cursor)
     events = filtered_events(workspace=workspace, filters=filters)
     if cursor.after is not None:
-        # Where the workspace holds most of the table, PostgreSQL walks the primary key backwards from
-        # the cursor; on the last page it would walk on through every older event of the other
-        # workspaces. The workspace's first id (min over its index) stops that walk where its log starts.
         first_id = AuditEvent.objects.filter(workspace=workspace).order_by("id").values("id")[:1]
-        events = events.filter(id__gte=Subquery(first_id))
+        events = events.filter(id__gte=Subquery(first_id))  # as in _events_before
     return keyset_page(events, cursor)
 
 

@@ -65,7 +65,11 @@ def keyset_page(
     """
     if params.after is not None:
         queryset = queryset.filter(**{f"{key}__lt": params.after})
-    rows = list(queryset.order_by(f"-{key}")[: params.limit + 1])
+    return keyset_result(list(queryset.order_by(f"-{key}")[: params.limit + 1]), params, key=key)
+
+
+def keyset_result(rows: list[_Row], params: CursorParams, *, key: str = "id") -> tuple[list[_Row], str | None, bool]:
+    """keyset_page's answer from the up to `limit + 1` rows a query read after the cursor, newest first."""
     has_more = len(rows) > params.limit
     rows = rows[: params.limit]
     next_cursor = encode_cursor(getattr(rows[-1], key)) if has_more else None
