@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -10,7 +12,7 @@ from rest_framework import authentication, exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.tokens import AccessToken
+from rest_framework_simplejwt.tokens import AccessToken, Token
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from centrali import context
@@ -19,7 +21,24 @@ from centrali.context import ActorType
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
     from rest_framework.request import Request
-    from rest_framework_simplejwt.tokens import Token
+
+
+VERIFIED_TOKENS_KEPT = 4096  # per process; the callers of the last minutes
+_verified_tokens: dict[bytes, Token] = {}
+
+
+def _valid_now(token: Token) -> bool:
+    now = time.time()
+    leeway = jwt_settings.LEEWAY.total_seconds() if isinstance(jwt_settings.LEEWAY, timedelta) else jwt_settings.LEEWAY
+    payload = token.payload
+    try:
+        return bool(
+            float(payload["exp"]) > now - leeway
+            and float(payload.get("nbf", 0)) <= now + leeway
+            and float(payload.get("iat", 0)) <= now + leeway
+        )
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 class BearerJWTAuthentication(JWTAuthentication):
@@ -33,11 +52,22 @@ class BearerJWTAuthentication(JWTAuthentication):
 
     # A correctly signed token can still carry claims our database or clock cannot take
     # (a `sub` that is no UUID, an `exp` past year 9999): that is a bad token, not a 500.
+    #
+    # A token verified before is not verified again: its signature and claims were checked for
+    # these very bytes (the keys are the process's, fixed at start), so only the clock is read again (exp, and nbf/iat for a clock
+    # that went back), as PyJWT reads it. Any doubt, and the token takes simplejwt's full path.
     def get_validated_token(self, raw_token: bytes) -> Token:
+        token = _verified_tokens.get(raw_token)
+        if token is not None and _valid_now(token):
+            return token
         try:
-            return super().get_validated_token(raw_token)
+            token = super().get_validated_token(raw_token)
         except (OverflowError, ValueError, TypeError) as exc:
             raise exceptions.AuthenticationFailed("Token claims are malformed.") from exc
+        if len(_verified_tokens) >= VERIFIED_TOKENS_KEPT:
+            _verified_tokens.clear()
+        _verified_tokens[raw_token] = token
+        return token
 
     # simplejwt types the user as a TypeVar its arguments do not bind.
     def authenticate(self, request: Request) -> tuple[AbstractBaseUser, Token] | None:  # type: ignore[override]

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.utils import timezone
+from freezegun import freeze_time
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.tokens import AccessToken
@@ -127,3 +128,39 @@ def test_signed_token_expiring_past_the_calendar_is_401(workspace):
     token = jwt.encode(_claims(workspace.owner, exp=10**30), settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")
 
     assert_error(_get(token, workspace.slug), status=401, code="INVALID_TOKEN")
+
+
+def _signed(user, **overrides):
+    return jwt.encode(_claims(user, **overrides), settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")
+
+
+def test_a_token_is_verified_once_per_process(workspace, monkeypatch):
+    token = _signed(workspace.owner)
+    verified = []
+    real_decode = TokenBackend.decode
+
+    def counted_decode(*args, **kwargs):
+        verified.append(1)
+        return real_decode(*args, **kwargs)
+
+    monkeypatch.setattr(TokenBackend, "decode", counted_decode)
+
+    answers = [_get(token, workspace.slug).status_code for _ in range(3)]
+
+    assert (answers, len(verified)) == ([200, 200, 200], 1)
+
+
+def test_a_token_verified_before_is_refused_once_it_expires(workspace):
+    token = _signed(workspace.owner)
+    assert _get(token, workspace.slug).status_code == 200
+
+    with freeze_time(timezone.now() + timedelta(minutes=5, seconds=31)):  # past exp and the 30 s leeway
+        assert_error(_get(token, workspace.slug), status=401, code="INVALID_TOKEN")
+
+
+def test_a_token_verified_before_is_refused_on_a_clock_before_it_was_issued(workspace):
+    token = _signed(workspace.owner)
+    assert _get(token, workspace.slug).status_code == 200
+
+    with freeze_time(timezone.now() - timedelta(minutes=10)):
+        assert_error(_get(token, workspace.slug), status=401, code="INVALID_TOKEN")
