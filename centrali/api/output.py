@@ -61,13 +61,20 @@ def _read(instance: Any, path: tuple[str, ...]) -> Any:
     for attribute in path:
         if value is None:
             raise _Fallback  # a null on the way: DRF's field options decide
+        kind = type(value)
+        is_mapping = _IS_MAPPING.get(kind)
+        if is_mapping is None:
+            is_mapping = _IS_MAPPING[kind] = isinstance(value, Mapping)  # an ABC check: slow, so once per type
         try:
-            value = value[attribute] if isinstance(value, Mapping) else getattr(value, attribute)
+            value = value[attribute] if is_mapping else getattr(value, attribute)
         except (KeyError, AttributeError) as exc:
             raise _Fallback from exc
         if callable(value) and not isinstance(value, type):
             raise _Fallback
     return value
+
+
+_IS_MAPPING: dict[type, bool] = {}
 
 
 def _plan_of(serializer_class: type[OutputSerializer]) -> list[_Step]:
@@ -122,7 +129,7 @@ def _renderer(
         raise TypeError(f"{serializer_class.__name__}.{name}: {type(field).__name__} is not a value field")
     to_representation = field.to_representation
     if type(field) is serializers.DateTimeField and _iso_8601_in_the_current_zone(field):
-        return lambda serializer, value: _datetime_in_utc(value) or to_representation(value)
+        return lambda serializer, value: _datetime_in_utc(serializer, value) or to_representation(value)
     return lambda serializer, value: None if value is None else to_representation(value)
 
 
@@ -131,10 +138,16 @@ def _iso_8601_in_the_current_zone(field: serializers.DateTimeField) -> bool:
     return isinstance(fmt, str) and fmt.lower() == ISO_8601 and not hasattr(field, "timezone")
 
 
-def _datetime_in_utc(value: Any) -> str | None:
+def _datetime_in_utc(serializer: OutputSerializer, value: Any) -> str | None:
     """DRF's ISO 8601 rendering of an aware UTC datetime while the current zone is UTC (the
-    service's: settings.TIME_ZONE), without its conversions; None for anything else."""
-    if type(value) is datetime and value.tzinfo is UTC and str(timezone.get_current_timezone()) == "UTC":
-        text = value.isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
-    return None
+    service's: settings.TIME_ZONE), without its conversions; None for anything else. The zone is
+    read once per serializer instance (an asgiref Local: slow), which lives within one request."""
+    if type(value) is not datetime or value.tzinfo is not UTC:
+        return None
+    in_utc = serializer.__dict__.get("_zone_is_utc")
+    if in_utc is None:
+        in_utc = serializer.__dict__["_zone_is_utc"] = str(timezone.get_current_timezone()) == "UTC"
+    if not in_utc:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
