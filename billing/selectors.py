@@ -19,6 +19,7 @@ from billing import gateway
 from billing.models import OverageSettings, Plan
 from centrali.compiled import CompiledQuery
 from centrali.formats import parse_uuid
+from centrali.paging import first_page_result, with_total
 from workspaces import selectors as workspace_selectors
 from workspaces.models import Workspace
 
@@ -256,6 +257,22 @@ def workspace_invoices(*, workspace: Workspace, status: str | None = None) -> Qu
     if status:
         invoices = invoices.filter(stripe_data__status=status)
     return invoices.order_by("-created", "-djstripe_id")
+
+
+def _newest_invoices(*, workspace_id: UUID, variant: tuple[bool, int]) -> QuerySet[Invoice]:
+    livemode, limit = variant
+    invoices = Invoice.objects.filter(customer__subscriber_id=workspace_id, livemode=livemode).select_related(
+        "customer"
+    )
+    return with_total(invoices.order_by("-created", "-djstripe_id"))[:limit]
+
+
+_NEWEST_INVOICES = CompiledQuery(_newest_invoices, placeholders={"workspace_id": (Customer, "subscriber", UUID(int=0))})
+
+
+def first_invoices_page(*, workspace: Workspace, limit: int) -> tuple[list[Invoice], int]:
+    """The first page of `workspace_invoices` and the total, in one compiled query per mode and page size."""
+    return first_page_result(_NEWEST_INVOICES.fetch(workspace_id=workspace.pk, variant=(gateway.livemode(), limit)))
 
 
 def get_workspace_invoice(*, workspace: Workspace, invoice_id: str) -> Invoice | None:

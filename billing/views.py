@@ -410,10 +410,13 @@ class InvoiceListView(BillingAPIView):
     )
     def get(self, request, slug):
         params = parse_page_params(request.query_params)
-        invoices_matching = InvoiceFilter.filter(
-            request.query_params, selectors.workspace_invoices(workspace=self.workspace)
-        )
-        invoices, total = paginate(invoices_matching, params)
+        if params.page == 1 and not InvoiceFilter.applies_to(request.query_params):
+            invoices, total = selectors.first_invoices_page(workspace=self.workspace, limit=params.limit)
+        else:
+            invoices_matching = InvoiceFilter.filter(
+                request.query_params, selectors.workspace_invoices(workspace=self.workspace)
+            )
+            invoices, total = paginate(invoices_matching, params)
         response = Response(InvoiceSerializer(invoices, many=True).data)
         return set_page_headers(response, request, params, total)
 

@@ -5,8 +5,8 @@ read on every `/{slug}/` request; the billing terms and usage totals behind the 
 reads) compiling costs several times what PostgreSQL spends answering (issue 12, bench/RESULTS.md).
 `CompiledQuery` builds the queryset once per thread and database with placeholder values, keeps
 the compiled SQL and the compiler's row layout, and on each call substitutes the real values,
-prepared as the fields prepare them. `fetch` builds model instances (select_related ones included)
-the way Django's own model iterable does; `fetch_rows` answers a values_list queryset's tuples,
+prepared as the fields prepare them. `fetch` builds model instances (select_related ones and
+annotations included) the way Django's own model iterable does; `fetch_rows` answers a values_list queryset's tuples,
 through the same converters.
 
 Only the values change between calls, never the shape of the query, so the SQL is the one Django
@@ -92,11 +92,14 @@ class CompiledQuery(Generic[_M]):
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         init_list = [column[0].target.attname for column in select[start:end]]
         populators = get_related_populators(klass_info, select, using)
+        annotations = list(compiler.annotation_col_map.items())
         instances = []
         for row in compiler.results_iter([rows]):
             instance = klass_info["model"].from_db(using, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, instance)
+            for name, position in annotations:
+                setattr(instance, name, row[position])
             instances.append(instance)
         return instances
 

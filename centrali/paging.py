@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from django.db.models import Count, Model, QuerySet, Window
 
@@ -33,10 +33,22 @@ def paginate(queryset: QuerySet[_Row], params: PageParams) -> tuple[list[_Row], 
     (COUNT(*) OVER ()); a second, the plain count, only for a page past the end, which has no row
     to carry it."""
     window = params.offset + params.limit
-    items = list(queryset.annotate(_paging_total=Window(Count("pk")))[params.offset : window])
-    if items:
-        return items, items[0]._paging_total
-    return items, (queryset.count() if params.offset else 0)
+    items = list(with_total(queryset)[params.offset : window])
+    if items or not params.offset:
+        return first_page_result(items)
+    return items, queryset.count()
+
+
+def with_total(queryset: QuerySet[_Row]) -> QuerySet[_Row]:
+    """Each row with the count of all rows (`_paging_total`): how `paginate` reads a page and its
+    total in one query, and how a compiled first page (a CompiledQuery) does too."""
+    return cast("QuerySet[_Row]", queryset.annotate(_paging_total=Window(Count("pk"))))
+
+
+def first_page_result(items: list[_Row]) -> tuple[list[_Row], int]:
+    """paginate's answer from the rows of a `with_total` queryset (for a page past the end, which
+    has no row to carry the total, paginate counts)."""
+    return items, (items[0]._paging_total if items else 0)  # type: ignore[attr-defined]  # the annotation
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 
 from audit.selectors import recent_activity
+from centrali.compiled import CompiledQuery
 from centrali.errors import NotFound
-from centrali.paging import CursorParams, keyset_page
+from centrali.paging import CursorParams, first_page_result, keyset_page, with_total
 from support.models import PUBLIC_COMMENT_KINDS, Comment, IssueStatus, SupportIssue
 
 if TYPE_CHECKING:
@@ -28,6 +30,23 @@ def issues_of(*, workspace: Workspace) -> QuerySet[SupportIssue]:
     """The workspace's issues, newest first (the list endpoint filters them further). Read through
     the workspace's related manager, each issue's `workspace` is that instance: no join, no copies."""
     return workspace.support_issues.order_by("-created_at", "-id")
+
+
+def _newest_issues(*, workspace_id: uuid.UUID, variant: int) -> QuerySet[SupportIssue]:
+    return with_total(SupportIssue.objects.filter(workspace_id=workspace_id).order_by("-created_at", "-id"))[:variant]
+
+
+_NEWEST_ISSUES = CompiledQuery(
+    _newest_issues, placeholders={"workspace_id": (SupportIssue, "workspace", uuid.UUID(int=0))}
+)
+
+
+def first_issues_page(*, workspace: Workspace, limit: int) -> tuple[list[SupportIssue], int]:
+    """The first page of `issues_of` (the console's list) and the total, in one compiled query per page size."""
+    issues = _NEWEST_ISSUES.fetch(workspace_id=workspace.pk, variant=limit)
+    for issue in issues:
+        issue.workspace = workspace  # as the related manager gives it
+    return first_page_result(issues)
 
 
 def get_issue(*, workspace: Workspace, issue_id: str) -> SupportIssue:

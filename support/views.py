@@ -117,8 +117,13 @@ class SupportIssueListView(SupportAPIView):
     )
     def get(self, request, slug):
         params = parse_page_params(request.query_params)
-        issues_matching = SupportIssueFilter.filter(request.query_params, selectors.issues_of(workspace=self.workspace))
-        issues, total = paginate(issues_matching, params)
+        if params.page == 1 and not SupportIssueFilter.applies_to(request.query_params):
+            issues, total = selectors.first_issues_page(workspace=self.workspace, limit=params.limit)
+        else:
+            issues_matching = SupportIssueFilter.filter(
+                request.query_params, selectors.issues_of(workspace=self.workspace)
+            )
+            issues, total = paginate(issues_matching, params)
         return Response(page_envelope(SupportIssueSerializer(issues, many=True).data, params, total))
 
     @extend_schema(

@@ -5,6 +5,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from django.db.models import Count
 
 from centrali.compiled import CompiledQuery
 from tests.factories import MembershipFactory, WorkspaceFactory
@@ -50,6 +51,24 @@ def test_instances_come_with_their_select_related_rows():
 
     assert (found.pk, found.name, found.plan.code) == (workspace.pk, workspace.name, workspace.plan.code)
     assert query.fetch(slug="no-such-workspace", variant="id") == []
+
+
+def _members_counted(*, workspace_id: UUID) -> Any:
+    return (
+        Membership.objects.filter(workspace_id=workspace_id).annotate(members=Count("id", distinct=True)).order_by("id")
+    )
+
+
+def test_instances_carry_their_annotations():
+    query = CompiledQuery(_members_counted, placeholders={"workspace_id": (*WORKSPACE_ID, UUID(int=0))})
+    workspace = WorkspaceFactory.create()
+    MembershipFactory.create(workspace=workspace)
+
+    members = query.fetch(workspace_id=workspace.pk)
+
+    assert [(m.pk, m.members) for m in members] == [
+        (m.pk, m.members) for m in _members_counted(workspace_id=workspace.pk)
+    ]
 
 
 def test_each_variant_is_compiled_once_and_kept_apart():

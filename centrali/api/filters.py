@@ -33,9 +33,14 @@ class FilterSet(django_filters.FilterSet):
     def filter(cls, data: Mapping[str, Any], queryset: QuerySet[_M]) -> QuerySet[_M]:
         """`queryset` filtered by the filters `data` names (InvalidInput as `qs`). A query string
         that names none of them costs no FilterSet: building one copies every filter and a form."""
-        if not any(name in data for name in cls.base_filters):
+        if not cls.applies_to(data):
             return queryset
         return cast("QuerySet[_M]", cls(data, queryset=queryset).qs)
+
+    @classmethod
+    def applies_to(cls, data: Mapping[str, Any]) -> bool:
+        """Whether `data` (the query string) names any of the filters."""
+        return any(name in data for name in cls.base_filters)
 
     @property
     def qs(self) -> QuerySet[Model]:
