@@ -88,14 +88,10 @@ class CompiledQuery(Generic[_M]):
     ) -> list[_M]:
         """The instances the queryset built with `values` yields (the first `limit` rows)."""
         compiler, rows = self._execute(using, variant, limit, values)
-        klass_info, select = compiler.klass_info, compiler.select
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        init_list = [column[0].target.attname for column in select[start:end]]
-        populators = get_related_populators(klass_info, select, using)
-        annotations = list(compiler.annotation_col_map.items())
+        model, init_list, start, end, populators, annotations = self._row_layout(compiler, using, variant)
         instances = []
-        for row in compiler.results_iter([rows]):
-            instance = klass_info["model"].from_db(using, init_list, row[start:end])
+        for row in self._converted(compiler, using, variant, rows):
+            instance = model.from_db(using, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, instance)
             for name, position in annotations:
@@ -106,4 +102,37 @@ class CompiledQuery(Generic[_M]):
     def fetch_rows(self, *, using: str = "default", variant: Hashable = None, **values: Any) -> list[tuple[Any, ...]]:
         """The tuples the values_list queryset built with `values` yields."""
         compiler, rows = self._execute(using, variant, None, values)
-        return list(compiler.results_iter([rows], tuple_expected=True))
+        return [tuple(row) for row in self._converted(compiler, using, variant, rows)]
+
+    # What Django works out again for every evaluation, from the compiled query alone: the columns'
+    # converters (results_iter asks every column for them) and, for instances, the row layout and
+    # the select_related populators. Kept with the compiled query, per thread.
+
+    def _converted(self, compiler: Any, using: str, variant: Hashable, rows: list[Any]) -> Any:
+        converters = self._kept(using, variant, "converters", lambda: _converters_of(compiler))
+        return compiler.apply_converters(rows, converters) if converters else rows
+
+    def _row_layout(self, compiler: Any, using: str, variant: Hashable) -> Any:
+        def layout() -> Any:
+            klass_info, select = compiler.klass_info, compiler.select
+            start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+            init_list = [column[0].target.attname for column in select[start:end]]
+            populators = get_related_populators(klass_info, select, using)
+            return klass_info["model"], init_list, start, end, populators, list(compiler.annotation_col_map.items())
+
+        return self._kept(using, variant, "layout", layout)
+
+    def _kept(self, using: str, variant: Hashable, name: str, make: Callable[[], Any]) -> Any:
+        kept: dict[tuple[str, Hashable, str], Any] = self._local.__dict__.setdefault("kept", {})
+        key = (using, variant, name)
+        if key not in kept:
+            kept[key] = make()
+        return kept[key]
+
+
+def _converters_of(compiler: Any) -> dict[int, Any]:
+    fields = [column[0] for column in compiler.select[0 : compiler.col_count]]
+    if compiler.has_composite_fields(fields):
+        raise ValueError("a CompiledQuery reads no composite fields")
+    converters: dict[int, Any] = compiler.get_converters(fields)
+    return converters
