@@ -344,11 +344,14 @@ class WorkspaceQuotaView(PlatformServiceAPIView):
         },
     )
     def get(self, request: Request, slug: str) -> Response:
-        query = QuotaQuerySerializer(data=request.query_params.dict())  # `?metric=` is not a metric
-        query.is_valid(raise_exception=True)
+        metric = None
+        if request.query_params:  # the platform's usual call names no metric: nothing to validate
+            query = QuotaQuerySerializer(data=request.query_params.dict())  # `?metric=` is not a metric
+            query.is_valid(raise_exception=True)
+            metric = query.validated_data.get("metric")
         workspace = get_workspace_by_ref(slug)
         if workspace is None:
             raise NotFound(f"Workspace '{slug}' not found.", code="WORKSPACE_NOT_FOUND")
         terms = billing_terms(workspace=workspace, now=timezone.now())
-        report = selectors.quota_report(workspace=workspace, terms=terms, metric=query.validated_data.get("metric"))
+        report = selectors.quota_report(workspace=workspace, terms=terms, metric=metric)
         return Response(QuotaResponseSerializer(report).data)

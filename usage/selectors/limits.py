@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from django.utils import timezone
 
@@ -136,7 +136,7 @@ class QuotaReport(TypedDict):
     period_start: datetime
     period_end: datetime
     overage_enabled: bool
-    metrics: dict[str, dict[str, Any]]  # {metric: the fields of its Quota}
+    metrics: dict[str, Quota]
 
 
 def quota_report(*, workspace: Workspace, terms: BillingTerms, metric: str | None = None) -> QuotaReport:
@@ -148,5 +148,5 @@ def quota_report(*, workspace: Workspace, terms: BillingTerms, metric: str | Non
         "period_start": period.start,
         "period_end": period.end,
         "overage_enabled": overage.enabled,
-        "metrics": {answer.metric: asdict(answer) for answer in answers},
+        "metrics": {answer.metric: answer for answer in answers},
     }
