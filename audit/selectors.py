@@ -45,6 +45,12 @@ def _visible_events(*, workspace_id: uuid.UUID) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(workspace_id=workspace_id).exclude(type__in=sorted(STAFF_ONLY_EVENT_TYPES))
 
 
+# What a page of the log shows (audit.serializers.AuditEntrySerializer): the chain's keyed digests,
+# salt, seal and redacted twin stay behind (the twin is a second JSON document per row).
+_SHOWN_FIELDS = ("workspace_id", "type", "resource_type", "resource_id", "actor_id", "actor_type", "summary",
+                 "metadata", "ip_address", "user_agent", "request_id", "created_at", "entry_hash", "previous_hash")  # fmt: skip
+
+
 class _UuidText(Func):
     """A UUID column as the text `str(uuid)` gives (actor ids are stored that way): PostgreSQL casts
     its native uuid so; SQLite keeps 32 hex digits, which get their hyphens back."""
@@ -95,7 +101,7 @@ def member_activity_counts(*, workspace: Workspace, since: datetime) -> tuple[in
 
 
 def _newest_events(*, workspace_id: uuid.UUID, variant: int) -> QuerySet[AuditEvent]:
-    return _visible_events(workspace_id=workspace_id).order_by("-id")[:variant]
+    return _visible_events(workspace_id=workspace_id).only(*_SHOWN_FIELDS).order_by("-id")[:variant]
 
 
 _NEWEST_EVENTS = CompiledQuery(
