@@ -264,6 +264,8 @@ def _newest_invoices(*, workspace_id: UUID, variant: tuple[bool, int]) -> QueryS
     invoices = Invoice.objects.filter(customer__subscriber_id=workspace_id, livemode=livemode).select_related(
         "customer"
     )
+    # What billing.serializers.InvoiceSerializer reads; the customer's own Stripe JSON stays behind.
+    invoices = invoices.only("id", "created", "stripe_data", "customer__subscriber")
     return with_total(invoices.order_by("-created", "-djstripe_id"))[:limit]
 
 
