@@ -27,7 +27,6 @@ from centrali.api.filters import FilterSet
 from centrali.api.pagination import parse_page_params, set_page_headers
 from centrali.api.schema import error_response, limit_parameter, page_parameter, request_example, response_example
 from centrali.errors import InvalidInput, NotFound
-from centrali.paging import paginate
 from workspaces.tenancy import ANY_MEMBER, BILLING_MANAGERS, WorkspaceAPIView
 
 INVOICE_STATUSES = ("draft", "open", "paid", "void", "uncollectible")
@@ -410,13 +409,12 @@ class InvoiceListView(BillingAPIView):
     )
     def get(self, request, slug):
         params = parse_page_params(request.query_params)
-        if params.page == 1 and not InvoiceFilter.applies_to(request.query_params):
-            invoices, total = selectors.first_invoices_page(workspace=self.workspace, limit=params.limit)
-        else:
-            invoices_matching = InvoiceFilter.filter(
-                request.query_params, selectors.workspace_invoices(workspace=self.workspace)
-            )
-            invoices, total = paginate(invoices_matching, params)
+        invoices, total = InvoiceFilter.page(
+            request.query_params,
+            params,
+            rows=lambda: selectors.workspace_invoices(workspace=self.workspace),
+            first_page=lambda limit: selectors.first_invoices_page(workspace=self.workspace, limit=limit),
+        )
         response = Response(InvoiceSerializer(invoices, many=True).data)
         return set_page_headers(response, request, params, total)
 

@@ -15,7 +15,6 @@ from centrali.api.schema import (
     response_example,
 )
 from centrali.errors import PermissionDenied
-from centrali.paging import paginate
 from support import selectors, services
 from support.models import Comment, IssuePriority, IssueStatus, IssueType, SupportIssue
 from support.serializers import (
@@ -117,13 +116,12 @@ class SupportIssueListView(SupportAPIView):
     )
     def get(self, request, slug):
         params = parse_page_params(request.query_params)
-        if params.page == 1 and not SupportIssueFilter.applies_to(request.query_params):
-            issues, total = selectors.first_issues_page(workspace=self.workspace, limit=params.limit)
-        else:
-            issues_matching = SupportIssueFilter.filter(
-                request.query_params, selectors.issues_of(workspace=self.workspace)
-            )
-            issues, total = paginate(issues_matching, params)
+        issues, total = SupportIssueFilter.page(
+            request.query_params,
+            params,
+            rows=lambda: selectors.issues_of(workspace=self.workspace),
+            first_page=lambda limit: selectors.first_issues_page(workspace=self.workspace, limit=limit),
+        )
         return Response(page_envelope(SupportIssueSerializer(issues, many=True).data, params, total))
 
     @extend_schema(

@@ -7,13 +7,14 @@ filters are left to the view (paging) or ignored. An enum filter's message lists
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar, cast
 
 import django_filters
 from django.db.models import Model, QuerySet
 
 from centrali.errors import InvalidInput
+from centrali.paging import PageParams, paginate
 
 _M = TypeVar("_M", bound=Model)
 
@@ -36,6 +37,21 @@ class FilterSet(django_filters.FilterSet):
         if not cls.applies_to(data):
             return queryset
         return cast("QuerySet[_M]", cls(data, queryset=queryset).qs)
+
+    @classmethod
+    def page(
+        cls,
+        data: Mapping[str, Any],
+        params: PageParams,
+        *,
+        rows: Callable[[], QuerySet[_M]],
+        first_page: Callable[[int], tuple[list[_M], int]],
+    ) -> tuple[list[_M], int]:
+        """(items, total) of a page of `rows()` filtered by `data`; the unfiltered first page (the
+        list as the console opens it) comes from `first_page(limit)`, a compiled query."""
+        if params.page == 1 and not cls.applies_to(data):
+            return first_page(params.limit)
+        return paginate(cls.filter(data, rows()), params)
 
     @classmethod
     def applies_to(cls, data: Mapping[str, Any]) -> bool:
