@@ -6,6 +6,7 @@ from uuid import UUID
 
 import pytest
 from django.db.models import Count
+from django.db.models.signals import post_init
 
 from centrali.compiled import CompiledQuery
 from tests.factories import MembershipFactory, WorkspaceFactory
@@ -103,3 +104,41 @@ def test_it_runs_one_query(django_assert_num_queries):
 
     with django_assert_num_queries(1):
         query.fetch_rows(workspace_id=workspace.pk)
+
+
+def _membership_with_all(*, workspace_id: UUID) -> Any:
+    return Membership.objects.filter(workspace_id=workspace_id).select_related("user", "workspace__plan").order_by("id")
+
+
+def _state_of(instance):
+    fields = {key: value for key, value in vars(instance).items() if key != "_state"}
+    cached = {name: _state_of(related) for name, related in instance._state.fields_cache.items() if related}
+    return fields, instance._state.db, instance._state.adding, cached
+
+
+def test_instances_are_built_as_the_orm_builds_them_related_ones_included():
+    query = CompiledQuery(_membership_with_all, placeholders={"workspace_id": (*WORKSPACE_ID, UUID(int=0))})
+    workspace = WorkspaceFactory.create()
+    MembershipFactory.create(workspace=workspace)
+
+    built = query.fetch(workspace_id=workspace.pk)
+
+    assert [_state_of(m) for m in built] == [_state_of(m) for m in _membership_with_all(workspace_id=workspace.pk)]
+    assert built[0].workspace.plan.code == workspace.plan.code
+
+
+def test_a_model_with_a_post_init_receiver_is_built_through_its_init():
+    query = CompiledQuery(_membership_with_all, placeholders={"workspace_id": (*WORKSPACE_ID, UUID(int=0))})
+    workspace = WorkspaceFactory.create()
+    initialised = []
+
+    def receiver(sender, instance, **kwargs):
+        initialised.append(type(instance))
+
+    post_init.connect(receiver, sender=Workspace)
+    try:
+        query.fetch(workspace_id=workspace.pk)
+    finally:
+        post_init.disconnect(receiver, sender=Workspace)
+
+    assert initialised == [Workspace]  # the owner's membership's workspace
