@@ -128,6 +128,13 @@ def _renderer(
     if type(field).get_attribute is not serializers.Field.get_attribute:  # relations read their own way
         raise TypeError(f"{serializer_class.__name__}.{name}: {type(field).__name__} is not a value field")
     to_representation = field.to_representation
+    as_text = type(field) is serializers.CharField or (
+        type(field) is serializers.UUIDField and field.uuid_format == "hex_verbose"
+    )
+    if as_text:  # what their to_representation is
+        return lambda serializer, value: None if value is None else str(value)
+    if type(field) is serializers.IntegerField:
+        return lambda serializer, value: None if value is None else int(value)
     if type(field) is serializers.DateTimeField and _iso_8601_in_the_current_zone(field):
         return lambda serializer, value: _datetime_in_utc(serializer, value) or to_representation(value)
     return lambda serializer, value: None if value is None else to_representation(value)
