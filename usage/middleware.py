@@ -71,16 +71,20 @@ def count_api_call(workspace_id: UUID | str, now: datetime) -> None:
     pending_api_calls.add(workspace_id, minute_of(now))
 
 
-def add_api_call_counts(counts: Mapping[tuple[int, str], int]) -> None:
-    """Add `counts` ({(minute, workspace id): calls}) to the shared counters; a counter this
-    creates also records its workspace id in the minute's numbered slots, so the flush finds it."""
+def add_api_call_counts(counts: Mapping[tuple[int, str], int]) -> list[tuple[int, str]]:
+    """Add `counts` ({(minute, workspace id): calls}) to the shared counters; the counters this
+    created, which `register_counters` must record so that the flush finds them."""
     backend = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(backend, RedisCache):
-        created = _incr_in_one_round_trip(backend, counts)
-    else:
-        created = [(minute, workspace_id) for (minute, workspace_id), calls in counts.items()
-                   if _incr_through_cache_api(count_key(minute, workspace_id), calls)]  # fmt: skip
-    for minute, workspace_id in created:
+        return _incr_in_one_round_trip(backend, counts)
+    return [(minute, workspace_id) for (minute, workspace_id), calls in counts.items()
+            if _incr_through_cache_api(count_key(minute, workspace_id), calls)]  # fmt: skip
+
+
+def register_counters(counters: list[tuple[int, str]]) -> None:
+    """Record each (minute, workspace id) in the minute's numbered slots. Recording one twice is
+    harmless: the flush's event ids are the minute and the workspace, so it counts once."""
+    for minute, workspace_id in counters:
         cache.add(slot_count_key(minute), 0, KEY_TIMEOUT_SECONDS)
         cache.set(slot_key(minute, cache.incr(slot_count_key(minute))), workspace_id, KEY_TIMEOUT_SECONDS)
 
@@ -138,6 +142,7 @@ class PendingApiCalls:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[tuple[int, str]] = Counter()
+        self._unrecorded: list[tuple[int, str]] = []  # counters added but not yet in their minute's slots
         self._flusher_pid: int | None = None
         self._stop = threading.Event()
 
@@ -155,17 +160,27 @@ class PendingApiCalls:
             return sum(self._counts.values())
 
     def flush(self) -> int:
-        """Add every pending count to the shared counters; the number of calls added. When the
-        cache cannot take them they stay pending, whole, and the error is raised."""
+        """Add every pending count to the shared counters and record the new counters; the number
+        of calls added. When the cache cannot take the counts they stay pending, whole; when it
+        took them but a new counter could not be recorded, that counter alone waits to be
+        recorded (the counts are not added twice). Either way the error is raised."""
         with self._lock:
             counts, self._counts = self._counts, Counter()
-        if not counts:
+            unrecorded, self._unrecorded = self._unrecorded, []
+        if not counts and not unrecorded:
             return 0
         try:
-            add_api_call_counts(counts)
+            created = add_api_call_counts(counts) if counts else []
         except Exception:
             with self._lock:
                 self._counts.update(counts)
+                self._unrecorded.extend(unrecorded)
+            raise
+        try:
+            register_counters(unrecorded + created)
+        except Exception:
+            with self._lock:
+                self._unrecorded.extend(unrecorded + created)
             raise
         return sum(counts.values())
 

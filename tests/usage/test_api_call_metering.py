@@ -141,3 +141,25 @@ def test_calls_stay_with_their_workspace_when_its_slug_passes_to_another_before_
         flush_api_call_counts()
 
     assert (_api_calls(workspace), _api_calls(other_workspace)) == (1, 0)
+
+
+def test_a_counter_added_but_not_recorded_is_recorded_later_and_its_calls_counted_once(workspace, monkeypatch):
+    # Redis failing between the counts' round trip and the slot's cannot be timed for real: the
+    # slot recording is made to fail once, in process.
+    real_register = middleware.register_counters
+    failures = iter([ConnectionError("Redis went away")])
+
+    def register_failing_once(counters):
+        if (failure := next(failures, None)) is not None:
+            raise failure
+        real_register(counters)
+
+    monkeypatch.setattr(middleware, "register_counters", register_failing_once)
+    with freeze_time(NOW):
+        for _ in range(3):
+            count_api_call(workspace.pk, NOW)  # the first one's flush fails after adding its count
+        assert middleware.pending_api_calls.pending() == 0  # nothing waits to be added again
+    with freeze_time(NOW + timedelta(minutes=2)):
+        flush_api_call_counts()
+
+    assert _api_calls(workspace) == 3
