@@ -233,7 +233,7 @@ IDEMPOTENCY_STALE_AFTER = timedelta(minutes=5)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["centrali.api.authentication.BearerJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["centrali.api.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["centrali.api.parsers.StrictJSONParser"],
     # Renderers chosen by the Accept header's q-values; a 406 names the types an endpoint answers.
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "centrali.api.negotiation.ContentNegotiation",
