@@ -65,11 +65,13 @@ def set_page_headers(response: _Response, request: HttpRequest, params: PagePara
     last_page = max(1, math.ceil(total / params.limit))
     links = []
 
+    base = request.build_absolute_uri(request.path)  # once: it validates the host against ALLOWED_HOSTS
+    query = request.GET.copy()
+    query["page"], query["limit"] = str(params.page), str(params.limit)
+
     def url(page: int) -> str:
-        query = request.GET.copy()
         query["page"] = str(page)
-        query["limit"] = str(params.limit)
-        return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        return f"{base}?{query.urlencode()}"
 
     if params.page < last_page:
         links.append(f'<{url(params.page + 1)}>; rel="next"')
