@@ -1,6 +1,5 @@
 from typing import Any
 
-from djstripe.utils import convert_tstamp
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -8,7 +7,7 @@ from billing.formats import currency_units
 from billing.selectors import BILLING_INTERVALS, capabilities_for_plan, subscription_period
 from centrali.api import fields
 from centrali.api.output import OutputSerializer
-from centrali.formats import iso_utc
+from centrali.formats import iso_utc, iso_utc_of_timestamp
 
 
 class QuotaSerializer(serializers.Serializer):
@@ -264,13 +263,13 @@ class InvoiceSerializer(OutputSerializer):
         return iso_utc(invoice.created)
 
     def get_due_date(self, invoice) -> str | None:
-        return iso_utc(convert_tstamp(self._stripe(invoice).get("due_date")))
+        return iso_utc_of_timestamp(self._stripe(invoice).get("due_date"))
 
     def get_period_start(self, invoice) -> str | None:
-        return iso_utc(convert_tstamp(self._stripe(invoice).get("period_start")))
+        return iso_utc_of_timestamp(self._stripe(invoice).get("period_start"))
 
     def get_period_end(self, invoice) -> str | None:
-        return iso_utc(convert_tstamp(self._stripe(invoice).get("period_end")))
+        return iso_utc_of_timestamp(self._stripe(invoice).get("period_end"))
 
     def get_pdf_url(self, invoice) -> str | None:
         data = self._stripe(invoice)

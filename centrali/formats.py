@@ -13,6 +13,14 @@ def iso_utc(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def iso_utc_of_timestamp(seconds: float | None) -> str | None:
+    """A Unix timestamp (Stripe's) as the API writes moments: `iso_utc(djstripe.utils.convert_tstamp(...))`
+    without its settings lookups, which a page of invoices made three times a row."""
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
 def parse_uuid(value: object) -> uuid.UUID | None:
     """`value` as a UUID, or None when it is not one (a slug, a malformed id)."""
     if isinstance(value, uuid.UUID):
