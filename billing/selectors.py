@@ -119,11 +119,16 @@ class BillingTerms:
 _OVERAGE_COLUMNS = [field.attname for field in OverageSettings._meta.concrete_fields]
 
 
+def _live_subscription_data(*, livemode: bool) -> Subquery:
+    # The Stripe JSON of the outer workspace's live subscription (NULL without one).
+    live = _live_subscriptions(livemode=livemode).filter(customer__subscriber=OuterRef("pk")).values("stripe_data")[:1]
+    return Subquery(live)
+
+
 def _billing_terms_rows(*, workspace_id: UUID, variant: bool) -> QuerySet[Workspace, tuple[Any, ...]]:
-    live = _live_subscriptions(livemode=variant).filter(customer__subscriber=OuterRef("pk")).values("stripe_data")[:1]
     return (
         Workspace.objects.filter(pk=workspace_id)
-        .annotate(live_subscription_data=Subquery(live))
+        .annotate(live_subscription_data=_live_subscription_data(livemode=variant))
         .values_list("live_subscription_data", *(f"overage_settings__{column}" for column in _OVERAGE_COLUMNS))
     )
 
@@ -145,6 +150,29 @@ def billing_terms(*, workspace: Workspace, now: datetime) -> BillingTerms:
         overage = OverageSettings.from_db("default", _OVERAGE_COLUMNS, overage_values)
         overage.workspace = workspace
     return BillingTerms(period=_period_containing(now, subscription_data=subscription), overage=overage)
+
+
+def stripe_livemode() -> bool:
+    """The Stripe mode whose objects this service reads: what `with_billing_terms` takes."""
+    return gateway.livemode()
+
+
+def with_billing_terms(workspaces: QuerySet[Workspace], *, livemode: bool) -> QuerySet[Workspace]:
+    """`workspaces` reading, in the same query, what `billing_terms_of` needs: the live subscription's
+    Stripe JSON as a subquery and the overage settings by a left join. For a reader that fetches the
+    workspace anyway (the platform's quota check): the billing terms then cost no query of their own."""
+    return workspaces.select_related("overage_settings").annotate(
+        live_subscription_data=_live_subscription_data(livemode=livemode)
+    )
+
+
+def billing_terms_of(workspace: Workspace, *, now: datetime) -> BillingTerms:
+    """`billing_terms` of a workspace read through `with_billing_terms`, without a query."""
+    overage = getattr(workspace, "overage_settings", None)  # None: never set (the reverse one-to-one raises)
+    return BillingTerms(
+        period=_period_containing(now, subscription_data=workspace.live_subscription_data),  # type: ignore[attr-defined]
+        overage=overage or OverageSettings(workspace=workspace),
+    )
 
 
 def previous_billing_period(*, workspace: Workspace, now: datetime) -> BillingPeriod:

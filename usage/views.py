@@ -25,7 +25,6 @@ from usage.serializers import (
     QuotaResponseSerializer,
     UsageEventBatchSerializer,
 )
-from workspaces.selectors import get_workspace_by_ref
 from workspaces.tenancy import WorkspaceAPIView
 
 BILLING_PERIOD = re.compile(r"^([1-9]\d{3})-(0[1-9]|1[0-2])$")
@@ -349,9 +348,7 @@ class WorkspaceQuotaView(PlatformServiceAPIView):
             query = QuotaQuerySerializer(data=request.query_params.dict())  # `?metric=` is not a metric
             query.is_valid(raise_exception=True)
             metric = query.validated_data.get("metric")
-        workspace = get_workspace_by_ref(slug)
-        if workspace is None:
+        report = selectors.quota_report(ref=slug, now=timezone.now(), metric=metric)
+        if report is None:
             raise NotFound(f"Workspace '{slug}' not found.", code="WORKSPACE_NOT_FOUND")
-        terms = billing_terms(workspace=workspace, now=timezone.now())
-        report = selectors.quota_report(workspace=workspace, terms=terms, metric=metric)
         return Response(QuotaResponseSerializer(report).data)

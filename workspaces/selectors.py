@@ -71,9 +71,14 @@ def workspace_exists(*, slug: str) -> bool:
     return Workspace.objects.filter(slug=slug).exists()
 
 
+def workspaces_with_plan(**lookup: Any) -> QuerySet[Workspace]:
+    """The workspaces matching `lookup`, each with its plan (not its owner)."""
+    return Workspace.objects.select_related("plan").filter(**lookup)
+
+
 def _workspace_with_plan(**lookup: Any) -> QuerySet[Workspace]:
     # At most one row (id and slug are unique): no ORDER BY to compile or sort.
-    return Workspace.objects.select_related("plan").filter(**lookup).order_by()[:1]
+    return workspaces_with_plan(**lookup).order_by()[:1]
 
 
 # The platform's quota check reads a workspace this way on every call: compiled once (centrali.compiled).

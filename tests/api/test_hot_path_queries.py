@@ -97,8 +97,8 @@ def test_a_members_read_takes_a_fixed_number_of_queries(tenant, path, queries, d
 def test_the_quota_check_takes_a_fixed_number_of_queries(tenant, django_assert_num_queries):
     client = _service_client()
 
-    # the workspace with its plan, the billing terms (subscription and overage settings), counters and gauges
-    with django_assert_num_queries(3):
+    # the workspace with its plan and its billing terms (subscription and overage settings), then its usage
+    with django_assert_num_queries(2):
         response = client.get(f"{API}/internal/workspaces/{tenant.slug}/quota")
 
     assert response.status_code == 200, response.content

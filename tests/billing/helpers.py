@@ -9,6 +9,7 @@ import time
 
 import requests
 from django.db import connections
+from djstripe.models import Customer, Subscription
 
 from devtools.stripe_sandbox import on_request
 from tests.helpers import API
@@ -121,3 +122,20 @@ class Sandbox:
                 connections.close_all()
 
         return on_request(method, path, before=run_before if before else None, **behaviour)
+
+
+def synced_subscription(workspace, *, anchor, status="active"):
+    """The dj-stripe rows of a subscription billing `workspace` in cycles from `anchor` (a datetime), as
+    a webhook's sync leaves them, without the Stripe sandbox: for reads of the billing period."""
+    customer, _ = Customer.objects.get_or_create(
+        id=f"cus_{workspace.slug}",
+        defaults={"subscriber": workspace, "livemode": False, "stripe_data": {"id": f"cus_{workspace.slug}"}},
+    )
+    stamp = int(anchor.timestamp())
+    return Subscription.objects.create(
+        id=f"sub_{workspace.slug}",
+        livemode=False,
+        customer=customer,
+        stripe_data={"id": f"sub_{workspace.slug}", "status": status, "customer": customer.id,
+                     "current_period_start": stamp, "current_period_end": stamp + 31 * 86400},
+    )  # fmt: skip

@@ -4,12 +4,20 @@ as current_billing_period and get_overage_settings give one at a time."""
 from datetime import UTC, datetime
 
 import pytest
-from djstripe.models import Customer, Subscription
 from freezegun import freeze_time
 
 from billing.models import OverageSettings
-from billing.selectors import BillingPeriod, billing_terms, current_billing_period, get_overage_settings
+from billing.selectors import (
+    BillingPeriod,
+    billing_terms,
+    billing_terms_of,
+    current_billing_period,
+    get_overage_settings,
+    with_billing_terms,
+)
+from tests.billing.helpers import synced_subscription
 from tests.factories import WorkspaceFactory
+from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 5, 20, 12, tzinfo=UTC)
@@ -17,17 +25,7 @@ ANCHOR = datetime(2026, 1, 9, 8, tzinfo=UTC)  # the subscription's cycle starts 
 
 
 def _subscribe(workspace, *, status="active", anchor=ANCHOR):
-    customer = Customer.objects.create(
-        id=f"cus_{workspace.slug}", subscriber=workspace, livemode=False, stripe_data={"id": f"cus_{workspace.slug}"}
-    )
-    stamp = int(anchor.timestamp())
-    Subscription.objects.create(
-        id=f"sub_{workspace.slug}",
-        livemode=False,
-        customer=customer,
-        stripe_data={"id": f"sub_{workspace.slug}", "status": status, "customer": customer.id,
-                     "current_period_start": stamp, "current_period_end": stamp + 31 * 86400},
-    )  # fmt: skip
+    synced_subscription(workspace, anchor=anchor, status=status)
 
 
 @pytest.fixture
@@ -91,3 +89,34 @@ def test_it_takes_one_query(workspace, django_assert_num_queries):
 
     with django_assert_num_queries(1):
         billing_terms(workspace=workspace, now=NOW)
+
+
+def _read_with_the_workspace(workspace):
+    [read] = with_billing_terms(Workspace.objects.filter(pk=workspace.pk), livemode=False)
+    return read
+
+
+@pytest.mark.parametrize("subscription", [None, "active", "canceled"])
+@pytest.mark.parametrize("overage", [False, True])
+def test_terms_read_with_the_workspace_are_the_terms_read_alone(workspace, subscription, overage):
+    if subscription:
+        _subscribe(workspace, status=subscription)
+    if overage:
+        OverageSettings.objects.create(workspace=workspace, enabled=True, enabled_at=NOW, spending_cap_cents=5_000)
+    alone = billing_terms(workspace=workspace, now=NOW)
+
+    read = billing_terms_of(_read_with_the_workspace(workspace), now=NOW)
+
+    assert read.period == alone.period
+    assert [getattr(read.overage, f.attname) for f in OverageSettings._meta.concrete_fields] == [
+        getattr(alone.overage, f.attname) for f in OverageSettings._meta.concrete_fields
+    ]
+    assert read.overage._state.adding is alone.overage._state.adding
+
+
+def test_terms_read_with_the_workspace_take_no_query_of_their_own(workspace, django_assert_num_queries):
+    _subscribe(workspace)
+    OverageSettings.objects.create(workspace=workspace, enabled=True, enabled_at=NOW)
+
+    with django_assert_num_queries(1):
+        billing_terms_of(_read_with_the_workspace(workspace), now=NOW)

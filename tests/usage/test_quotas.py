@@ -8,6 +8,7 @@ from freezegun import freeze_time
 
 from audit.models import AuditEvent
 from billing.models import OverageSettings, Plan
+from tests.billing.helpers import synced_subscription
 from tests.helpers import API, assert_error, client_for
 from tests.usage.helpers import event, utc
 from usage.models import QuotaAlert
@@ -122,6 +123,36 @@ def test_nothing_may_grow_in_a_workspace_that_is_not_active(
     assert {(answer["allowed"], answer["reason"]) for answer in metrics.values()} == {(False, reason)}
     assert metrics["records"]["used"] == 1
     assert _quota(service_client, other_workspace, metric="records").json()["metrics"]["records"]["allowed"] is True
+
+
+def test_a_live_subscription_counts_usage_over_its_own_cycle(service_client, workspace, other_workspace, report):
+    synced_subscription(workspace, anchor=utc(2026, 1, 9, 8, 0))  # cycles start on the 9th
+    synced_subscription(other_workspace, anchor=utc(2026, 1, 9, 8, 0))
+    report(workspace, "function_invocations", 400, utc(2026, 3, 5, 12, 0))  # the previous cycle
+    report(workspace, "function_invocations", 30, utc(2026, 3, 12, 12, 0))
+    report(other_workspace, "function_invocations", 5, utc(2026, 3, 12, 12, 0))
+
+    answer = _quota(service_client, workspace, metric="function_invocations").json()
+
+    assert (answer["period_start"], answer["period_end"]) == ("2026-03-09T08:00:00Z", "2026-04-09T08:00:00Z")
+    assert answer["metrics"]["function_invocations"]["used"] == 30
+
+
+def test_without_a_subscription_usage_counts_over_the_calendar_month(service_client, workspace, report):
+    report(workspace, "function_invocations", 400, utc(2026, 2, 28, 12, 0))  # the previous month
+    report(workspace, "function_invocations", 400, utc(2026, 3, 1, 0, 0))
+    report(workspace, "function_invocations", 30, utc(2026, 3, 12, 12, 0))
+
+    answer = _quota(service_client, workspace, metric="function_invocations").json()
+
+    assert answer["metrics"]["function_invocations"]["used"] == 430
+
+
+def test_a_gauge_counts_at_its_last_reported_value(service_client, workspace, other_workspace, report):
+    report(workspace, "records", 700, utc(2026, 2, 10, 12, 0))  # last month's level persists
+    report(other_workspace, "records", 9, utc(2026, 3, 10, 12, 0))
+
+    assert _quota(service_client, workspace, metric="records").json()["metrics"]["records"]["used"] == 700
 
 
 def test_the_workspace_may_be_named_by_id(service_client, workspace):

@@ -6,19 +6,31 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
+from uuid import UUID
 
 from django.utils import timezone
 
-from billing.selectors import current_billing_period, get_overage_settings
+from billing.selectors import (
+    billing_terms_of,
+    current_billing_period,
+    get_overage_settings,
+    stripe_livemode,
+    with_billing_terms,
+)
+from centrali.compiled import CompiledQuery
+from centrali.formats import parse_uuid
 from usage.metrics import LIMIT_OF_METRIC, LIMITS, METRICS, ZERO
 from usage.selectors.pricing import is_priced, overage_estimate
 from usage.selectors.rollups import period_days, usage_totals
+from workspaces.models import Workspace
+from workspaces.selectors import workspaces_with_plan
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from billing.models import OverageSettings, Plan
-    from billing.selectors import BillingPeriod, BillingTerms
-    from workspaces.models import Workspace
+    from billing.selectors import BillingPeriod
 
 
 @dataclass(frozen=True)
@@ -139,8 +151,19 @@ class QuotaReport(TypedDict):
     metrics: dict[str, Quota]
 
 
-def quota_report(*, workspace: Workspace, terms: BillingTerms, metric: str | None = None) -> QuotaReport:
-    """The internal quota endpoint's answer for the workspace (every metric, or just `metric`)."""
+def quota_report(*, ref: str, now: datetime, metric: str | None = None) -> QuotaReport | None:
+    """The internal quota endpoint's answer for the workspace named by slug or id (every metric, or
+    just `metric`); None when no workspace has that name.
+
+    The platform asks this before every write, so it is two queries: the workspace with its plan and
+    its billing terms, then its usage over the billing period those terms give."""
+    workspace_id = parse_uuid(ref)
+    by, value = (_QUOTA_SUBJECT_BY_ID, workspace_id) if workspace_id is not None else (_QUOTA_SUBJECT_BY_SLUG, ref)
+    found = by.fetch(variant=stripe_livemode(), limit=1, ref=value)
+    if not found:
+        return None
+    workspace = found[0]
+    terms = billing_terms_of(workspace, now=now)
     period, overage = terms.period, terms.overage
     answers = quotas(workspace=workspace, period=period, metrics=[metric] if metric else None, overage=overage)
     return {
@@ -150,3 +173,19 @@ def quota_report(*, workspace: Workspace, terms: BillingTerms, metric: str | Non
         "overage_enabled": overage.enabled,
         "metrics": {answer.metric: answer for answer in answers},
     }
+
+
+def _quota_subject_rows(*, variant: bool, **lookup: Any) -> QuerySet[Workspace]:
+    # At most one row (id and slug are unique): no ORDER BY to compile or sort.
+    return with_billing_terms(workspaces_with_plan(**lookup), livemode=variant).order_by()[:1]
+
+
+# Compiled once (centrali.compiled); the Stripe mode is the variant.
+_QUOTA_SUBJECT_BY_ID = CompiledQuery(
+    lambda *, ref, variant: _quota_subject_rows(pk=ref, variant=variant),
+    placeholders={"ref": (Workspace, "id", UUID(int=0))},
+)
+_QUOTA_SUBJECT_BY_SLUG = CompiledQuery(
+    lambda *, ref, variant: _quota_subject_rows(slug=ref, variant=variant),
+    placeholders={"ref": (Workspace, "slug", "\0slug")},
+)
