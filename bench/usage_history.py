@@ -30,8 +30,14 @@ def _workspace_with_history(slug, days):
     today = now.date()
     DailyUsage.objects.bulk_create(
         [
-            DailyUsage(workspace=workspace, metric=metric, day=today - timedelta(days=n), value=n + 1,
-                       last_event_at=now, updated_at=now)  # fmt: skip
+            DailyUsage(
+                workspace=workspace,
+                metric=metric,
+                day=today - timedelta(days=n),
+                value=n + 1,
+                last_event_at=now,
+                updated_at=now,
+            )  # fmt: skip
             for metric in METRICS
             for n in range(days)
         ],
@@ -73,7 +79,7 @@ def main():
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
         # Alternately, twice each, keeping the faster: whichever goes first pays the warm-up.
-        samples = {short.slug: [], long.slug: []}
+        samples: dict[str, list[tuple[float, float, int]]] = {short.slug: [], long.slug: []}
         for workspace in (short, long, short, long):
             samples[workspace.slug].append(_measure(workspace))
         short_totals, short_quota, short_queries = (min(values) for values in zip(*samples[short.slug], strict=True))
@@ -82,10 +88,20 @@ def main():
         markdown_table(
             ["history", "median usage_totals", "median quota check", "queries", "ratio (totals / quota)"],
             [
-                [f"{SHORT_DAYS} days", f"{short_totals * 1000:.2f} ms", f"{short_quota * 1000:.2f} ms",
-                 short_queries, "1.00 / 1.00 (baseline)"],
-                [f"{LONG_DAYS} days", f"{long_totals * 1000:.2f} ms", f"{long_quota * 1000:.2f} ms", long_queries,
-                 f"{long_totals / short_totals:.2f} / {long_quota / short_quota:.2f}"],
+                [
+                    f"{SHORT_DAYS} days",
+                    f"{short_totals * 1000:.2f} ms",
+                    f"{short_quota * 1000:.2f} ms",
+                    short_queries,
+                    "1.00 / 1.00 (baseline)",
+                ],
+                [
+                    f"{LONG_DAYS} days",
+                    f"{long_totals * 1000:.2f} ms",
+                    f"{long_quota * 1000:.2f} ms",
+                    long_queries,
+                    f"{long_totals / short_totals:.2f} / {long_quota / short_quota:.2f}",
+                ],
             ],
         )  # fmt: skip
     )
