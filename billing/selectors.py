@@ -11,7 +11,7 @@ from uuid import UUID
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from djstripe.models import Customer, Invoice, PaymentMethod, Subscription
 from djstripe.utils import convert_tstamp
 
@@ -279,9 +279,11 @@ def payment_methods(*, workspace: Workspace) -> list[PaymentMethod]:
 
 def workspace_invoices(*, workspace: Workspace, status: str | None = None) -> QuerySet[Invoice]:
     """The workspace's invoices, newest first, optionally of one Stripe status."""
-    invoices: QuerySet[Invoice] = Invoice.objects.filter(
-        customer__subscriber=workspace, livemode=gateway.livemode()
-    ).select_related("customer")
+    invoices: QuerySet[Invoice] = (
+        Invoice.objects.filter(customer__subscriber=workspace, livemode=gateway.livemode())
+        .select_related("customer")
+        .annotate(workspace_id=F("customer__subscriber_id"))  # what the API answers as workspaceId
+    )
     if status:
         invoices = invoices.filter(stripe_data__status=status)
     return invoices.order_by("-created", "-djstripe_id")
@@ -289,11 +291,9 @@ def workspace_invoices(*, workspace: Workspace, status: str | None = None) -> Qu
 
 def _newest_invoices(*, workspace_id: UUID, variant: tuple[bool, int]) -> QuerySet[Invoice]:
     livemode, limit = variant
-    invoices = Invoice.objects.filter(customer__subscriber_id=workspace_id, livemode=livemode).select_related(
-        "customer"
-    )
-    # What billing.serializers.InvoiceSerializer reads; the customer's own Stripe JSON stays behind.
-    invoices = invoices.only("id", "created", "stripe_data", "customer__subscriber")
+    invoices = Invoice.objects.filter(customer__subscriber_id=workspace_id, livemode=livemode)
+    # What billing.serializers.InvoiceSerializer reads: no customer instance to build per row.
+    invoices = invoices.only("id", "created", "stripe_data").annotate(workspace_id=F("customer__subscriber_id"))
     return with_total(invoices.order_by("-created", "-djstripe_id"))[:limit]
 
 

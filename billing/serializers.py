@@ -218,7 +218,7 @@ class InvoiceSerializer(OutputSerializer):
     """def-3 from a dj-stripe Invoice: amounts in currency units, ids are Stripe's."""
 
     id = serializers.CharField()
-    workspace_id = serializers.SerializerMethodField()
+    workspace_id = serializers.UUIDField()  # annotated by billing.selectors
     number = serializers.SerializerMethodField()
     amount = serializers.SerializerMethodField()
     amount_paid = serializers.SerializerMethodField()
@@ -234,9 +234,6 @@ class InvoiceSerializer(OutputSerializer):
 
     def _stripe(self, invoice):
         return invoice.stripe_data
-
-    def get_workspace_id(self, invoice) -> str:
-        return str(invoice.customer.subscriber_id)
 
     def get_number(self, invoice) -> str | None:
         return self._stripe(invoice).get("number")
