@@ -37,7 +37,7 @@ def _workspace_with_history(slug, days):
                 value=n + 1,
                 last_event_at=now,
                 updated_at=now,
-            )  # fmt: skip
+            )
             for metric in METRICS
             for n in range(days)
         ],
