@@ -142,3 +142,15 @@ def test_a_model_with_a_post_init_receiver_is_built_through_its_init():
         post_init.disconnect(receiver, sender=Workspace)
 
     assert initialised == [Workspace]  # the owner's membership's workspace
+
+
+def test_json_columns_are_the_values_the_orm_decodes_integers_beyond_64_bits_included():
+    query = CompiledQuery(_workspace_by_slug, placeholders={"slug": (*SLUG, "\0slug")})
+    workspace = WorkspaceFactory.create()
+    workspace.plan.features = {"big": 2**70, "ratio": 0.1, "text": "é\u2028", "nested": [None, True, {"n": -1}]}
+    workspace.plan.save(update_fields=["features"])
+
+    [found] = query.fetch(slug=workspace.slug, variant="id")
+
+    assert found.plan.features == _workspace_by_slug(slug=workspace.slug, variant="id").get().plan.features
+    assert found.plan.features["big"] == 2**70
