@@ -5,6 +5,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from django.db import connection
 from django.db.models import Count
 from django.db.models.signals import post_init
 
@@ -154,3 +155,15 @@ def test_json_columns_are_the_values_the_orm_decodes_integers_beyond_64_bits_inc
 
     assert found.plan.features == _workspace_by_slug(slug=workspace.slug, variant="id").get().plan.features
     assert found.plan.features["big"] == 2**70
+
+
+@pytest.mark.django_db(transaction=True)  # a connection closes only outside a transaction
+def test_a_connection_closed_between_runs_is_replaced_with_its_cursor():
+    query = CompiledQuery(_members_of, placeholders={"workspace_id": (*WORKSPACE_ID, UUID(int=0))})
+    workspace = WorkspaceFactory.create()
+    MembershipFactory.create_batch(2, workspace=workspace)
+    before = query.fetch_rows(workspace_id=workspace.pk)
+
+    connection.close()  # a no-op on SQLite's in-memory test database; on PostgreSQL a new connection
+
+    assert query.fetch_rows(workspace_id=workspace.pk) == before
