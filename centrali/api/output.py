@@ -32,19 +32,24 @@ class _Fallback(Exception):
     """This instance leaves the plan: DRF renders it."""
 
 
-_Step = tuple[str, tuple[str, ...], Callable[[Any, Any], Any]]
+# (field name, attribute path, render, the type a value of the field is rendered to when it is
+# not already of it (a text or integer field), else None)
+_Step = tuple[str, tuple[str, ...], Callable[[Any, Any], Any], type | None]
 
 
 class _Plan:
     """A serializer class's steps; where every field reads an attribute path (no method field, no
     `*`), one attrgetter reads them all for an object, and one itemgetter for a mapping when every
-    path is a single key: a C call for the row instead of one Python call per field."""
+    path is a single key: a C call for the row instead of one Python call per field. The row's
+    values then become its dict as they are, and only the values a field must render are rendered:
+    a text field's value that is not already a str (an int id, a UUID), every value of the others."""
 
     def __init__(self, steps: list[_Step]) -> None:
         self.steps = steps
-        self.names = [name for name, _, _ in steps]
-        self.renders = [render for _, _, render in steps]
-        paths = [path for _, path, _ in steps]
+        self.names = [name for name, _, _, _ in steps]
+        self.coerced = [(index, step[0], step[3]) for index, step in enumerate(steps) if step[3] is not None]
+        self.rendered = [(index, step[0], step[2]) for index, step in enumerate(steps) if step[3] is None]
+        paths = [path for _, path, _, _ in steps]
         reads_paths = bool(paths) and all(paths)
         self.by_attribute = operator.attrgetter(*(".".join(p) for p in paths)) if reads_paths else None
         self.by_key = (
@@ -62,7 +67,7 @@ class OutputSerializer(serializers.Serializer):
         try:
             getter = plan.by_key if _is_mapping(instance) else plan.by_attribute
             if getter is None:
-                return {name: render(self, _read(instance, path)) for name, path, render in plan.steps}
+                return {name: render(self, _read(instance, path)) for name, path, render, _ in plan.steps}
             try:
                 values = getter(instance)
             except (AttributeError, KeyError, TypeError) as exc:  # TypeError: a key into a None on the way
@@ -71,9 +76,14 @@ class OutputSerializer(serializers.Serializer):
                 values = (values,)
             if any(map(callable, values)) and any(callable(v) and not isinstance(v, type) for v in values):
                 raise _Fallback
-            return {
-                name: render(self, value) for name, render, value in zip(plan.names, plan.renders, values, strict=True)
-            }
+            row = dict(zip(plan.names, values, strict=True))
+            for index, name, kind in plan.coerced:
+                value = values[index]
+                if type(value) is not kind and value is not None:
+                    row[name] = kind(value)
+            for index, name, render in plan.rendered:
+                row[name] = render(self, values[index])
+            return row
         except _Fallback:
             return super().to_representation(instance)
 
@@ -119,7 +129,7 @@ def _plan_of(serializer_class: type[OutputSerializer]) -> list[_Step]:
             continue
         source = str(field.source or name)
         path = () if source == "*" else tuple(source.split("."))
-        plan.append((name, path, _renderer(serializer_class, name, field)))
+        plan.append((name, path, _renderer(serializer_class, name, field), _coercion_of(field)))
     return plan
 
 
@@ -163,16 +173,23 @@ def _renderer(
     if type(field).get_attribute is not serializers.Field.get_attribute:  # relations read their own way
         raise TypeError(f"{serializer_class.__name__}.{name}: {type(field).__name__} is not a value field")
     to_representation = field.to_representation
-    as_text = type(field) is serializers.CharField or (
-        type(field) is serializers.UUIDField and field.uuid_format == "hex_verbose"
-    )
-    if as_text:  # what their to_representation is
-        return lambda serializer, value: None if value is None else str(value)
-    if type(field) is serializers.IntegerField:
-        return lambda serializer, value: None if value is None else int(value)
+    kind = _coercion_of(field)
+    if kind is not None:
+        return lambda serializer, value: None if value is None else kind(value)
     if type(field) is serializers.DateTimeField and _iso_8601_in_the_current_zone(field):
         return lambda serializer, value: _datetime_in_utc(serializer, value) or to_representation(value)
     return lambda serializer, value: None if value is None else to_representation(value)
+
+
+def _coercion_of(field: serializers.Field) -> type | None:
+    """str for a text field, int for an integer one: what their to_representation is."""
+    if type(field) is serializers.CharField or (
+        type(field) is serializers.UUIDField and field.uuid_format == "hex_verbose"
+    ):
+        return str
+    if type(field) is serializers.IntegerField:
+        return int
+    return None
 
 
 def _iso_8601_in_the_current_zone(field: serializers.DateTimeField) -> bool:
