@@ -79,7 +79,7 @@ MEMBER_READS = [
     ("/audit/activity", 2),  # the membership, the page
     ("/usage/current", 3),  # the membership, the billing terms (subscription and overage), counters and gauges
     ("/invoices", 2),  # the membership, the page (with customers) with its total
-    ("/overview", 5),  # the membership, members and those active this week, counters, gauges, recent activity
+    ("/overview", 4),  # the membership, members and those active this week, usage, recent activity
 ]
 
 

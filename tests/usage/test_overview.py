@@ -111,8 +111,9 @@ def test_it_takes_a_handful_of_queries(owner_client, workspace, report, django_a
     report(workspace, "records", 1, NOW)
     report(workspace, "records_created", 1, NOW)
 
-    # the membership with its user, counters, newest gauges, members and those active this week, recent activity
-    with django_assert_num_queries(5):
+    # the membership with its user, the usage (week sums, newest values), members and those active this week,
+    # recent activity
+    with django_assert_num_queries(4):
         owner_client.get(f"{API}/{workspace.slug}/overview")
 
 

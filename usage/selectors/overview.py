@@ -7,13 +7,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, TypedDict
 from uuid import UUID
 
-from django.db.models import Q, Sum
+from django.db.models import DecimalField, Q, Sum, Value
 
 from audit.selectors import member_activity_counts, recent_activity
 from centrali.compiled import CompiledQuery
-from usage.metrics import ZERO
+from usage.metrics import COUNTERS, GAUGES, ZERO
 from usage.models import DailyUsage
-from usage.selectors.rollups import latest_gauges
+from usage.selectors.rollups import newest_daily_rows
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -52,21 +52,32 @@ class Overview(OverviewUsage):
     recent_activity: list[AuditEvent]
 
 
-def _day_and_week_sums(
+_BLOCK_METRICS = frozenset(metric for metrics in OVERVIEW_BLOCKS.values() for metric in metrics)
+_BLOCK_COUNTERS = _BLOCK_METRICS & COUNTERS
+
+
+def _overview_usage_rows(
     *, workspace_id: UUID, today: date, week_start: date
 ) -> QuerySet[DailyUsage, tuple[str, Decimal | None, Decimal | None]]:
-    # Every metric ever reported, with its sums today and over the last 7 days (read for counters).
-    return (
-        DailyUsage.objects.filter(workspace_id=workspace_id)
+    # (counter, its sum today, its sum since week_start) for each of the blocks' counters reported
+    # since week_start, then (metric, its newest value, NULL) for each of the blocks' metrics ever
+    # reported: a gauge's level, and for a counter only that it was reported. A week of rows and
+    # one index probe per metric, whatever the history.
+    week_sums = (
+        DailyUsage.objects.filter(workspace_id=workspace_id, metric__in=sorted(_BLOCK_COUNTERS), day__gte=week_start)
         .values_list("metric")
-        .annotate(today_sum=Sum("value", filter=Q(day=today)), week_sum=Sum("value", filter=Q(day__gte=week_start)))
+        .annotate(today_sum=Sum("value", filter=Q(day=today)), week_sum=Sum("value"))
         .order_by()
     )
+    newest = newest_daily_rows(workspace_id=workspace_id, before=date.max, metrics=_BLOCK_METRICS).annotate(
+        week_sum=Value(None, output_field=DecimalField())
+    )
+    return week_sums.union(newest, all=True)
 
 
 # Read on every overview: compiled once (centrali.compiled).
-_DAY_AND_WEEK_SUMS = CompiledQuery(
-    _day_and_week_sums,
+_OVERVIEW_USAGE = CompiledQuery(
+    _overview_usage_rows,
     placeholders={
         "workspace_id": (DailyUsage, "workspace", UUID(int=0)),
         "today": (DailyUsage, "day", date(1, 1, 1)),
@@ -77,16 +88,18 @@ _DAY_AND_WEEK_SUMS = CompiledQuery(
 
 def overview_usage(*, workspace: Workspace, today: date) -> OverviewUsage:
     """The overview's usage blocks; a block is None when none of its metrics was ever reported.
-    Two queries: counters today/this week (and which metrics were ever reported), newest gauges."""
+    One query: the counters today and over the last 7 days, the newest value of every metric."""
     week_start = today - timedelta(days=6)
-    sums: dict[str, tuple[Decimal, Decimal]] = {
-        metric: (today_sum or ZERO, week_sum or ZERO)
-        for metric, today_sum, week_sum in _DAY_AND_WEEK_SUMS.fetch_rows(
-            workspace_id=workspace.pk, today=today, week_start=week_start
-        )
-    }
-    gauges = latest_gauges(workspace=workspace)
-    reported = set(sums) | set(gauges)
+    sums: dict[str, tuple[Decimal, Decimal]] = {}
+    gauges: dict[str, Decimal] = {}
+    reported = set()
+    rows = _OVERVIEW_USAGE.fetch_rows(workspace_id=workspace.pk, today=today, week_start=week_start)
+    for metric, first, week_sum in rows:
+        reported.add(metric)
+        if week_sum is not None:  # a counter's sums (a sum over rows is never NULL)
+            sums[metric] = (first or ZERO, week_sum)
+        elif metric in GAUGES:
+            gauges[metric] = first
 
     def gauge(name: str) -> Decimal:
         return gauges.get(name, ZERO)
@@ -123,7 +136,7 @@ def overview_usage(*, workspace: Workspace, today: date) -> OverviewUsage:
 
 def overview(*, workspace: Workspace, now: datetime) -> Overview:
     """Usage blocks from the rollups, users from memberships (active = an audit-log actor in the
-    last 7 days), and the newest audit events. Five queries."""
+    last 7 days), and the newest audit events. Four queries."""
     today = now.astimezone(UTC).date()
     total, active = member_activity_counts(workspace=workspace, since=now - timedelta(days=7))
     return {
