@@ -32,8 +32,7 @@ class _Fallback(Exception):
     """This instance leaves the plan: DRF renders it."""
 
 
-# (field name, attribute path, render, the type a value of the field is rendered to when it is
-# not already of it (a text or integer field), else None)
+# (field name, attribute path, render, the type whose values the field renders as they are, if any)
 _Step = tuple[str, tuple[str, ...], Callable[[Any, Any], Any], type | None]
 
 
@@ -42,12 +41,13 @@ class _Plan:
     `*`), one attrgetter reads them all for an object, and one itemgetter for a mapping when every
     path is a single key: a C call for the row instead of one Python call per field. The row's
     values then become its dict as they are, and only the values a field must render are rendered:
-    a text field's value that is not already a str (an int id, a UUID), every value of the others."""
+    a text, integer or boolean field's value that is not already a str, int or bool (an int id, a
+    UUID), every value of the others."""
 
     def __init__(self, steps: list[_Step]) -> None:
         self.steps = steps
         self.names = [name for name, _, _, _ in steps]
-        self.coerced = [(index, step[0], step[3]) for index, step in enumerate(steps) if step[3] is not None]
+        self.as_is = [(index, name, kind, render) for index, (name, _, render, kind) in enumerate(steps) if kind]
         self.rendered = [(index, step[0], step[2]) for index, step in enumerate(steps) if step[3] is None]
         paths = [path for _, path, _, _ in steps]
         reads_paths = bool(paths) and all(paths)
@@ -77,10 +77,10 @@ class OutputSerializer(serializers.Serializer):
             if any(map(callable, values)) and any(callable(v) and not isinstance(v, type) for v in values):
                 raise _Fallback
             row = dict(zip(plan.names, values, strict=True))
-            for index, name, kind in plan.coerced:
+            for index, name, kind, render in plan.as_is:
                 value = values[index]
                 if type(value) is not kind and value is not None:
-                    row[name] = kind(value)
+                    row[name] = render(self, value)
             for index, name, render in plan.rendered:
                 row[name] = render(self, values[index])
             return row
@@ -129,7 +129,7 @@ def _plan_of(serializer_class: type[OutputSerializer]) -> list[_Step]:
             continue
         source = str(field.source or name)
         path = () if source == "*" else tuple(source.split("."))
-        plan.append((name, path, _renderer(serializer_class, name, field), _coercion_of(field)))
+        plan.append((name, path, _renderer(serializer_class, name, field), _rendered_as_is(field)))
     return plan
 
 
@@ -173,23 +173,22 @@ def _renderer(
     if type(field).get_attribute is not serializers.Field.get_attribute:  # relations read their own way
         raise TypeError(f"{serializer_class.__name__}.{name}: {type(field).__name__} is not a value field")
     to_representation = field.to_representation
-    kind = _coercion_of(field)
-    if kind is not None:
+    kind = _rendered_as_is(field)
+    if kind in (str, int):  # what a text or integer field's to_representation is
         return lambda serializer, value: None if value is None else kind(value)
     if type(field) is serializers.DateTimeField and _iso_8601_in_the_current_zone(field):
         return lambda serializer, value: _datetime_in_utc(serializer, value) or to_representation(value)
     return lambda serializer, value: None if value is None else to_representation(value)
 
 
-def _coercion_of(field: serializers.Field) -> type | None:
-    """str for a text field, int for an integer one: what their to_representation is."""
+def _rendered_as_is(field: serializers.Field) -> type | None:
+    """The type whose values DRF's `field.to_representation` answers unchanged: str for a text
+    field (a UUID one as hex_verbose), int for an integer field, bool for a boolean one."""
     if type(field) is serializers.CharField or (
         type(field) is serializers.UUIDField and field.uuid_format == "hex_verbose"
     ):
         return str
-    if type(field) is serializers.IntegerField:
-        return int
-    return None
+    return {serializers.IntegerField: int, serializers.BooleanField: bool}.get(type(field))
 
 
 def _iso_8601_in_the_current_zone(field: serializers.DateTimeField) -> bool:

@@ -4,6 +4,7 @@ field kind by field kind below."""
 
 from datetime import UTC, datetime
 from types import SimpleNamespace
+from uuid import UUID
 
 import pytest
 from django.utils import timezone
@@ -143,6 +144,35 @@ def test_a_row_renders_as_drf_renders_it(instance):
         return
 
     assert list(serializer.to_representation(instance).items()) == list(expected.items())
+
+
+class _Flags(OutputSerializer):
+    """Every field reads a plain path: rendered through the one-getter plan."""
+
+    code = serializers.CharField()
+    ref = serializers.UUIDField()
+    seats = serializers.IntegerField()
+    public = serializers.BooleanField()
+    active = serializers.BooleanField(allow_null=True)
+
+
+@pytest.mark.parametrize(
+    ("code", "ref", "seats", "public", "active"),
+    [
+        ("pro", "7f1c2d4e-0000-4000-8000-000000000001", 3, True, False),  # already of the output types
+        (7, UUID(int=1), "12", "false", None),  # not: DRF's own rendering of each
+        (None, None, None, None, "true"),
+        ("", UUID(int=2), True, 0, 1),  # a bool is an int to IntegerField; 0/1 are booleans to BooleanField
+    ],
+    ids=["native-types", "other-types", "nulls", "edge-values"],
+)
+def test_values_of_a_fields_output_type_pass_as_they_are_others_render_as_drf_does(code, ref, seats, public, active):
+    row = SimpleNamespace(code=code, ref=ref, seats=seats, public=public, active=active)
+    serializer = _Flags()
+
+    expected = serializers.Serializer.to_representation(serializer, row)
+
+    assert list(serializer.to_representation(row).items()) == list(expected.items())
 
 
 def test_nested_output_serializers_single_many_and_in_a_dict_render_as_drf_does():
