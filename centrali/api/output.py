@@ -67,7 +67,10 @@ class OutputSerializer(serializers.Serializer):
         try:
             getter = plan.by_key if _is_mapping(instance) else plan.by_attribute
             if getter is None:
-                return {name: render(self, _read(instance, path)) for name, path, render, _ in plan.steps}
+                return {
+                    name: render(self, _read(instance, path) if path else instance)
+                    for name, path, render, _ in plan.steps
+                }
             try:
                 values = getter(instance)
             except (AttributeError, KeyError, TypeError) as exc:  # TypeError: a key into a None on the way
@@ -140,7 +143,8 @@ def _renderer(
         method_name = field.method_name or f"get_{name}"
         if field.source not in (None, "*"):
             raise TypeError(f"{serializer_class.__name__}.{name}: a method field reads the whole instance")
-        return lambda serializer, instance: getattr(serializer, method_name)(instance)
+        method = getattr(serializer_class, method_name)  # the class's own: no bound method made per row
+        return lambda serializer, instance: method(serializer, instance)
     if isinstance(field, serializers.ListSerializer) and isinstance(field.child, OutputSerializer):
 
         def render_many(serializer: OutputSerializer, value: Any) -> Any:
