@@ -477,7 +477,7 @@ def report(figures, *, info, arguments, rounds, seconds, quick, webhooks):
         verdict = "" if goal is None else (f"≥ {goal} ✓" if ratio >= goal else f"≥ {goal} ✗")
         rows.append(
             f"| `{name}` | {figure['rps']:,.0f} | {figure['p50']:.1f} ms | {figure['p99']:.1f} ms | "
-            f"{ratio:.2f} | {verdict} | {', '.join(f'{r:,}' for r in figure['rounds_rps'])} |"
+            f"{ratio:.3f} | {verdict} | {', '.join(f'{r:,}' for r in figure['rounds_rps'])} |"
         )
     lines = [
         SECTION_TITLE,
