@@ -21,7 +21,7 @@ from centrali.compiled import CompiledQuery
 from centrali.formats import parse_uuid
 from centrali.paging import first_page_result, with_total
 from workspaces import selectors as workspace_selectors
-from workspaces.models import Workspace
+from workspaces.models import Membership, User, Workspace
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -119,10 +119,10 @@ class BillingTerms:
 _OVERAGE_COLUMNS = [field.attname for field in OverageSettings._meta.concrete_fields]
 
 
-def _live_subscription_data(*, livemode: bool) -> Subquery:
-    # The Stripe JSON of the outer workspace's live subscription (NULL without one).
-    live = _live_subscriptions(livemode=livemode).filter(customer__subscriber=OuterRef("pk")).values("stripe_data")[:1]
-    return Subquery(live)
+def _live_subscription_data(*, livemode: bool, workspace: str = "pk") -> Subquery:
+    # The Stripe JSON of the live subscription of the outer row's `workspace` (NULL without one).
+    live = _live_subscriptions(livemode=livemode).filter(customer__subscriber=OuterRef(workspace)).values("stripe_data")
+    return Subquery(live[:1])
 
 
 def _billing_terms_rows(*, workspace_id: UUID, variant: bool) -> QuerySet[Workspace, tuple[Any, ...]]:
@@ -142,7 +142,10 @@ _BILLING_TERMS = CompiledQuery(
 
 def billing_terms(*, workspace: Workspace, now: datetime) -> BillingTerms:
     """`current_billing_period` and `get_overage_settings` of the workspace, in one query: the
-    live subscription's Stripe JSON as a subquery, the overage settings by a left join."""
+    live subscription's Stripe JSON as a subquery, the overage settings by a left join. None when
+    the workspace was read with them (`with_billing_terms`, `get_membership_with_billing_terms`)."""
+    if hasattr(workspace, "live_subscription_data"):
+        return billing_terms_of(workspace, now=now)
     [(subscription, *overage_values)] = _BILLING_TERMS.fetch_rows(workspace_id=workspace.pk, variant=gateway.livemode())
     if overage_values[0] is None:  # never set: the unsaved default, as get_overage_settings answers
         overage = OverageSettings(workspace=workspace)
@@ -173,6 +176,34 @@ def billing_terms_of(workspace: Workspace, *, now: datetime) -> BillingTerms:
         period=_period_containing(now, subscription_data=workspace.live_subscription_data),  # type: ignore[attr-defined]
         overage=overage or OverageSettings(workspace=workspace),
     )
+
+
+def _membership_with_billing_terms(*, slug: str, user_id: UUID | str, variant: bool) -> QuerySet[Membership]:
+    # workspaces.selectors' membership read, the workspace's billing terms beside it.
+    return (
+        Membership.objects.select_related("user", "workspace__plan", "workspace__overage_settings")
+        .filter(workspace__slug=slug, user_id=user_id)
+        .annotate(live_subscription_data=_live_subscription_data(livemode=variant, workspace="workspace_id"))
+        .order_by()[:1]
+    )
+
+
+_MEMBERSHIP_WITH_BILLING_TERMS = CompiledQuery(
+    _membership_with_billing_terms,
+    placeholders={"slug": (Workspace, "slug", "\0slug"), "user_id": (User, "id", UUID(int=0))},
+)
+
+
+def get_membership_with_billing_terms(*, slug: str, user_id: UUID | str) -> Membership | None:
+    """`workspaces.selectors.get_membership_of_user_id` with the workspace read as `with_billing_terms`
+    reads it, in the same one query: the membership read of a view that needs the billing terms
+    (`billing_terms` then costs no query)."""
+    rows = _MEMBERSHIP_WITH_BILLING_TERMS.fetch(slug=slug, user_id=user_id, variant=gateway.livemode(), limit=1)
+    if not rows:
+        return None
+    membership = rows[0]
+    membership.workspace.live_subscription_data = membership.live_subscription_data  # type: ignore[attr-defined]
+    return membership
 
 
 def previous_billing_period(*, workspace: Workspace, now: datetime) -> BillingPeriod:

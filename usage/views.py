@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing.selectors import billing_terms
+from billing.selectors import billing_terms, get_membership_with_billing_terms
 from centrali.api.authentication import PlatformService
 from centrali.api.schema import DATE_QUERY_SCHEMA, error_response, request_example, response_example
 from centrali.api.views import PlatformServiceAPIView
@@ -63,6 +63,8 @@ def _today() -> date:
 
 
 class CurrentUsageView(WorkspaceAPIView):
+    read_membership = staticmethod(get_membership_with_billing_terms)  # the billing terms in the same query
+
     @extend_schema(
         tags=["Usage"],
         summary="Usage this billing period",

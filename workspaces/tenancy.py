@@ -43,7 +43,9 @@ class WorkspaceMemberAuthentication(BearerJWTAuthentication):
         slug = kwargs.get("slug")
         if not slug:
             return super().find_user(user_id)
-        membership = selectors.get_membership_of_user_id(slug=slug, user_id=user_id)
+        view = getattr(self.request, "parser_context", {}).get("view")
+        read_membership = getattr(view, "read_membership", selectors.get_membership_of_user_id)
+        membership = read_membership(slug=slug, user_id=user_id)
         self.request._request.authenticated_membership = membership  # type: ignore[attr-defined]
         if membership is None:  # not a member (or no such workspace): the user alone decides 401 or 403/404
             return super().find_user(user_id)
@@ -121,6 +123,10 @@ class WorkspaceAPIView(APIView):
     }
     allowed_when_pending_deletion: frozenset[str] = frozenset()
     allowed_when_suspended: frozenset[str] = frozenset()
+    # How authentication reads the caller's membership, with its user, workspace and plan, in one
+    # query. A view that needs more of the workspace names a read that takes it in the same query
+    # (billing.selectors.get_membership_with_billing_terms).
+    read_membership = staticmethod(selectors.get_membership_of_user_id)
 
     # Set on the Django request by IsWorkspaceMember, which runs before any handler.
     @property

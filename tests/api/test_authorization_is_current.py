@@ -20,6 +20,8 @@ def test_a_removed_member_is_refused_on_the_next_request(workspace):
 
     assert_error(client.get(f"{API}/{workspace.slug}"), status=403, code="NOT_A_MEMBER")
     assert_error(client.get(f"{API}/{workspace.slug}/support-issues"), status=403, code="NOT_A_MEMBER")
+    # a view whose membership read takes the billing terms too
+    assert_error(client.get(f"{API}/{workspace.slug}/usage/current"), status=403, code="NOT_A_MEMBER")
 
 
 def test_a_lowered_role_refuses_the_next_write(workspace):

@@ -77,7 +77,7 @@ MEMBER_READS = [
     ("", 1),  # the membership with its user, workspace and plan
     ("/support-issues", 2),  # the membership, the page with its total
     ("/audit/activity", 2),  # the membership, the page
-    ("/usage/current", 3),  # the membership, the billing terms (subscription and overage), counters and gauges
+    ("/usage/current", 2),  # the membership with the billing terms (subscription and overage), counters and gauges
     ("/invoices", 2),  # the membership, the page (with customers) with its total
     ("/overview", 4),  # the membership, members and those active this week, usage, recent activity
 ]

@@ -12,12 +12,14 @@ from billing.selectors import (
     billing_terms,
     billing_terms_of,
     current_billing_period,
+    get_membership_with_billing_terms,
     get_overage_settings,
     with_billing_terms,
 )
 from tests.billing.helpers import synced_subscription
 from tests.factories import WorkspaceFactory
 from workspaces.models import Workspace
+from workspaces.selectors import get_membership_of_user_id
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 5, 20, 12, tzinfo=UTC)
@@ -120,3 +122,45 @@ def test_terms_read_with_the_workspace_take_no_query_of_their_own(workspace, dja
 
     with django_assert_num_queries(1):
         billing_terms_of(_read_with_the_workspace(workspace), now=NOW)
+
+
+@pytest.mark.parametrize("subscription", [None, "active", "canceled"])
+@pytest.mark.parametrize("overage", [False, True])
+def test_terms_read_with_the_membership_are_the_terms_read_alone(workspace, subscription, overage):
+    if subscription:
+        _subscribe(workspace, status=subscription)
+    if overage:
+        OverageSettings.objects.create(workspace=workspace, enabled=True, enabled_at=NOW, spending_cap_cents=5_000)
+    alone = billing_terms(workspace=workspace, now=NOW)
+
+    membership = get_membership_with_billing_terms(slug=workspace.slug, user_id=workspace.owner_id)
+    assert membership is not None
+    read = billing_terms(workspace=membership.workspace, now=NOW)
+
+    assert read.period == alone.period
+    assert [getattr(read.overage, f.attname) for f in OverageSettings._meta.concrete_fields] == [
+        getattr(alone.overage, f.attname) for f in OverageSettings._meta.concrete_fields
+    ]
+    assert read.overage._state.adding is alone.overage._state.adding
+
+
+def test_the_membership_read_with_the_terms_is_the_membership_read_and_one_query(workspace, django_assert_num_queries):
+    _subscribe(workspace)
+    plain = get_membership_of_user_id(slug=workspace.slug, user_id=workspace.owner_id)
+    assert plain is not None
+
+    with django_assert_num_queries(1):
+        membership = get_membership_with_billing_terms(slug=workspace.slug, user_id=workspace.owner_id)
+        assert membership is not None
+        billing_terms(workspace=membership.workspace, now=NOW)
+
+    assert (membership.pk, membership.role, membership.user.pk, membership.workspace.plan.code) == (
+        plain.pk, plain.role, plain.user.pk, plain.workspace.plan.code
+    )  # fmt: skip
+
+
+def test_no_membership_is_none_with_the_terms_too(workspace):
+    stranger = WorkspaceFactory.create().owner
+
+    assert get_membership_with_billing_terms(slug=workspace.slug, user_id=stranger.pk) is None
+    assert get_membership_with_billing_terms(slug="no-such-workspace", user_id=workspace.owner_id) is None

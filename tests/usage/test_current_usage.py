@@ -147,9 +147,9 @@ def test_reading_it_takes_a_fixed_number_of_queries(today, workspace, report, dj
         report(workspace, "api_calls", 10, utc(2026, 3, 1))
         owner = client_for(workspace.owner)
 
-        # the membership with its user, the billing terms (period and overage settings), the period's and
-        # the rate window's counters with the gauges
-        with django_assert_num_queries(3):
+        # the membership with its user and the billing terms (period and overage settings), then the
+        # period's and the rate window's counters with the gauges
+        with django_assert_num_queries(2):
             owner.get(f"{API}/{workspace.slug}/usage/current")
 
 
