@@ -98,16 +98,31 @@ def _read_with_the_workspace(workspace):
     return read
 
 
+def _terms_read_with_the_workspace(workspace):
+    return billing_terms_of(_read_with_the_workspace(workspace), now=NOW)
+
+
+def _terms_read_with_the_membership(workspace):
+    membership = get_membership_with_billing_terms(slug=workspace.slug, user_id=workspace.owner_id)
+    assert membership is not None
+    return billing_terms(workspace=membership.workspace, now=NOW)
+
+
+@pytest.mark.parametrize(
+    "read_terms",
+    [_terms_read_with_the_workspace, _terms_read_with_the_membership],
+    ids=["with-the-workspace", "with-the-membership"],
+)
 @pytest.mark.parametrize("subscription", [None, "active", "canceled"])
 @pytest.mark.parametrize("overage", [False, True])
-def test_terms_read_with_the_workspace_are_the_terms_read_alone(workspace, subscription, overage):
+def test_terms_read_with_the_workspace_are_the_terms_read_alone(workspace, read_terms, subscription, overage):
     if subscription:
         _subscribe(workspace, status=subscription)
     if overage:
         OverageSettings.objects.create(workspace=workspace, enabled=True, enabled_at=NOW, spending_cap_cents=5_000)
     alone = billing_terms(workspace=workspace, now=NOW)
 
-    read = billing_terms_of(_read_with_the_workspace(workspace), now=NOW)
+    read = read_terms(workspace)
 
     assert read.period == alone.period
     assert [getattr(read.overage, f.attname) for f in OverageSettings._meta.concrete_fields] == [
@@ -122,26 +137,6 @@ def test_terms_read_with_the_workspace_take_no_query_of_their_own(workspace, dja
 
     with django_assert_num_queries(1):
         billing_terms_of(_read_with_the_workspace(workspace), now=NOW)
-
-
-@pytest.mark.parametrize("subscription", [None, "active", "canceled"])
-@pytest.mark.parametrize("overage", [False, True])
-def test_terms_read_with_the_membership_are_the_terms_read_alone(workspace, subscription, overage):
-    if subscription:
-        _subscribe(workspace, status=subscription)
-    if overage:
-        OverageSettings.objects.create(workspace=workspace, enabled=True, enabled_at=NOW, spending_cap_cents=5_000)
-    alone = billing_terms(workspace=workspace, now=NOW)
-
-    membership = get_membership_with_billing_terms(slug=workspace.slug, user_id=workspace.owner_id)
-    assert membership is not None
-    read = billing_terms(workspace=membership.workspace, now=NOW)
-
-    assert read.period == alone.period
-    assert [getattr(read.overage, f.attname) for f in OverageSettings._meta.concrete_fields] == [
-        getattr(alone.overage, f.attname) for f in OverageSettings._meta.concrete_fields
-    ]
-    assert read.overage._state.adding is alone.overage._state.adding
 
 
 def test_the_membership_read_with_the_terms_is_the_membership_read_and_one_query(workspace, django_assert_num_queries):
